@@ -1,0 +1,107 @@
+"""Typed dataclasses passed between the pipeline stages.
+
+Data flow: ``Source -> Frame -> FaceDetector -> Detections -> EmotionClassifier -> Face``
+(per frame a ``FrameResult``), then tracking, aggregation, storage and reports.
+Coordinates are always pixels of the original frame; boxes are ``(x, y, w, h)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from classmood.emotions import EMOTIONS
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One decoded picture from a source: BGR uint8 ``(H, W, 3)``."""
+
+    image: np.ndarray
+    index: int
+    timestamp: float  # seconds since the start of the source (video time or wall-clock)
+
+    @property
+    def width(self) -> int:
+        return int(self.image.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.image.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Detections:
+    """Faces found in one frame, as parallel arrays (like ``supervision.Detections``).
+
+    ``boxes``: float32 ``(N, 4)`` as x, y, w, h; ``scores``: float32 ``(N,)``;
+    ``landmarks``: float32 ``(N, 5, 2)`` (eyes, nose, mouth corners) or ``None``
+    when the detector gives none.
+    """
+
+    boxes: np.ndarray
+    scores: np.ndarray
+    landmarks: np.ndarray | None = None
+
+    @classmethod
+    def empty(cls) -> "Detections":
+        return cls(np.zeros((0, 4), np.float32), np.zeros((0,), np.float32), None)
+
+    def __len__(self) -> int:
+        return int(self.boxes.shape[0])
+
+    def __getitem__(self, index) -> "Detections":
+        """Select faces by index array, slice or boolean mask."""
+        lm = None if self.landmarks is None else self.landmarks[index]
+        return Detections(self.boxes[index], self.scores[index], lm)
+
+
+@dataclass(slots=True)
+class Face:
+    """One face with its emotion estimate (probabilities sum to 1)."""
+
+    box: tuple[int, int, int, int]
+    score: float
+    probabilities: dict[str, float]
+    landmarks: list[tuple[float, float]] | None = None
+    track_id: int | None = None
+
+    @property
+    def emotion(self) -> str:
+        return max(self.probabilities, key=self.probabilities.__getitem__)
+
+    @property
+    def confidence(self) -> float:
+        return float(self.probabilities[self.emotion])
+
+    def to_dict(self) -> dict:
+        out = {
+            "box": [int(v) for v in self.box],
+            "score": round(float(self.score), 4),
+            "emotion": self.emotion,
+            "probabilities": {k: round(float(self.probabilities[k]), 4) for k in EMOTIONS},
+        }
+        if self.landmarks is not None:
+            out["landmarks"] = [[round(x, 1), round(y, 1)] for x, y in self.landmarks]
+        if self.track_id is not None:
+            out["track_id"] = self.track_id
+        return out
+
+
+@dataclass(slots=True)
+class FrameResult:
+    """Everything the pipeline knows about one frame."""
+
+    frame: Frame
+    faces: list[Face] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
+
+    def to_dict(self) -> dict:
+        return {
+            "index": self.frame.index,
+            "timestamp": round(self.frame.timestamp, 3),
+            "width": self.frame.width,
+            "height": self.frame.height,
+            "faces": [f.to_dict() for f in self.faces],
+        }
