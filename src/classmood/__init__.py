@@ -1,8 +1,45 @@
-"""classmood: real-time class mood from faces, offline, on a laptop CPU."""
+"""classmood: real-time class mood from faces, offline, on a laptop CPU.
+
+The public API stays light to import; the heavy parts load on first use::
+
+    import classmood
+    faces = classmood.analyze("photo.jpg")            # list[Face]
+    with classmood.open_source("lecture.mp4") as src:
+        for result in classmood.Pipeline().run(src):  # FrameResult per frame
+            ...
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
 
 from classmood.emotions import EMOTIONS
+from classmood.errors import ClassmoodError
 from classmood.types import Detections, Face, Frame, FrameResult
 
 __version__ = "0.1.0"
 
-__all__ = ["EMOTIONS", "Detections", "Face", "Frame", "FrameResult", "__version__"]
+#: public name -> module that defines it (imported on first access)
+_LAZY = {
+    "analyze": "classmood.api",
+    "Pipeline": "classmood.pipeline",
+    "open_source": "classmood.sources",
+    "read_image": "classmood.sources",
+    "Source": "classmood.sources",
+    "EmotionClassifier": "classmood.classify",
+    "list_models": "classmood.classify",
+    "YuNetDetector": "classmood.detect",
+    "WholeImageDetector": "classmood.detect",
+    "FaceDetector": "classmood.detect",
+    "draw_faces": "classmood.annotate",
+}
+
+__all__ = ["EMOTIONS", "ClassmoodError", "Detections", "Face", "Frame", "FrameResult", "__version__", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'classmood' has no attribute {name!r}")

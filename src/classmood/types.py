@@ -96,6 +96,7 @@ class FrameResult:
     frame: Frame
     faces: list[Face] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
+    annotated: np.ndarray | None = None  # BGR frame with boxes drawn, when the pipeline annotates
 
     def to_dict(self) -> dict:
         return {

@@ -1,0 +1,49 @@
+"""Draw faces on a frame: box, emotion label with confidence, and a confidence bar."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from classmood.types import Face
+
+#: BGR colour per emotion, chosen to be told apart at a glance.
+EMOTION_COLORS: dict[str, tuple[int, int, int]] = {
+    "angry": (40, 40, 220),
+    "disgust": (40, 140, 40),
+    "fear": (160, 60, 160),
+    "happy": (40, 200, 250),
+    "neutral": (200, 200, 200),
+    "sad": (200, 120, 40),
+    "surprise": (230, 160, 255),
+}
+
+
+def draw_faces(image: np.ndarray, faces: list[Face], *, copy: bool = True) -> np.ndarray:
+    """Return ``image`` (a copy unless ``copy=False``) with every face annotated."""
+    out = image.copy() if copy else image
+    scale = max(0.35, min(1.0, max(out.shape[:2]) / 1400))
+    thick = max(1, int(round(2 * scale)))
+    for face in faces:
+        _draw_face(out, face, scale, thick)
+    return out
+
+
+def _draw_face(out: np.ndarray, face: Face, scale: float, thick: int) -> None:
+    x, y, w, h = face.box
+    emotion, confidence = face.emotion, face.confidence
+    color = EMOTION_COLORS.get(emotion, (255, 255, 255))
+    cv2.rectangle(out, (x, y), (x + w, y + h), color, thick, cv2.LINE_AA)
+    prefix = f"#{face.track_id} " if face.track_id is not None else ""
+    label = f"{prefix}{emotion} {confidence:.0%}"
+    font_scale = 0.5 * scale + 0.15
+    (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)
+    bar_h = max(3, int(round(5 * scale)))
+    top = y - th - base - bar_h - 4
+    if top < 0:  # no room above the box: put the label inside it
+        top = y + 1
+    cv2.rectangle(out, (x, top), (x + max(tw + 4, w), top + th + base + bar_h + 4), (0, 0, 0), -1)
+    cv2.putText(out, label, (x + 2, top + th + 1), cv2.FONT_HERSHEY_SIMPLEX, font_scale, color, 1, cv2.LINE_AA)
+    bar_y = top + th + base + 2
+    bar_w = max(tw, w)
+    cv2.rectangle(out, (x + 2, bar_y), (x + 2 + int(bar_w * confidence), bar_y + bar_h), color, -1)

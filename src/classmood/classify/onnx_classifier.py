@@ -1,0 +1,85 @@
+"""Emotion classifier on ONNX Runtime: one batched call for all faces of a frame."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from classmood.classify.crop import DEFAULT_MARGIN, crop_faces
+from classmood.classify.registry import DEFAULT_MODEL, ModelInfo, resolve_model
+from classmood.emotions import EMOTIONS
+from classmood.errors import ClassmoodError
+from classmood.types import Detections, Face
+
+
+def default_threads() -> int:
+    """Threads for ONNX Runtime: the CPUs this process may use (2 on the target laptop)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS / Windows
+        return max(1, os.cpu_count() or 1)
+
+
+class EmotionClassifier:
+    """Loads a bundled model by name (or an ``.onnx`` path) and classifies face crops."""
+
+    def __init__(self, model: str | Path | ModelInfo = DEFAULT_MODEL, *, threads: int | None = None,
+                 margin: float = DEFAULT_MARGIN) -> None:
+        import onnxruntime as ort
+
+        self.info = model if isinstance(model, ModelInfo) else resolve_model(model)
+        self.margin = margin
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or default_threads()
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(self.info.path), opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # corrupt or incompatible ONNX file
+            raise ClassmoodError(f"{self.info.path}: cannot load model ({str(exc).splitlines()[0]})") from None
+        self.input_name = self.session.get_inputs()[0].name
+        self.size = self.info.input_size
+        self._scale = np.float32(1.0 / (255.0 * self.info.std))
+        self._shift = np.float32(self.info.mean / self.info.std)
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    def preprocess(self, crops: np.ndarray) -> np.ndarray:
+        """uint8 ``(N, H, W)`` crops -> normalised float32 ``(N, 1, H, W)``."""
+        x = crops.astype(np.float32)[:, None, :, :]
+        x *= self._scale
+        x -= self._shift
+        return x
+
+    def predict_crops(self, crops: np.ndarray) -> np.ndarray:
+        """Probabilities ``(N, 7)`` in ``EMOTIONS`` order for uint8 ``(N, size, size)`` crops."""
+        if len(crops) == 0:
+            return np.zeros((0, len(EMOTIONS)), np.float32)
+        if crops.shape[1:] != (self.size, self.size):
+            raise ValueError(f"crops must be {self.size}x{self.size}, got {crops.shape[1:]}")
+        (probs,) = self.session.run(None, {self.input_name: self.preprocess(crops)})
+        probs = np.asarray(probs, np.float32).reshape(len(crops), -1)
+        if probs.shape[1] != len(EMOTIONS):
+            raise ClassmoodError(f"{self.info.path}: model gives {probs.shape[1]} outputs, expected {len(EMOTIONS)}")
+        probs = np.clip(probs, 0.0, None)
+        return probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-12)
+
+    def classify(self, image: np.ndarray, detections: Detections) -> list[Face]:
+        """One ``Face`` per detection (same order), from one batched inference call."""
+        crops = crop_faces(image, detections.boxes, self.size, self.margin)
+        probs = self.predict_crops(crops)
+        faces = []
+        for i, p in enumerate(probs):
+            x, y, w, h = (int(round(float(v))) for v in detections.boxes[i])
+            landmarks = None
+            if detections.landmarks is not None:
+                landmarks = [(float(a), float(b)) for a, b in detections.landmarks[i]]
+            faces.append(Face((x, y, w, h), float(detections.scores[i]),
+                              {c: float(v) for c, v in zip(EMOTIONS, p)}, landmarks))
+        return faces

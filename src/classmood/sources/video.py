@@ -1,0 +1,93 @@
+"""Video files (mp4, avi, mkv, webm, ...) decoded with OpenCV, with an optional frame stride."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+from classmood.errors import ClassmoodError
+from classmood.sources.base import Source
+from classmood.types import Frame
+
+log = logging.getLogger(__name__)
+
+VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"})
+
+
+def quiet_opencv() -> None:
+    """Silence OpenCV's own stderr chatter; classmood reports problems itself."""
+    import cv2
+
+    try:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    except AttributeError:  # older builds without the logging module
+        pass
+
+
+class VideoFileSource(Source):
+    """Frames of a video file; ``every=N`` keeps every N-th frame (others are skipped undecoded).
+
+    Frame ``index`` is the index in the file, ``timestamp`` the video time in seconds.
+    """
+
+    def __init__(self, path: str | Path, every: int = 1) -> None:
+        import cv2
+
+        quiet_opencv()
+        self.path = Path(path)
+        self.every = max(1, int(every))
+        self.name = f"video {self.path.name}"
+        if not self.path.is_file():
+            raise ClassmoodError(f"{self.path}: no such file")
+        if self.path.stat().st_size == 0:
+            raise ClassmoodError(f"{self.path}: file is empty (0 bytes)")
+        self._cap = cv2.VideoCapture(str(self.path))
+        if not self._cap.isOpened():
+            raise ClassmoodError(f"{self.path}: not a readable video")
+        fps = self._cap.get(cv2.CAP_PROP_FPS)
+        self._native_fps = fps if 0 < fps < 1000 else 25.0
+        count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        self._native_count = count if count > 0 else None
+
+    @property
+    def fps(self) -> float:
+        return self._native_fps / self.every
+
+    @property
+    def frame_count(self) -> int | None:
+        if self._native_count is None:
+            return None
+        return (self._native_count + self.every - 1) // self.every
+
+    def frames(self) -> Iterator[Frame]:
+        cap = self._cap
+        if cap is None:
+            raise ClassmoodError(f"{self.path}: source already closed")
+        index = 0
+        yielded = 0
+        while True:
+            if index % self.every:
+                if not cap.grab():
+                    break
+                index += 1
+                continue
+            ok, image = cap.read()
+            if not ok or image is None:
+                break
+            if image.ndim == 2:  # some codecs decode to gray
+                import cv2
+
+                image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+            yield Frame(image, index, index / self._native_fps)
+            yielded += 1
+            index += 1
+        if yielded == 0:
+            raise ClassmoodError(f"{self.path}: video has no decodable frames")
+        if self._native_count and index < self._native_count - 1:
+            log.warning("%s: video ended at frame %d of %d (truncated?)", self.path, index, self._native_count)
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
