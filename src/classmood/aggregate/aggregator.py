@@ -1,0 +1,234 @@
+"""Per-student and class state over time: smoothing, presence, engagement, per-second rows, alerts."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from classmood.aggregate.alerts import Alert, AlertBook, AlertConfig
+from classmood.aggregate.engagement import engagement_band, engagement_index
+from classmood.aggregate.smoothing import TimeEMA
+from classmood.emotions import EMOTIONS, NEGATIVE_EMOTIONS
+
+_NEGATIVE = np.array([e in NEGATIVE_EMOTIONS for e in EMOTIONS])
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One tracked face in one frame: its student id and emotion probabilities (EMOTIONS order)."""
+
+    student_id: int
+    probabilities: np.ndarray
+    box: tuple[int, int, int, int] = (0, 0, 0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class StudentSecond:
+    """What one student showed during one whole second of the session."""
+
+    student_id: int
+    second: int
+    presence: float  # fraction of that second's frames in which the face was seen
+    engagement: float  # mean concentration index over the second (0 while away)
+    probabilities: tuple[float, ...]  # mean smoothed probabilities while seen
+
+    @property
+    def emotion(self) -> str:
+        return EMOTIONS[int(np.argmax(self.probabilities))]
+
+    @property
+    def confidence(self) -> float:
+        return float(max(self.probabilities))
+
+
+@dataclass(frozen=True, slots=True)
+class StudentCard:
+    """The live state of one student, for a dashboard."""
+
+    student_id: int
+    name: str
+    present: bool
+    emotion: str | None
+    confidence: float
+    probabilities: dict[str, float]
+    engagement: float
+    engagement_band: str
+    box: tuple[int, int, int, int] | None
+    last_seen: float
+
+
+@dataclass(frozen=True, slots=True)
+class ClassMood:
+    """The class at a glance: mean smoothed emotions and engagement of the present students."""
+
+    present: int
+    known: int
+    emotion: str | None
+    confidence: float
+    probabilities: dict[str, float]
+    engagement: float
+    engagement_band: str
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateUpdate:
+    """What changed with one frame: finished seconds to store, alerts opened and closed."""
+
+    seconds: list[StudentSecond]
+    opened: list[Alert]
+    closed: list[Alert]
+
+
+@dataclass(frozen=True, slots=True)
+class AggregatorConfig:
+    smoothing_tau_s: float = 1.5
+    away_after_s: float = 2.0  # a student not seen for this long is shown as away
+    alerts: AlertConfig = field(default_factory=AlertConfig)
+
+
+@dataclass(slots=True)
+class _Student:
+    student_id: int
+    ema: TimeEMA
+    first_seen: float
+    last_seen: float
+    box: tuple[int, int, int, int] = (0, 0, 0, 0)
+    second_frames: int = 0
+    second_probabilities: np.ndarray = field(default_factory=lambda: np.zeros(len(EMOTIONS)))
+    second_engagement: float = 0.0
+
+
+class ClassAggregator:
+    """Feed it each frame's observations in time order (``update``); read ``cards``/``mood``."""
+
+    def __init__(self, config: AggregatorConfig | None = None) -> None:
+        self.config = config or AggregatorConfig()
+        self.students: dict[int, _Student] = {}
+        self.names: dict[int, str] = {}
+        self.alerts = AlertBook(clear_after_s=self.config.alerts.clear_after_s)
+        self._second: int | None = None
+        self._frames_in_second = 0
+        self._class_engagement: deque[tuple[int, float]] = deque()
+        self.now = 0.0
+
+    def update(self, timestamp: float, observations: list[Observation]) -> AggregateUpdate:
+        seconds: list[StudentSecond] = []
+        opened: list[Alert] = []
+        closed: list[Alert] = []
+        second = int(math.floor(timestamp))
+        if self._second is not None and second != self._second:
+            seconds = self._finish_second(opened, closed)
+        self._second = second
+        self._frames_in_second += 1
+        self.now = timestamp
+        for obs in observations:
+            student = self.students.get(obs.student_id)
+            if student is None:
+                student = self.students[obs.student_id] = _Student(
+                    obs.student_id, TimeEMA(self.config.smoothing_tau_s), timestamp, timestamp)
+            elif timestamp - student.last_seen > self.config.away_after_s:
+                student.ema.reset()  # back from away: start afresh rather than blend stale state
+            smoothed = student.ema.update(np.asarray(obs.probabilities, np.float64), timestamp)
+            student.last_seen, student.box = timestamp, tuple(int(v) for v in obs.box)
+            student.second_frames += 1
+            student.second_probabilities += smoothed
+            student.second_engagement += engagement_index(smoothed)
+        self._check_student_alerts(timestamp, opened, closed)
+        return AggregateUpdate(seconds, opened, closed)
+
+    def finish(self) -> AggregateUpdate:
+        """Flush the last partial second and close every open alert (end of the session)."""
+        opened: list[Alert] = []
+        closed: list[Alert] = []
+        seconds = self._finish_second(opened, closed) if self._second is not None else []
+        self._second = None
+        closed += self.alerts.close_all(self.now)
+        return AggregateUpdate(seconds, opened, closed)
+
+    def present(self, student: _Student) -> bool:
+        return self.now - student.last_seen <= self.config.away_after_s
+
+    def cards(self) -> list[StudentCard]:
+        out = []
+        for sid in sorted(self.students):
+            s = self.students[sid]
+            here = self.present(s)
+            p = s.ema.value if (here and s.ema.value is not None) else None
+            engagement = engagement_index(p) if p is not None else 0.0
+            out.append(StudentCard(
+                sid, self.names.get(sid, f"S{sid:02d}"), here,
+                EMOTIONS[int(np.argmax(p))] if p is not None else None,
+                float(p.max()) if p is not None else 0.0,
+                {e: float(v) for e, v in zip(EMOTIONS, p)} if p is not None else {},
+                engagement, engagement_band(engagement), s.box if here else None, s.last_seen))
+        return out
+
+    def mood(self) -> ClassMood:
+        here = [s.ema.value for s in self.students.values() if self.present(s) and s.ema.value is not None]
+        if not here:
+            return ClassMood(0, len(self.students), None, 0.0, {}, 0.0, engagement_band(0.0))
+        mean = np.mean(here, axis=0)
+        engagement = float(np.mean([engagement_index(p) for p in here]))
+        return ClassMood(len(here), len(self.students), EMOTIONS[int(np.argmax(mean))], float(mean.max()),
+                         {e: float(v) for e, v in zip(EMOTIONS, mean)}, engagement, engagement_band(engagement))
+
+    def _finish_second(self, opened: list[Alert], closed: list[Alert]) -> list[StudentSecond]:
+        frames = max(self._frames_in_second, 1)
+        rows = []
+        for s in self.students.values():
+            if s.second_frames == 0:
+                continue
+            probabilities = s.second_probabilities / s.second_frames
+            presence = min(s.second_frames / frames, 1.0)
+            rows.append(StudentSecond(s.student_id, int(self._second), presence,
+                                      s.second_engagement / s.second_frames * presence,
+                                      tuple(float(v) for v in probabilities)))
+            s.second_frames, s.second_engagement = 0, 0.0
+            s.second_probabilities = np.zeros(len(EMOTIONS))
+        self._frames_in_second = 0
+        if rows:
+            self._class_engagement.append((int(self._second), float(np.mean([r.engagement for r in rows]))))
+            self._check_mood(int(self._second), opened, closed)
+        return rows
+
+    def _check_student_alerts(self, now: float, opened: list[Alert], closed: list[Alert]) -> None:
+        cfg = self.config.alerts
+        for s in self.students.values():
+            away = now - s.last_seen > self.config.away_after_s
+            self._collect(self.alerts.check("absent", s.student_id, away, now, cfg.absent_after_s,
+                                            since=s.last_seen), opened, closed)
+            negative = False
+            detail = ""
+            if not away and s.ema.value is not None:
+                mass = float(s.ema.value[_NEGATIVE].sum())
+                negative = mass >= cfg.negative_threshold
+                if negative:
+                    worst = EMOTIONS[int(np.argmax(np.where(_NEGATIVE, s.ema.value, -1)))]
+                    detail = f"{worst}, {mass:.0%} negative"
+            self._collect(self.alerts.check("negative", s.student_id, negative, now, cfg.negative_after_s,
+                                            detail=detail), opened, closed)
+
+    def _check_mood(self, second: int, opened: list[Alert], closed: list[Alert]) -> None:
+        cfg = self.config.alerts
+        history = self._class_engagement
+        while history and history[0][0] < second - cfg.mood_window_s - cfg.mood_baseline_s:
+            history.popleft()
+        recent = [e for t, e in history if t > second - cfg.mood_window_s]
+        baseline = [e for t, e in history if t <= second - cfg.mood_window_s]
+        dropping, detail = False, ""
+        if recent and len(baseline) >= cfg.mood_baseline_s / 2:
+            before, now = float(np.mean(baseline)), float(np.mean(recent))
+            dropping = now < before - cfg.mood_drop
+            detail = f"engagement {before:.2f} -> {now:.2f}"
+        self._collect(self.alerts.check("mood_drop", None, dropping, float(second), cfg.mood_after_s,
+                                        detail=detail), opened, closed)
+
+    @staticmethod
+    def _collect(events: tuple[Alert | None, Alert | None], opened: list[Alert], closed: list[Alert]) -> None:
+        if events[0] is not None:
+            opened.append(events[0])
+        if events[1] is not None:
+            closed.append(events[1])
