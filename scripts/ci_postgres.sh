@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Install PostgreSQL from the Debian packages if needed, start it, create the test role and
+# database, make sure the Python driver is installed, and print the SQLAlchemy URL on stdout
+# (everything else goes to stderr). Used by .ci/run for tests/test_store*.py.
+set -euo pipefail
+exec 3>&1 1>&2
+if [ -z "$(ls /usr/lib/postgresql 2>/dev/null)" ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+fi
+version=$(ls /usr/lib/postgresql | sort -V | tail -1)
+pg_lsclusters -h | awk '{print $1" "$2}' | grep -qx "$version main" || pg_createcluster "$version" main
+pg_ctlcluster "$version" main start 2>/dev/null || pg_ctlcluster "$version" main status >/dev/null
+port=$(pg_lsclusters -h | awk -v v="$version" '$1==v && $2=="main" {print $3}')
+for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 -p "$port" && break; sleep 1; done
+as_postgres() { su postgres -c "psql -p $port -v ON_ERROR_STOP=1 -tAc \"$1\""; }
+[ "$(as_postgres "SELECT 1 FROM pg_roles WHERE rolname='classmood'")" = 1 ] ||
+  as_postgres "CREATE ROLE classmood LOGIN PASSWORD 'classmood' CREATEDB"
+[ "$(as_postgres "SELECT 1 FROM pg_database WHERE datname='classmood_test'")" = 1 ] ||
+  as_postgres "CREATE DATABASE classmood_test OWNER classmood"
+python=${PYTHON:-python}
+"$python" -c "import psycopg" 2>/dev/null || "$python" -m pip install -q "psycopg[binary]>=3.1"
+echo "postgresql+psycopg://classmood:classmood@127.0.0.1:$port/classmood_test" >&3

@@ -1,0 +1,11 @@
+"""Recorded sessions: SQLAlchemy tables, the database, the batched recorder, queries."""
+
+from classmood.store.database import (
+    DATABASE_ENV, SessionExistsError, SessionNotFoundError, Store, StoreError, default_database_url,
+)
+from classmood.store.recorder import SessionRecorder, StudentSighting
+
+__all__ = [
+    "DATABASE_ENV", "SessionExistsError", "SessionNotFoundError", "SessionRecorder", "Store", "StoreError",
+    "StudentSighting", "default_database_url",
+]

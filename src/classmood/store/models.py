@@ -1,0 +1,96 @@
+"""SQLAlchemy 2 ORM tables of a recorded class: sessions, students, per-second rows, alerts.
+
+Only aggregates per pseudonymous student are stored: no frames, crops or face embeddings.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from classmood.emotions import EMOTIONS
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class SessionRow(Base):
+    """One monitored class."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    source: Mapped[str] = mapped_column(String(1000), default="")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running, finished, interrupted
+    duration_s: Mapped[float] = mapped_column(Float, default=0.0)  # session time recorded so far
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    students: Mapped[list[StudentRow]] = relationship(
+        back_populates="session", cascade="all, delete-orphan", passive_deletes=True)
+    alerts: Mapped[list[AlertRow]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+
+class StudentRow(Base):
+    """A pseudonymous student of a session (``number`` is the tracker's id, ``name`` a label)."""
+
+    __tablename__ = "students"
+    __table_args__ = (UniqueConstraint("session_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    name_source: Mapped[str] = mapped_column(String(20), default="pseudonym")  # pseudonym, ocr, teacher
+    first_seen: Mapped[float] = mapped_column(Float)
+    last_seen: Mapped[float] = mapped_column(Float)
+
+    session: Mapped[SessionRow] = relationship(back_populates="students")
+
+    @property
+    def label(self) -> str:
+        return self.name or f"S{self.number:02d}"
+
+
+class StudentSecondRow(Base):
+    """What one student showed during one second of session time."""
+
+    __tablename__ = "student_seconds"
+    __table_args__ = (Index("ix_student_seconds_session_second", "session_id", "second"),)
+
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), primary_key=True)
+    second: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    presence: Mapped[float] = mapped_column(Float)
+    engagement: Mapped[float] = mapped_column(Float)
+    emotion: Mapped[str] = mapped_column(String(10))
+    confidence: Mapped[float] = mapped_column(Float)
+    p_angry: Mapped[float] = mapped_column(Float)
+    p_disgust: Mapped[float] = mapped_column(Float)
+    p_fear: Mapped[float] = mapped_column(Float)
+    p_happy: Mapped[float] = mapped_column(Float)
+    p_neutral: Mapped[float] = mapped_column(Float)
+    p_sad: Mapped[float] = mapped_column(Float)
+    p_surprise: Mapped[float] = mapped_column(Float)
+
+
+PROBABILITY_COLUMNS: tuple[str, ...] = tuple(f"p_{e}" for e in EMOTIONS)
+
+
+class AlertRow(Base):
+    """An alert with its start and (once over) end, in session seconds."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    student_id: Mapped[int | None] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    started_at: Mapped[float] = mapped_column(Float)
+    ended_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    detail: Mapped[str] = mapped_column(String(500), default="")

@@ -1,0 +1,121 @@
+"""Reading recorded sessions back: summaries, per-second tables (pandas), alerts, edits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import delete, func, select, update
+
+from classmood.store.database import SessionNotFoundError, Store
+from classmood.store.models import PROBABILITY_COLUMNS, AlertRow, SessionRow, StudentRow, StudentSecondRow
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSummary:
+    name: str
+    source: str
+    started_at: datetime
+    ended_at: datetime | None
+    status: str
+    duration_s: float
+    students: int
+    alerts: int
+
+
+def list_sessions(store: Store) -> list[SessionSummary]:
+    with store.session() as db:
+        students = (select(StudentRow.session_id, func.count().label("n")).group_by(StudentRow.session_id)
+                    .subquery())
+        alerts = select(AlertRow.session_id, func.count().label("n")).group_by(AlertRow.session_id).subquery()
+        rows = db.execute(
+            select(SessionRow, func.coalesce(students.c.n, 0), func.coalesce(alerts.c.n, 0))
+            .outerjoin(students, students.c.session_id == SessionRow.id)
+            .outerjoin(alerts, alerts.c.session_id == SessionRow.id)
+            .order_by(SessionRow.started_at)).all()
+        return [SessionSummary(s.name, s.source, s.started_at, s.ended_at, s.status, s.duration_s, n, a)
+                for s, n, a in rows]
+
+
+def get_summary(store: Store, name: str) -> SessionSummary:
+    for summary in list_sessions(store):
+        if summary.name == name:
+            return summary
+    raise SessionNotFoundError(f"no session named {name!r} (see `classmood sessions list`)")
+
+
+def students_frame(store: Store, name: str) -> pd.DataFrame:
+    """One row per student: number, label, name source, first/last seen, seconds present."""
+    with store.session() as db:
+        session = store.find_session(db, name)
+        present = (select(StudentSecondRow.student_id, func.sum(StudentSecondRow.presence).label("present_s"),
+                          func.avg(StudentSecondRow.engagement).label("engagement"))
+                   .group_by(StudentSecondRow.student_id).subquery())
+        rows = db.execute(
+            select(StudentRow, func.coalesce(present.c.present_s, 0.0), present.c.engagement)
+            .outerjoin(present, present.c.student_id == StudentRow.id)
+            .where(StudentRow.session_id == session.id).order_by(StudentRow.number)).all()
+        return pd.DataFrame(
+            [{"student": s.number, "label": s.label, "name_source": s.name_source, "first_seen_s": s.first_seen,
+              "last_seen_s": s.last_seen, "present_s": float(p), "mean_engagement": e} for s, p, e in rows],
+            columns=["student", "label", "name_source", "first_seen_s", "last_seen_s", "present_s",
+                     "mean_engagement"])
+
+
+def seconds_frame(store: Store, name: str) -> pd.DataFrame:
+    """Every stored per-student second, with the student's number and label."""
+    with store.session() as db:
+        session = store.find_session(db, name)
+        query = (select(StudentRow.number.label("student"), StudentRow.name, StudentSecondRow.second,
+                        StudentSecondRow.presence, StudentSecondRow.engagement, StudentSecondRow.emotion,
+                        StudentSecondRow.confidence,
+                        *[getattr(StudentSecondRow, c) for c in PROBABILITY_COLUMNS])
+                 .join(StudentRow, StudentRow.id == StudentSecondRow.student_id)
+                 .where(StudentSecondRow.session_id == session.id)
+                 .order_by(StudentSecondRow.second, StudentRow.number))
+        frame = pd.DataFrame(db.execute(query).all(), columns=[
+            "student", "name", "second", "presence", "engagement", "emotion", "confidence", *PROBABILITY_COLUMNS])
+    frame.insert(1, "label", [n if n else f"S{s:02d}" for s, n in zip(frame["student"], frame["name"])])
+    return frame.drop(columns=["name"])
+
+
+def class_frame(seconds: pd.DataFrame) -> pd.DataFrame:
+    """Class mood per second: students present, mean engagement and emotion probabilities."""
+    if seconds.empty:
+        return pd.DataFrame(columns=["second", "present", "engagement", *PROBABILITY_COLUMNS])
+    grouped = seconds.groupby("second")
+    out = grouped[["engagement", *PROBABILITY_COLUMNS]].mean()
+    out.insert(0, "present", grouped["presence"].sum())
+    return out.reset_index()
+
+
+def alerts_frame(store: Store, name: str) -> pd.DataFrame:
+    with store.session() as db:
+        session = store.find_session(db, name)
+        rows = db.execute(
+            select(AlertRow, StudentRow).outerjoin(StudentRow, StudentRow.id == AlertRow.student_id)
+            .where(AlertRow.session_id == session.id).order_by(AlertRow.started_at)).all()
+        return pd.DataFrame(
+            [{"kind": a.kind, "student": s.number if s else None, "label": s.label if s else "class",
+              "started_s": a.started_at, "ended_s": a.ended_at, "detail": a.detail} for a, s in rows],
+            columns=["kind", "student", "label", "started_s", "ended_s", "detail"])
+
+
+def delete_session(store: Store, name: str) -> None:
+    with store.session() as db:
+        session = store.find_session(db, name)
+        db.execute(delete(StudentSecondRow).where(StudentSecondRow.session_id == session.id))
+        db.execute(delete(AlertRow).where(AlertRow.session_id == session.id))
+        db.execute(delete(StudentRow).where(StudentRow.session_id == session.id))
+        db.execute(delete(SessionRow).where(SessionRow.id == session.id))
+
+
+def rename_student(store: Store, name: str, number: int, label: str) -> None:
+    """The teacher names a pseudonymous student."""
+    with store.session() as db:
+        session = store.find_session(db, name)
+        done = db.execute(update(StudentRow).where(StudentRow.session_id == session.id, StudentRow.number == number)
+                          .values(name=label, name_source="teacher"))
+        if done.rowcount == 0:
+            raise SessionNotFoundError(f"session {name!r} has no student S{number:02d}")
