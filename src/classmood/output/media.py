@@ -1,0 +1,78 @@
+"""Annotated media writers: a still image, or an mp4 video built frame by frame."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from classmood.errors import ClassmoodError
+from classmood.output.atomic import atomic_path, partial_path
+
+
+def write_image(path: str | Path, image: np.ndarray) -> Path:
+    """Encode ``image`` (BGR) by the path's extension and write it atomically."""
+    path = Path(path)
+    ok, data = cv2.imencode(path.suffix or ".png", image)
+    if not ok:
+        raise ClassmoodError(f"{path}: cannot encode image as {path.suffix}")
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data.tobytes())
+    return path
+
+
+class VideoWriter:
+    """mp4 (MPEG-4 Part 2, ``mp4v``) writer; the file appears only after ``close()`` succeeds.
+
+    The frame size is taken from the first frame; later frames of another size are resized.
+    Use as a context manager: on an exception the partial file is deleted.
+    """
+
+    def __init__(self, path: str | Path, fps: float, fourcc: str = "mp4v") -> None:
+        self.path = Path(path)
+        self.fps = float(fps) if fps and fps > 0 else 25.0
+        self.fourcc = fourcc
+        self.frames = 0
+        self._tmp = partial_path(self.path)
+        self._writer: cv2.VideoWriter | None = None
+        self._size: tuple[int, int] | None = None
+
+    def write(self, image: np.ndarray) -> None:
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            height, width = image.shape[:2]
+            self._size = (width - width % 2, height - height % 2)  # codecs want even sizes
+            self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*self.fourcc), self.fps, self._size)
+            if not self._writer.isOpened():
+                self._writer = None
+                raise ClassmoodError(f"{self.path}: cannot open a {self.fourcc} video writer")
+        if (image.shape[1], image.shape[0]) != self._size:
+            image = cv2.resize(image, self._size)
+        self._writer.write(image)
+        self.frames += 1
+
+    def close(self) -> Path | None:
+        """Finish the file and move it into place; ``None`` when no frame was written."""
+        if self._writer is None:
+            return None
+        self._writer.release()
+        self._writer = None
+        self._tmp.replace(self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Drop the partial file."""
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+        self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, exc_type, *_) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()

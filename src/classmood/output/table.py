@@ -1,0 +1,119 @@
+"""Per-frame face table, streamed to CSV and Parquet (one row per face per frame).
+
+Columns: frame, timestamp, face (index within the frame), x, y, w, h, score,
+emotion, confidence, then ``p_<class>`` for each of the 7 classes, plus
+``track_id`` (empty unless a tracker set it). Frames without faces have no rows.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from classmood.emotions import EMOTIONS
+from classmood.output.atomic import partial_path
+from classmood.types import FrameResult
+
+COLUMNS = ["frame", "timestamp", "face", "x", "y", "w", "h", "score", "emotion", "confidence",
+           *(f"p_{c}" for c in EMOTIONS), "track_id"]
+
+SCHEMA = pa.schema(
+    [("frame", pa.int64()), ("timestamp", pa.float64()), ("face", pa.int32()),
+     ("x", pa.int32()), ("y", pa.int32()), ("w", pa.int32()), ("h", pa.int32()),
+     ("score", pa.float32()), ("emotion", pa.string()), ("confidence", pa.float32()),
+     *((f"p_{c}", pa.float32()) for c in EMOTIONS), ("track_id", pa.int64())]
+)
+
+
+def result_rows(result: FrameResult) -> list[dict]:
+    """Table rows for one frame."""
+    rows = []
+    for i, face in enumerate(result.faces):
+        x, y, w, h = face.box
+        row = {"frame": result.frame.index, "timestamp": round(result.frame.timestamp, 4), "face": i,
+               "x": x, "y": y, "w": w, "h": h, "score": round(face.score, 4), "emotion": face.emotion,
+               "confidence": round(face.confidence, 4)}
+        row.update({f"p_{c}": round(face.probabilities[c], 4) for c in EMOTIONS})
+        row["track_id"] = face.track_id
+        rows.append(row)
+    return rows
+
+
+class FaceTableWriter:
+    """Streams rows to ``<stem>.csv`` and ``<stem>.parquet``; both appear only on ``close()``.
+
+    Rows are flushed to Parquet in row groups of ``batch_rows`` so long videos stay in bounded memory.
+    """
+
+    def __init__(self, csv_path: str | Path | None, parquet_path: str | Path | None, batch_rows: int = 5000) -> None:
+        self.csv_path = Path(csv_path) if csv_path else None
+        self.parquet_path = Path(parquet_path) if parquet_path else None
+        self.batch_rows = batch_rows
+        self.rows_written = 0
+        self._pending: list[dict] = []
+        self._csv_tmp = self._pq_tmp = None
+        self._csv_file = self._csv = self._pq = None
+        if self.csv_path:
+            self.csv_path.parent.mkdir(parents=True, exist_ok=True)
+            self._csv_tmp = partial_path(self.csv_path)
+            self._csv_file = open(self._csv_tmp, "w", newline="")
+            self._csv = csv.DictWriter(self._csv_file, fieldnames=COLUMNS)
+            self._csv.writeheader()
+        if self.parquet_path:
+            self.parquet_path.parent.mkdir(parents=True, exist_ok=True)
+            self._pq_tmp = partial_path(self.parquet_path)
+            self._pq = pq.ParquetWriter(self._pq_tmp, SCHEMA)
+
+    def add(self, result: FrameResult) -> None:
+        rows = result_rows(result)
+        if self._csv:
+            self._csv.writerows(rows)
+        self._pending.extend(rows)
+        self.rows_written += len(rows)
+        if len(self._pending) >= self.batch_rows:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pq is not None and self._pending:
+            self._pq.write_table(pa.Table.from_pylist(self._pending, schema=SCHEMA))
+        self._pending = []
+
+    def close(self) -> list[Path]:
+        """Finish both files and move them into place; returns the written paths."""
+        written = []
+        self._flush()
+        if self._csv_file is not None:
+            self._csv_file.close()
+            self._csv_tmp.replace(self.csv_path)
+            written.append(self.csv_path)
+            self._csv_file = None
+        if self._pq is not None:
+            self._pq.close()
+            self._pq_tmp.replace(self.parquet_path)
+            written.append(self.parquet_path)
+            self._pq = None
+        return written
+
+    def abort(self) -> None:
+        """Drop both partial files."""
+        if self._csv_file is not None:
+            self._csv_file.close()
+            self._csv_file = None
+        if self._pq is not None:
+            self._pq.close()
+            self._pq = None
+        for tmp in (self._csv_tmp, self._pq_tmp):
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> "FaceTableWriter":
+        return self
+
+    def __exit__(self, exc_type, *_) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
