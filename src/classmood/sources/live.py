@@ -30,6 +30,7 @@ class LatestFrameGrabber:
         self._stamp = 0.0
         self._seq = 0
         self._ended = False
+        self.error: BaseException | None = None
         self._stop = threading.Event()
         self.grabbed = 0
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -46,6 +47,8 @@ class LatestFrameGrabber:
                     self._seq += 1
                     self.grabbed += 1
                     self._cond.notify_all()
+        except Exception as exc:  # handed to the consumer by next()
+            self.error = exc
         finally:
             with self._cond:
                 self._ended = True
@@ -57,6 +60,8 @@ class LatestFrameGrabber:
             self._cond.wait_for(lambda: self._seq > after_seq or self._ended, timeout=timeout)
             if self._seq > after_seq:
                 return self._seq, self._image, self._stamp
+            if self.error is not None:
+                raise ClassmoodError(f"frame grabbing failed: {self.error}")
             return None
 
     def stop(self) -> None:

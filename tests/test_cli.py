@@ -1,0 +1,119 @@
+"""The command line as a user runs it (a real process): analyze, evaluate and models, with their JSON contracts."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from classmood.emotions import EMOTIONS
+from classmood.sources import VideoFileSource
+
+from pipeline_media import fer_files, iou, run_cli, scene, two_face_video
+
+
+def test_help_lists_the_pipeline_commands():
+    res = run_cli("--help")
+    assert res.returncode == 0
+    for cmd in ("analyze", "evaluate", "models"):
+        assert cmd in res.stdout
+
+
+def test_analyze_photo_json_contract_and_annotated_output(tmp_path):
+    image, placed = scene(faces=(("happy", 0, (60, 100), 150), ("surprise", 0, (380, 160), 150)))
+    path = tmp_path / "class.png"
+    cv2.imwrite(str(path), image)
+    res = run_cli("analyze", path, "--json", "--out", tmp_path / "out")
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)  # stdout is exactly one JSON object
+    assert set(data) == {"faces", "width", "height"} and (data["width"], data["height"]) == (640, 480)
+    assert len(data["faces"]) == 2
+    for face in data["faces"]:
+        assert set(face) == {"box", "score", "emotion", "probabilities"}
+        assert len(face["box"]) == 4 and all(isinstance(v, int) for v in face["box"])
+        assert 0 <= face["score"] <= 1 and face["emotion"] in EMOTIONS
+        assert list(face["probabilities"]) == list(EMOTIONS)
+        assert abs(sum(face["probabilities"].values()) - 1) < 1e-3
+        assert face["emotion"] == max(face["probabilities"], key=face["probabilities"].get)
+    for box in placed:
+        assert max(iou(box, f["box"]) for f in data["faces"]) > 0.4
+    annotated = cv2.imread(str(tmp_path / "out" / "class.annotated.jpg"))
+    assert annotated.shape == image.shape
+
+
+def test_analyze_photo_without_face_is_empty_not_an_error(tmp_path):
+    path = tmp_path / "wall.jpg"
+    cv2.imwrite(str(path), np.full((200, 300, 3), 128, np.uint8))
+    res = run_cli("analyze", path, "--json")
+    assert res.returncode == 0
+    assert json.loads(res.stdout) == {"faces": [], "width": 300, "height": 200}
+    plain = run_cli("analyze", path)
+    assert plain.returncode == 0 and "No face" in plain.stdout
+
+
+def test_analyze_video_writes_mp4_csv_parquet(tmp_path):
+    video = two_face_video(tmp_path / "lesson.mp4", n=8)
+    out = tmp_path / "out"
+    res = run_cli("analyze", video, "--out", out, "--every", "2", "--json", "--max-faces", "1")
+    assert res.returncode == 0, res.stderr
+    summary = json.loads(res.stdout)
+    assert summary["frames"] == 4 and summary["faces"] == 4 and summary["kind"] == "video"
+    assert set(summary["stage_ms"]) == {"decode", "detect", "classify", "annotate"}
+    assert [r["index"] for r in summary["results"]] == [0, 2, 4, 6]
+    assert sorted(p.name for p in out.iterdir()) == ["lesson.annotated.mp4", "lesson.faces.csv", "lesson.faces.parquet"]
+    with VideoFileSource(out / "lesson.annotated.mp4") as back:
+        frames = list(back)
+    assert len(frames) == 4 and frames[0].image.shape == (480, 640, 3)
+    table = pd.read_parquet(out / "lesson.faces.parquet")
+    assert table["frame"].tolist() == [0, 2, 4, 6]
+    assert table.equals(pd.read_csv(out / "lesson.faces.csv").astype(table.dtypes.to_dict()))
+    plain = run_cli("analyze", video, "--quiet")
+    assert plain.returncode == 0 and "frames/s" in plain.stdout
+
+
+def test_analyze_folder_json(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i, cls in enumerate(("happy", "surprise")):
+        cv2.imwrite(str(folder / f"{i}.jpg"), scene(faces=((cls, 0, (200, 150), 160),))[0])
+    res = run_cli("analyze", folder, "--json", "--quiet")
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert [r["path"].rsplit("/", 1)[-1] for r in data["results"]] == ["0.jpg", "1.jpg"]
+    assert all(len(r["faces"]) == 1 for r in data["results"])
+
+
+def test_evaluate_json_contract(tmp_path):
+    root = tmp_path / "eval"
+    counts = {"happy": 12, "surprise": 10, "angry": 8}
+    for cls, n in counts.items():
+        (root / cls).mkdir(parents=True)
+        for f in fer_files(cls, n):
+            (root / cls / f.name).write_bytes(f.read_bytes())
+    res = run_cli("evaluate", root, "--json", "--quiet")
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert data["n"] == 30 and data["classes"] == list(EMOTIONS) and 0 <= data["accuracy"] <= 1
+    conf = np.array(data["confusion"])
+    assert conf.shape == (7, 7)
+    assert {c: int(conf[EMOTIONS.index(c)].sum()) for c in counts} == counts
+    assert data["correct"] == int(np.trace(conf)) and abs(data["accuracy"] - data["correct"] / 30) < 1e-3
+    assert set(data["per_class"]) == set(EMOTIONS)
+    assert all(set(v) == {"precision", "recall", "n"} for v in data["per_class"].values())
+    assert data["per_class"]["happy"]["n"] == 12
+    limited = json.loads(run_cli("evaluate", root, "--json", "--quiet", "--per-class", "5", "--model", "accurate").stdout)
+    assert limited["n"] == 15 and limited["model"] == "accurate"
+
+
+def test_models_lists_bundled_models_with_size_accuracy_speed():
+    res = run_cli("models", "--json")
+    assert res.returncode == 0, res.stderr
+    models = {m["name"]: m for m in json.loads(res.stdout)["models"]}
+    assert {"realtime", "accurate"} <= set(models)
+    for m in models.values():
+        assert m["size_mb"] > 0 and m["ms_per_face_batch1"] > 0 and m["ms_per_face_batch25"] > 0
+        assert "publictest_accuracy" in m
+    table = run_cli("models")
+    assert table.returncode == 0 and "realtime" in table.stdout
