@@ -16,7 +16,10 @@ VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", "
 
 
 def quiet_opencv() -> None:
-    """Silence OpenCV's own stderr chatter; classmood reports problems itself."""
+    """Silence OpenCV's and FFmpeg's own stderr chatter; classmood reports problems itself."""
+    import os
+
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET, read when FFmpeg starts
     import cv2
 
     try:
