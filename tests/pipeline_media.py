@@ -64,10 +64,10 @@ def write_video(path: Path, frames: list[np.ndarray], fps: float = 10.0, fourcc:
 
 
 def two_face_video(path: Path, n: int = 8, fps: float = 10.0) -> Path:
-    """A 640x480 video with two real faces drifting right by 4 px a frame."""
+    """A 640x480 video with two real faces drifting right by 4 px a frame (back every 15 frames)."""
     frames = []
     for k in range(n):
-        img, _ = scene(faces=(("happy", 0, (60 + 4 * k, 100), 150), ("surprise", 0, (380 + 4 * k, 160), 150)))
+        img, _ = scene(faces=(("happy", 0, (60 + 4 * (k % 15), 100), 150), ("surprise", 0, (380 + 4 * (k % 15), 160), 150)))
         frames.append(img)
     return write_video(path, frames, fps)
 

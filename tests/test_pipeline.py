@@ -265,3 +265,38 @@ def test_evaluate_counts_every_image(tmp_path):
     detected = evaluate(root, "realtime", detect=True, progress=False).to_dict()
     assert detected["n"] == 30 and np.array(detected["confusion"]).sum() + detected["undetected"] == 30
     assert detected["undetected"] < 10  # YuNet finds most of these crops
+
+
+def test_stream_source_reads_live_without_queueing(tmp_path):
+    """A capture read as a live stream (here a local file through OpenCV's FFmpeg backend)."""
+    from classmood.sources import StreamSource
+
+    path = two_face_video(tmp_path / "live.mp4", n=40)
+    with StreamSource(str(path)) as live:
+        assert live.live
+        seen = []
+        for frame in live:
+            seen.append(frame.index)
+            time.sleep(0.01)
+        dropped = live.dropped
+    assert seen == list(range(len(seen))) and 1 <= len(seen) <= 40
+    assert len(seen) + dropped == 40  # every frame was either analysed or dropped, none queued twice
+
+
+def test_bundled_sample_video_faces_are_found():
+    """The shipped sample class: YuNet must find the students the sample's truth file lists."""
+    from classmood.assets import SAMPLE_TRUTH, SAMPLE_VIDEO
+
+    if not SAMPLE_VIDEO.is_file():
+        pytest.skip("bundled sample video not present")
+    truth = json.loads(SAMPLE_TRUTH.read_text())["frames"]
+    found = expected = 0
+    with open_source(str(SAMPLE_VIDEO), every=30) as src:
+        pipe = Pipeline()
+        for result in pipe.run(src):
+            boxes = [f.box for f in result.faces]
+            for _student, *box in truth[result.frame.index]:
+                expected += 1
+                found += any(iou(box, b) > 0.3 for b in boxes)
+            assert all(abs(sum(f.probabilities.values()) - 1) < 1e-4 for f in result.faces)
+    assert expected > 0 and found / expected >= 0.9
