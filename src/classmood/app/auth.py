@@ -1,0 +1,85 @@
+"""The app's password: set once (first run or ``CLASSMOOD_APP_PASSWORD``), stored hashed.
+
+The hash is argon2id (argon2-cffi) in ``<app home>/password.argon2``; the plain password is
+never written. After a good login the browser gets a signed, time-limited, HttpOnly cookie
+(itsdangerous) whose key lives in ``<app home>/secret.key``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from classmood.app.config import app_home, write_atomic
+
+PASSWORD_ENV = "CLASSMOOD_APP_PASSWORD"
+COOKIE_NAME = "classmood_session"
+SESSION_MAX_AGE_S = 12 * 3600
+MIN_PASSWORD_LENGTH = 8
+
+_hasher = PasswordHasher()
+
+
+class PasswordError(ValueError):
+    """A password that cannot be set (too short, mismatched)."""
+
+
+def _password_file() -> Path:
+    return app_home() / "password.argon2"
+
+
+def password_is_set() -> bool:
+    return _password_file().exists()
+
+
+def set_password(password: str) -> None:
+    """Hash and store a new password (replaces any previous one)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise PasswordError(f"The password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    write_atomic(_password_file(), _hasher.hash(password).encode())
+
+
+def check_password(password: str) -> bool:
+    """True when ``password`` matches the stored hash."""
+    if not password_is_set():
+        return False
+    stored = _password_file().read_text().strip()
+    try:
+        return _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def apply_password_from_env() -> None:
+    """Store ``$CLASSMOOD_APP_PASSWORD`` hashed, unless the stored hash already matches it."""
+    password = os.environ.get(PASSWORD_ENV)
+    if password and not check_password(password):
+        set_password(password)
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    key_file = app_home() / "secret.key"
+    if not key_file.exists():
+        write_atomic(key_file, secrets.token_hex(32).encode())
+    return URLSafeTimedSerializer(key_file.read_text().strip(), salt="classmood-login")
+
+
+def issue_token() -> str:
+    """A signed cookie value for a teacher who just logged in."""
+    return _serializer().dumps({"login": True})
+
+
+def token_is_valid(token: str | None) -> bool:
+    """True for a cookie value we signed less than ``SESSION_MAX_AGE_S`` ago."""
+    if not token:
+        return False
+    try:
+        _serializer().loads(token, max_age=SESSION_MAX_AGE_S)
+    except BadSignature:
+        return False
+    return True

@@ -1,0 +1,68 @@
+"""Share a window or screen through streamlit-webrtc, which itself only calls getUserMedia.
+
+``DisplayCaptureInjector`` adds a small script to streamlit-webrtc's component page: when
+the requested video constraints carry ``classmoodDisplay: true`` (see ``SCREEN_CONSTRAINTS``)
+it calls ``getDisplayMedia`` instead, so the browser asks which window, tab or screen to share
+(the meeting's gallery view) and that video goes through the same WebRTC path as a webcam.
+"""
+
+from __future__ import annotations
+
+WEBRTC_COMPONENT_PAGE = "/component/streamlit_webrtc.component.webrtc_streamer/index.html"
+
+SCREEN_CONSTRAINTS = {"video": {"classmoodDisplay": True, "frameRate": 15}, "audio": False}
+CAMERA_CONSTRAINTS = {"video": True, "audio": False}
+
+SCRIPT = b"""<script>
+(function () {
+  var md = navigator.mediaDevices;
+  if (!md || !md.getUserMedia) { return; }
+  var userMedia = md.getUserMedia.bind(md);
+  md.getUserMedia = function (constraints) {
+    var video = constraints && constraints.video;
+    if (video && typeof video === "object" && video.classmoodDisplay) {
+      if (!md.getDisplayMedia) {
+        return Promise.reject(new DOMException("This browser cannot share a window or screen.", "NotSupportedError"));
+      }
+      return md.getDisplayMedia({video: {frameRate: video.frameRate || 15}, audio: false});
+    }
+    return userMedia(constraints);
+  };
+})();
+</script>"""
+
+
+class DisplayCaptureInjector:
+    """ASGI middleware: insert ``SCRIPT`` at the top of the component page's ``<head>``."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"] != WEBRTC_COMPONENT_PAGE:
+            await self.app(scope, receive, send)
+            return
+        # ask for the page uncompressed so that it can be edited
+        scope = dict(scope, headers=[(k, v) for k, v in scope["headers"] if k.lower() != b"accept-encoding"])
+        start: dict = {}
+        body = bytearray()
+
+        async def edit(message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            if message["type"] == "http.response.body":
+                body.extend(message.get("body", b""))
+                if message.get("more_body"):
+                    return
+                page = bytes(body)
+                if start.get("status") == 200 and b"<head>" in page:
+                    page = page.replace(b"<head>", b"<head>" + SCRIPT, 1)
+                headers = [(k, v) for k, v in start.get("headers", []) if k.lower() not in (b"content-length", b"etag")]
+                headers.append((b"content-length", str(len(page)).encode()))
+                await send({**start, "headers": headers})
+                await send({"type": "http.response.body", "body": page})
+                return
+            await send(message)
+
+        await self.app(scope, receive, edit)

@@ -1,0 +1,28 @@
+"""The Streamlit script behind ``classmood app``: navigation between the four pages.
+
+Reached only through ``server.py``'s login gate, so every page here is behind the password.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from classmood.app.views import history, live, recorded, settings
+
+# a local icon: a Material icon name here would make the browser fetch the favicon from a CDN
+st.set_page_config(page_title="classmood", page_icon=str(Path(__file__).parent / "static" / "icon.png"), layout="wide")
+
+pages = [
+    st.Page(live.render, title="Live", icon=":material/videocam:", url_path="live", default=True),
+    st.Page(recorded.render, title="Recorded", icon=":material/movie:", url_path="recorded"),
+    st.Page(history.render, title="History", icon=":material/history:", url_path="history"),
+    st.Page(settings.render, title="Settings", icon=":material/settings:", url_path="settings"),
+]
+navigation = st.navigation(pages)
+with st.sidebar:
+    st.markdown("**classmood** · the teacher's class view")
+    st.caption("Runs on this computer only. Aggregates per pseudonymous student; no video stored.")
+    st.link_button("Sign out", "/logout")
+navigation.run()

@@ -1,0 +1,20 @@
+"""Objects shared by every page and browser tab of one app server (cached once per process)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from classmood.pipeline import Pipeline
+from classmood.store import Store
+
+
+@st.cache_resource(show_spinner="Loading the face and emotion models…")
+def pipeline(model: str) -> Pipeline:
+    """The detector + emotion classifier for ``model`` (realtime or accurate)."""
+    return Pipeline(model=model)
+
+
+@st.cache_resource
+def store() -> Store:
+    """The session database shared with ``classmood monitor`` (``$CLASSMOOD_DATABASE_URL``)."""
+    return Store()

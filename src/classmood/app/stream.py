@@ -1,0 +1,107 @@
+"""The bridge between streamlit-webrtc and a ``LiveClass``.
+
+streamlit-webrtc calls ``LiveStream.on_frame`` on its own thread for every received frame.
+The first frame starts a recorded ``LiveClass``; the teacher pressing Stop, or a watchdog
+that sees no frame for ``STALL_TIMEOUT_S`` (connection dropped, tab closed), ends it, so
+the session so far is always kept in the store.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from classmood.app.config import AppSettings
+from classmood.app.live import ClassSnapshot, LiveClass
+from classmood.errors import ClassmoodError
+
+STALL_TIMEOUT_S = 10.0
+RESTART_GRACE_S = 2.0  # frames still in flight right after a stop do not start a new class
+
+
+@dataclass(frozen=True, slots=True)
+class LiveRequest:
+    """What the teacher asked for on the Live page."""
+
+    session_name: str
+    source: str  # webcam, screen or the stream URL
+    settings: AppSettings
+
+
+class LiveStream:
+    """Owns the live class of one browser tab; safe to call from the frame thread."""
+
+    def __init__(self, make_live) -> None:
+        self._make_live = make_live  # LiveRequest -> LiveClass (builds pipeline + recorder)
+        self._lock = threading.Lock()
+        self.request: LiveRequest | None = None
+        self.live: LiveClass | None = None
+        self.finished: ClassSnapshot | None = None
+        self.finished_reason = ""
+        self.error: str | None = None
+        self._last_frame = 0.0
+        self._stopped_at = 0.0
+        self._watchdog: threading.Thread | None = None
+
+    def configure(self, request: LiveRequest) -> None:
+        with self._lock:
+            self.request = request
+
+    def on_frame(self, frame):
+        """streamlit-webrtc's ``video_frame_callback``: analyse and annotate one ``av.VideoFrame``."""
+        import av
+
+        live = self._ensure_live()
+        if live is None:
+            return frame
+        self._last_frame = time.monotonic()
+        annotated = live.process(frame.to_ndarray(format="bgr24"))
+        out = av.VideoFrame.from_ndarray(annotated, format="bgr24")
+        out.pts, out.time_base = frame.pts, frame.time_base
+        return out
+
+    def _ensure_live(self) -> LiveClass | None:
+        with self._lock:
+            if self.live is not None or self.request is None or self.error is not None:
+                return self.live
+            if time.monotonic() - self._stopped_at < RESTART_GRACE_S:
+                return None
+            try:
+                self.live = self._make_live(self.request)
+            except ClassmoodError as exc:
+                self.error = str(exc)
+                return None
+            self.finished = None
+            self._last_frame = time.monotonic()
+            self._watchdog = threading.Thread(target=self._watch, args=(self.live,), daemon=True,
+                                              name="classmood-live-watchdog")
+            self._watchdog.start()
+            return self.live
+
+    def _watch(self, live: LiveClass) -> None:
+        while self.live is live:
+            time.sleep(1.0)
+            if self.live is live and time.monotonic() - self._last_frame > STALL_TIMEOUT_S:
+                self.stop("interrupted", "The video stopped arriving (connection dropped?).")
+
+    def stop(self, status: str = "finished", reason: str = "") -> ClassSnapshot | None:
+        """End the live class (idempotent); returns its final state."""
+        with self._lock:
+            live, self.live = self.live, None
+            if live is None:
+                return self.finished
+            self._stopped_at = time.monotonic()
+        live.close(status)
+        with self._lock:
+            self.finished = live.snapshot()
+            self.finished_reason = reason
+        return self.finished
+
+    def reset_error(self) -> None:
+        with self._lock:
+            self.error = None
+
+    @property
+    def running(self) -> bool:
+        return self.live is not None

@@ -1,0 +1,99 @@
+"""Draw the class at a glance from a ``ClassSnapshot``: metrics, student cards, mood chart, alerts."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from classmood.aggregate import Alert, StudentCard
+from classmood.app.live import ClassSnapshot, MoodPoint
+from classmood.emotions import EMOTIONS
+
+CARDS_PER_ROW = 5
+EMOTION_ICONS = {"angry": "😠", "disgust": "🤢", "fear": "😨", "happy": "😀", "neutral": "😐",
+                 "sad": "😢", "surprise": "😮"}
+
+
+def metrics(snapshot: ClassSnapshot) -> None:
+    present = sum(card.present for card in snapshot.students)
+    cols = st.columns(5)
+    cols[0].metric("Students present", f"{present} / {len(snapshot.students)}")
+    mood = snapshot.mood
+    cols[1].metric("Class mood", f"{mood.emotion or '—'}", f"{mood.confidence:.0%} confidence" if mood.emotion else None,
+                   delta_color="off")
+    cols[2].metric("Engagement", f"{mood.engagement:.2f}", mood.engagement_band, delta_color="off")
+    cols[3].metric("Frames/s", f"{snapshot.fps:.1f}")
+    cols[4].metric("Analysis latency", f"{snapshot.latency_ms:.0f} ms")
+
+
+def student_cards(cards: list[StudentCard]) -> None:
+    if not cards:
+        st.caption("No student seen yet.")
+        return
+    for start in range(0, len(cards), CARDS_PER_ROW):
+        columns = st.columns(CARDS_PER_ROW)
+        for column, card in zip(columns, cards[start:start + CARDS_PER_ROW]):
+            with column.container(border=True):
+                _card(card)
+
+
+def _card(card: StudentCard) -> None:
+    st.markdown(f"**{card.name}**  \n<small>id {card.student_id}</small>", unsafe_allow_html=True)
+    if card.present and card.emotion:
+        st.markdown(f"{EMOTION_ICONS.get(card.emotion, '')} {card.emotion} {card.confidence:.0%}")
+        st.progress(min(max(card.engagement, 0.0), 1.0), text=f"engagement {card.engagement:.2f} ({card.engagement_band})")
+    else:
+        st.markdown("🚪 away")
+        st.caption("not seen now")
+
+
+def mood_chart(timeline: list[MoodPoint]) -> None:
+    if len(timeline) < 2:
+        st.caption("The class mood chart starts after a few seconds.")
+        return
+    frame = pd.DataFrame(
+        [{"second": p.t, "engagement": p.engagement, **{e: p.probabilities.get(e, 0.0) for e in EMOTIONS}}
+         for p in timeline]
+    ).set_index("second")
+    left, right = st.columns(2)
+    left.caption("Class engagement (0–1, concentration index)")
+    left.line_chart(frame[["engagement"]], height=220)
+    right.caption("Class emotions (mean probability of present students)")
+    right.area_chart(frame[list(EMOTIONS)], height=220)
+
+
+def alert_list(alerts: list[Alert], names: dict[int, str]) -> None:
+    if not alerts:
+        st.caption("No alert so far.")
+        return
+    for alert in reversed(alerts[-20:]):
+        who = names.get(alert.student_id) if alert.student_id is not None else None
+        when = f"since {_clock(alert.started_at)}" if alert.active else \
+            f"{_clock(alert.started_at)}–{_clock(alert.ended_at)}"
+        text = f"{alert.message(who)} · {when}"
+        if alert.active:
+            st.warning(text, icon=":material/notifications_active:")
+        else:
+            st.caption(f"✓ {text}")
+
+
+def _clock(seconds: float | None) -> str:
+    seconds = int(seconds or 0)
+    return f"{seconds // 60:02d}:{seconds % 60:02d}"
+
+
+def class_view(snapshot: ClassSnapshot) -> None:
+    """Everything a teacher sees of a class, from one snapshot."""
+    if snapshot.error:
+        st.error(snapshot.error)
+    metrics(snapshot)
+    names = {card.student_id: card.name for card in snapshot.students}
+    left, right = st.columns([3, 1])
+    with left:
+        st.subheader("Students")
+        student_cards(snapshot.students)
+    with right:
+        st.subheader("Alerts")
+        alert_list(snapshot.alerts, names)
+    st.subheader("Class mood")
+    mood_chart(snapshot.timeline)

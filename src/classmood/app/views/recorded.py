@@ -1,0 +1,126 @@
+"""Recorded page: upload a class video or a photo; see it annotated, its timeline and report."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from classmood.app import resources
+from classmood.app.config import AppSettings
+from classmood.app.live import LiveClass
+from classmood.app.media import BrowserVideoWriter
+from classmood.app.views.session_view import render_session
+from classmood.errors import ClassmoodError
+from classmood.sources import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+from classmood.types import Frame
+
+def _frames_folder() -> Path:
+    from classmood.app.config import app_home
+
+    folder = app_home() / "frames"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+ACCEPTED = sorted(e.lstrip(".") for e in IMAGE_EXTENSIONS | VIDEO_EXTENSIONS)
+
+
+def render() -> None:
+    settings = AppSettings.load()
+    st.title("Recorded class")
+    st.caption(f"Upload a class video ({', '.join(sorted(e.lstrip('.') for e in VIDEO_EXTENSIONS))}) "
+               f"or a photo, up to {settings.max_upload_mb} MB. It is analysed on this computer and "
+               "only aggregates are kept.")
+    upload = st.file_uploader("Class video or photo", type=ACCEPTED, key="recorded_upload")
+    if upload is None:
+        return
+    work = Path(tempfile.mkdtemp(prefix="classmood-upload-"))
+    path = work / Path(upload.name).name
+    path.write_bytes(upload.getbuffer())
+    try:
+        if path.suffix.lower() in IMAGE_EXTENSIONS:
+            _photo(path, settings)
+        else:
+            _video(path, settings, upload.name)
+    except ClassmoodError as exc:
+        st.error(f"Cannot analyse {upload.name}: {exc.message.replace(str(path), upload.name)}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # the upload and any temp output: nothing kept on disk
+
+
+def _photo(path: Path, settings: AppSettings) -> None:
+    from classmood.annotate import draw_faces
+    from classmood.sources import read_image
+
+    image = read_image(path)
+    faces = resources.pipeline(settings.model).process(Frame(image, 0, 0.0)).faces
+    st.image(draw_faces(image, faces), channels="BGR", caption=f"{len(faces)} faces found")
+    if not faces:
+        st.warning("No face found in this photo.")
+        return
+    table = pd.DataFrame([{"face": i + 1, "emotion": f.emotion, "confidence": round(f.confidence, 3),
+                           **{k: round(v, 3) for k, v in f.probabilities.items()}} for i, f in enumerate(faces)])
+    st.dataframe(table, hide_index=True, width="stretch")
+    st.download_button("Download CSV", table.to_csv(index=False).encode(), file_name=f"{path.stem}.csv",
+                       mime="text/csv")
+
+
+def _video(path: Path, settings: AppSettings, shown_name: str) -> None:
+    key = f"recorded:{shown_name}:{path.stat().st_size}"
+    done = st.session_state.setdefault("recorded_done", {})
+    if key not in done:
+        done[key] = _analyse_video(path, settings, shown_name)
+    session_name, video = done[key]
+    if video is not None:
+        st.video(video, format="video/mp4")
+    st.subheader(f"Session “{session_name}”")
+    render_session(session_name, key="recorded")
+
+
+def _analyse_video(path: Path, settings: AppSettings, shown_name: str) -> tuple[str, bytes | None]:
+    """Analyse the video as a recorded session; returns its name and the annotated video (in memory)."""
+    from classmood.sources import VideoFileSource
+    from classmood.store import SessionRecorder
+
+    source = VideoFileSource(path)
+    session_name = f"{Path(shown_name).stem} {datetime.now():%Y-%m-%d %H:%M:%S}"
+    recorder = SessionRecorder(resources.store(), session_name, source=f"upload:{shown_name}",
+                               settings={"model": settings.model})
+    live = LiveClass(settings, resources.pipeline(settings.model), recorder)
+    writer = BrowserVideoWriter(path.with_name(f"{path.stem}.annotated.mp4"), source.fps)
+    total = source.frame_count
+    progress = st.progress(0.0, text="Analysing…")
+    started = time.monotonic()
+    frames = 0
+    try:
+        for frame in source:
+            writer.write(live.process(frame.image, now=frame.timestamp))
+            frames += 1
+            if frames % 5 == 0 or frames == total:
+                fps = frames / max(time.monotonic() - started, 1e-6)
+                share = min(frames / total, 1.0) if total else 0.0
+                progress.progress(share, text=f"Analysing… frame {frames}" + (f"/{total}" if total else "")
+                                  + f" · {fps:.1f} frames/s")
+        if frames == 0:
+            raise ClassmoodError("the video has no readable frame")
+        written = writer.close()
+        live.close("finished")
+        video = written.read_bytes() if written is not None else None
+        if settings.store_frames and written is not None:
+            kept = _frames_folder() / f"{session_name.replace(' ', '_').replace(':', '-')}.mp4"
+            kept.write_bytes(video)
+            st.caption(f"Annotated video kept at {kept} (Settings: store video frames).")
+    except BaseException:
+        writer.abort()
+        live.close("interrupted")
+        raise
+    finally:
+        source.close()
+    progress.progress(1.0, text=f"Done: {frames} frames in {time.monotonic() - started:.1f} s")
+    return session_name, video

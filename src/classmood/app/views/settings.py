@@ -1,0 +1,60 @@
+"""Settings page: model, alert thresholds, storing frames, consent text, ICE servers."""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from classmood.app.config import DEFAULT_CONSENT_TEXT, AppSettings
+
+
+def _models() -> list[str]:
+    from classmood.classify.registry import list_models
+
+    names = [m.name for m in list_models()]
+    return names or ["realtime"]
+
+
+def render() -> None:
+    st.title("Settings")
+    settings = AppSettings.load()
+    with st.form("settings"):
+        models = _models()
+        model = st.selectbox("Emotion model", models,
+                             index=models.index(settings.model) if settings.model in models else 0,
+                             help="realtime: fastest, for live classes. accurate: slower, for recordings.")
+        st.markdown("**Alerts**")
+        a, b = st.columns(2)
+        absent = a.number_input("Student away for (seconds)", 0.5, 3600.0, float(settings.absent_seconds), step=5.0)
+        negative = b.number_input("Student looking negative for (seconds)", 0.5, 3600.0,
+                                  float(settings.negative_seconds), step=5.0)
+        threshold = a.slider("Negative when angry+disgust+fear+sad reach", 0.1, 1.0,
+                             float(settings.negative_threshold), 0.05)
+        drop = b.slider("Class mood alert when engagement drops by", 0.05, 0.5, float(settings.mood_drop), 0.05)
+        st.markdown("**Privacy**")
+        store_frames = st.toggle("Store video frames (off: only per-student aggregates are kept)",
+                                 value=settings.store_frames)
+        consent = st.text_area("Notice shown before each class", settings.consent_text, height=110)
+        st.markdown("**Network**")
+        ice = st.text_area(
+            "ICE servers (JSON list; empty for localhost/LAN, add STUN/TURN for the internet)",
+            json.dumps(settings.ice_servers), height=80,
+        )
+        saved = st.form_submit_button("Save settings", type="primary")
+    if saved:
+        try:
+            ice_servers = json.loads(ice or "[]")
+            if not isinstance(ice_servers, list) or not all(isinstance(s, dict) and "urls" in s for s in ice_servers):
+                raise ValueError
+        except ValueError:
+            st.error('ICE servers must be a JSON list like [{"urls": ["stun:host:3478"]}].')
+            return
+        settings.model = model
+        settings.absent_seconds, settings.negative_seconds = float(absent), float(negative)
+        settings.negative_threshold, settings.mood_drop = float(threshold), float(drop)
+        settings.store_frames = bool(store_frames)
+        settings.consent_text = consent.strip() or DEFAULT_CONSENT_TEXT
+        settings.ice_servers = ice_servers
+        settings.save()
+        st.success("Settings saved. They apply to the next class you start.")

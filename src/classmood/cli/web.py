@@ -1,0 +1,78 @@
+"""``classmood app``: serve the teacher's web app (Streamlit + streamlit-webrtc) behind a password."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("app")(serve)
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to bind; the default serves this computer only. "
+                                                 "Use 0.0.0.0 for the LAN or in a container."),
+    port: int = typer.Option(8501, min=1, max=65535, help="TCP port."),
+    max_upload_mb: int = typer.Option(None, help="Largest upload in MB (default: the Settings value, 200)."),
+) -> None:
+    """Serve the teacher's class view: Live, Recorded, History and Settings pages.
+
+    The first visit asks to choose a password unless CLASSMOOD_APP_PASSWORD is set; it is stored
+    hashed (argon2). GET /health answers without a password, for monitors and Docker.
+    """
+    try:
+        import streamlit  # noqa: F401
+        import streamlit_webrtc  # noqa: F401
+    except ImportError:
+        _fail("the web app needs its extra: pip install 'classmood[app]'")
+    from pathlib import Path
+
+    from classmood.app.config import AppSettings
+
+    _check_port_free(host, port)
+    settings = AppSettings.load()
+    server = Path(__file__).resolve().parent.parent / "app" / "server.py"
+    args = [
+        "streamlit", "run", str(server),
+        "--server.address", host,
+        "--server.port", str(port),
+        "--server.headless", "true",
+        "--server.fileWatcherType", "none",
+        "--server.runOnSave", "false",
+        "--server.maxUploadSize", str(max_upload_mb or settings.max_upload_mb),
+        "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "minimal",
+        "--client.showErrorDetails", "false",
+        "--theme.primaryColor", "#4f46e5",
+    ]
+    import os
+    import sys
+
+    # A fresh interpreter (exec, so signals reach Streamlit directly): Streamlit must create its
+    # runtime before any component is declared, which an in-process start does not guarantee.
+    env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    try:
+        os.execvpe(sys.executable, [sys.executable, "-m", *args], env)
+    except OSError as exc:
+        _fail(f"cannot start Streamlit: {exc}")
+
+
+def _check_port_free(host: str, port: int) -> None:
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        _fail(f"cannot bind to {host}: unknown address")
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            _fail(f"cannot listen on {host}:{port} ({exc.strerror or exc}); is another app using it? Try --port")
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
