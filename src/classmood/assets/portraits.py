@@ -1,0 +1,41 @@
+"""The real, redistributable portraits classmood ships, each with its true face box."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+
+import cv2
+import numpy as np
+
+from classmood.assets import ASSETS_DIR
+
+PORTRAITS_MANIFEST = ASSETS_DIR / "portraits.json"
+
+Box = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Portrait:
+    """One photo of one real person: BGR uint8 image and the face box ``(x, y, w, h)`` in it."""
+
+    portrait_id: str
+    image: np.ndarray
+    face_box: Box
+    licence: str
+
+
+@cache
+def load_portraits() -> tuple[Portrait, ...]:
+    """All shipped portraits, in manifest order (read once, then cached; do not modify the images)."""
+    entries = json.loads(PORTRAITS_MANIFEST.read_text(encoding="utf-8"))["portraits"]
+    portraits = []
+    for entry in entries:
+        path = ASSETS_DIR / entry["file"]
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise FileNotFoundError(f"portrait image missing or unreadable: {path}")
+        image.setflags(write=False)
+        portraits.append(Portrait(entry["id"], image, tuple(int(v) for v in entry["face_box"]), entry["licence"]))
+    return tuple(portraits)
