@@ -1,13 +1,15 @@
 """SQLAlchemy 2 ORM tables of a recorded class: sessions, students, per-second rows, alerts.
 
-Only aggregates per pseudonymous student are stored: no frames, crops or face embeddings.
+Only aggregates per pseudonymous student are stored: no frames or crops. While a session runs,
+each student's appearance signature (a 164-number gradient/6x6 descriptor, not an image) is
+kept so that a restarted monitor recognises the same students; it is erased when the session ends.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from classmood.emotions import EMOTIONS
@@ -49,6 +51,7 @@ class StudentRow(Base):
     name_source: Mapped[str] = mapped_column(String(20), default="pseudonym")  # pseudonym, ocr, teacher
     first_seen: Mapped[float] = mapped_column(Float)
     last_seen: Mapped[float] = mapped_column(Float)
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # only while running
 
     session: Mapped[SessionRow] = relationship(back_populates="students")
 

@@ -20,6 +20,7 @@ class StudentSighting:
     number: int
     first_seen: float
     last_seen: float
+    signature: bytes | None = None  # appearance descriptor, erased when the session ends
 
 
 class SessionRecorder:
@@ -38,6 +39,7 @@ class SessionRecorder:
         self._student_ids: dict[int, int] = {}
         self._last_flush = time.monotonic()
         self._duration = 0.0
+        self.signatures: dict[int, tuple[bytes, float, float]] = {}  # of a resumed session's students
         with store.session() as db:
             row = db.scalar(select(SessionRow).where(SessionRow.name == name))
             if row is not None and not resume:
@@ -57,6 +59,9 @@ class SessionRecorder:
                            .values(ended_at=row.duration_s))
                 for student in db.scalars(select(StudentRow).where(StudentRow.session_id == row.id)):
                     self._student_ids[student.number] = student.id
+                    if student.signature:
+                        self.signatures[student.number] = (student.signature, student.first_seen,
+                                                           student.last_seen)
             self.session_id = row.id
             self._duration = self.offset
             self.next_student_number = 1 + (db.scalar(
@@ -86,10 +91,12 @@ class SessionRecorder:
         with self.store.session() as db:
             for number, s in self._sightings.items():
                 if number in self._student_ids:
-                    db.execute(update(StudentRow).where(StudentRow.id == self._student_ids[number])
-                               .values(last_seen=s.last_seen))
+                    values = {"last_seen": s.last_seen}
+                    if s.signature is not None:
+                        values["signature"] = s.signature
+                    db.execute(update(StudentRow).where(StudentRow.id == self._student_ids[number]).values(**values))
                 else:
-                    row = StudentRow(session_id=self.session_id, number=number,
+                    row = StudentRow(session_id=self.session_id, number=number, signature=s.signature,
                                      first_seen=s.first_seen, last_seen=s.last_seen)
                     db.add(row)
                     db.flush()
@@ -118,11 +125,16 @@ class SessionRecorder:
         self._names.clear()
 
     def finish(self, status: str = "finished") -> None:
-        """Flush and mark the session ended (``interrupted`` when the source failed)."""
+        """Flush and mark the session ended (``interrupted`` when the source failed).
+
+        A finished session's appearance signatures are erased; an interrupted one keeps them
+        so that ``--resume`` recognises its students."""
         self.flush()
         with self.store.session() as db:
             db.execute(update(SessionRow).where(SessionRow.id == self.session_id)
                        .values(status=status, ended_at=datetime.now(timezone.utc)))
+            if status == "finished":
+                db.execute(update(StudentRow).where(StudentRow.session_id == self.session_id).values(signature=None))
 
     def _second_row(self, r: StudentSecond) -> dict:
         row = {"student_id": self._student_ids[r.student_id], "session_id": self.session_id,

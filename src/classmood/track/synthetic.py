@@ -67,7 +67,7 @@ class SyntheticGallery:
             noisy = np.clip(face.astype(np.float32) + rng.normal(0, 3, face.shape), 0, 255).astype(np.uint8)
             canvas[fy : fy + face_size, fx : fx + face_size] = cv2.cvtColor(noisy, cv2.COLOR_GRAY2BGR)
             cv2.putText(canvas, self.names[student], (x0 + 6, y0 + self.tile - 12),
-                        cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+                        cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 1, cv2.LINE_AA)
             boxes.append((fx, fy, face_size, face_size))
         return GalleryFrame(canvas, t, visible, np.array(boxes, np.float32).reshape(-1, 4))
 
@@ -91,3 +91,21 @@ def count_id_switches(truth: list[list[int]], predicted: list[list[int]]) -> int
                 switches += 1
             last[student] = sid
     return switches
+
+
+def write_gallery_video(path: Path, gallery: SyntheticGallery, seconds: float, fps: float) -> list[list[int]]:
+    """Render ``seconds`` of ``gallery`` to an mp4 file; returns the true students of each frame."""
+    first = gallery.frame(0.0)
+    height, width = first.image.shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    if not writer.isOpened():
+        raise OSError(f"cannot write video {path}")
+    truth = []
+    try:
+        for k in range(int(round(seconds * fps))):
+            frame = gallery.frame(k / fps)
+            writer.write(frame.image)
+            truth.append(frame.students)
+    finally:
+        writer.release()
+    return truth

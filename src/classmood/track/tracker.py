@@ -24,7 +24,9 @@ class TrackerConfig:
 
     lost_after_s: float = 1.5  # a student without detection for this long loses their motion track
     iou_gate: float = 0.2  # minimum box overlap for a motion match
-    appearance_margin: float = 0.08  # a match must look nearly as alike as the most alike student
+    motion_min_similarity: float = 0.3  # ... whose appearance must not be this unlike
+    iou_weight: float = 0.3  # weight of (1 - IoU) next to (1 - similarity) in the matching cost
+    appearance_margin: float = 0.08  # a far match must look nearly as alike as the most alike student
     appearance_match: float = 0.75  # this alike is a match wherever the face is (tiles re-ordered)
     reid_similarity: float = 0.60  # this alike brings back a student who was away
     gallery_momentum: float = 0.95  # how slowly a student's remembered appearance adapts
@@ -79,8 +81,9 @@ class StudentTracker:
             sim = similarity[[index_of[s.student_id] for s in active]]
             iou = iou_matrix(np.stack([s.predicted_box for s in active]), boxes)
             plausible = sim >= best_similarity[None, :] - self.config.appearance_margin
-            allowed = plausible & ((iou >= self.config.iou_gate) | (sim >= self.config.appearance_match))
-            cost = np.where(allowed, (1.0 - sim) + 0.5 * (1.0 - iou), _FORBIDDEN)
+            by_motion = (iou >= self.config.iou_gate) & (sim >= self.config.motion_min_similarity)
+            by_appearance = plausible & (sim >= self.config.appearance_match)
+            cost = np.where(by_motion | by_appearance, (1.0 - sim) + self.config.iou_weight * (1.0 - iou), _FORBIDDEN)
             for r, c in zip(*linear_sum_assignment(cost)):
                 if cost[r, c] < _FORBIDDEN:
                     ids[c] = active[r].student_id
@@ -104,6 +107,11 @@ class StudentTracker:
         self._forget_oldest()
         return [int(i) for i in ids]
 
+    def restore(self, student_id: int, embedding: np.ndarray, first_seen: float, last_seen: float) -> None:
+        """Remember a student from an earlier run of the same session (no motion track yet)."""
+        self.students[student_id] = StudentTrack(student_id, np.asarray(embedding, np.float32), last_seen, first_seen)
+        self._next_id = max(self._next_id, student_id + 1)
+
     def _new_student(self, embedding: np.ndarray, timestamp: float) -> int:
         student_id = self._next_id
         self._next_id += 1
@@ -111,7 +119,8 @@ class StudentTracker:
         return student_id
 
     def _observe(self, student: StudentTrack, box: np.ndarray, embedding: np.ndarray, timestamp: float) -> None:
-        if student.kalman is None:
+        jumped = student.kalman is not None and iou_matrix(student.kalman.box[None], box[None])[0, 0] < 0.05
+        if student.kalman is None or jumped:  # new, back, or its tile moved: restart the motion model
             student.kalman = BoxKalman(box)
         else:
             student.kalman.update(box)

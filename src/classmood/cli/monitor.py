@@ -1,0 +1,84 @@
+"""Command ``monitor``: watch a class live (or a recording), show it in the terminal, record it."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Optional
+
+import typer
+
+from classmood.errors import cli_errors
+
+
+@cli_errors
+def monitor(
+    source: Annotated[str, typer.Argument(help="Video file, recorded class, webcam index (0), 'screen' / 'screen:N' / 'screen:LEFT,TOP,W,H' (the meeting's gallery view), or stream URL.")],
+    session: Annotated[str, typer.Option("--session", "-s", help="Name of the recorded session.")],
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an existing session of this name (e.g. after a crash).")] = False,
+    db: Annotated[Optional[str], typer.Option("--db", help="Database URL (default: $CLASSMOOD_DATABASE_URL or SQLite in the user data folder), e.g. postgresql+psycopg://user:pw@host/db.")] = None,
+    every: Annotated[int, typer.Option("--every", min=1, help="Analyse every N-th frame of a video.")] = 1,
+    model: Annotated[str, typer.Option("--model", "-m", help="Emotion model: realtime, accurate, or a path to an .onnx file.")] = "realtime",
+    detect_size: Annotated[int, typer.Option("--detect-size", min=160, help="Longest side (px) for face detection; 960 suits galleries of small tiles.")] = 960,
+    min_score: Annotated[float, typer.Option("--min-score", min=0.0, max=1.0, help="Face detector score threshold.")] = 0.6,
+    max_faces: Annotated[int, typer.Option("--max-faces", min=1, help="At most this many faces per frame.")] = 60,
+    max_fps: Annotated[float, typer.Option("--max-fps", min=0.5, help="Frames per second taken from a screen capture.")] = 5.0,
+    absent_after: Annotated[float, typer.Option("--absent-after", min=1.0, help="Seconds away before an 'absent' alert.")] = 60.0,
+    negative_after: Annotated[float, typer.Option("--negative-after", min=1.0, help="Seconds looking angry/disgusted/fearful/sad before an alert.")] = 120.0,
+    mood_drop: Annotated[float, typer.Option("--mood-drop", min=0.01, max=1.0, help="Drop of class engagement (0-1) over the last minute versus the 5 before it that raises an alert.")] = 0.15,
+    names: Annotated[bool, typer.Option("--names/--no-names", help="Read names under gallery tiles with Tesseract OCR when installed.")] = True,
+    max_frames: Annotated[Optional[int], typer.Option("--max-frames", min=1, help="Stop after N frames.")] = None,
+    view: Annotated[bool, typer.Option("--view/--no-view", help="Live terminal view (off: one line per alert).")] = True,
+) -> None:
+    """Monitor a class: stable student ids, emotions with confidence, engagement, alerts, recorded per second.
+
+    Stop with Ctrl-C; the session is then finished and kept. Only per-second aggregates per
+    pseudonymous student are stored, never frames. See docs/monitoring.md.
+    """
+    from rich.console import Console
+
+    from classmood.aggregate import AggregatorConfig, AlertConfig
+    from classmood.cli.monitor_view import MonitorView
+    from classmood.detect import YuNetDetector
+    from classmood.monitor import ClassMonitor, MonitorConfig, run_monitor
+    from classmood.pipeline import Pipeline
+    from classmood.sources import open_source
+    from classmood.store import SessionRecorder, Store
+
+    console = Console(stderr=True)
+    config = MonitorConfig(
+        aggregator=AggregatorConfig(alerts=AlertConfig(absent_after_s=absent_after, negative_after_s=negative_after,
+                                                       mood_drop=mood_drop)),
+        read_names=names)
+    src = open_source(source, every=every, max_frames=max_frames, max_fps=max_fps)
+    store = Store(db)
+    try:
+        pipeline = Pipeline(YuNetDetector(score_threshold=min_score, max_side=detect_size), model=model,
+                            max_faces=max_faces)
+        recorder = SessionRecorder(store, session, source=source, resume=resume, settings={
+            "model": model, "every": every, "absent_after_s": absent_after, "negative_after_s": negative_after,
+            "mood_drop": mood_drop})
+        class_monitor = ClassMonitor(config, recorder)
+        if resume and recorder.offset:
+            console.print(f"resuming session {session!r} at {recorder.offset:.0f} s")
+        if names and not class_monitor.reads_names:
+            console.print("note: Tesseract OCR not installed: students get ids S01, S02... "
+                          "(rename with `classmood sessions rename`)")
+        view_ = MonitorView(console, session, src.frame_count, live=view and console.is_terminal)
+        started, frames = time.perf_counter(), 0
+        with src, view_:
+            try:
+                for snapshot in run_monitor(class_monitor, pipeline.run(src)):
+                    frames += 1
+                    view_.update(snapshot, frames / max(time.perf_counter() - started, 1e-6))
+            except KeyboardInterrupt:
+                pass
+        elapsed = time.perf_counter() - started
+        typer.echo(f"session {session!r}: {frames} frames in {elapsed:.1f} s ({frames / max(elapsed, 1e-6):.1f} frames/s), "
+                   f"{len(class_monitor.aggregator.students)} students; stored in {store.url.split('://')[0]} "
+                   f"database. Report: classmood report {session!r} --out report.html")
+    finally:
+        store.close()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("monitor")(monitor)

@@ -1,0 +1,86 @@
+"""The live terminal view of ``classmood monitor``: the class at a glance and its alerts."""
+
+from __future__ import annotations
+
+import time
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from classmood.monitor import ClassSnapshot
+
+_COLOURS = {"angry": "red", "disgust": "green4", "fear": "magenta", "happy": "yellow", "neutral": "white",
+            "sad": "blue", "surprise": "cyan"}
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600:d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def _bar(value: float, width: int = 10) -> str:
+    filled = int(round(max(0.0, min(value, 1.0)) * width))
+    return "█" * filled + "·" * (width - filled)
+
+
+def render(snapshot: ClassSnapshot, session: str, fps: float, progress: str = "") -> Group:
+    mood = snapshot.mood
+    head = Text.assemble(
+        (f"{session}  ", "bold"), f"{_clock(snapshot.timestamp)}  ", f"{mood.present}/{mood.known} present  ",
+        ("class mood: ", "bold"), (f"{mood.emotion or '-'} {mood.confidence:.0%}  ", _COLOURS.get(mood.emotion or "", "")),
+        f"engagement {mood.engagement:.2f} ({mood.engagement_band})  ", f"{fps:.1f} frames/s {progress}")
+    table = Table(expand=True, show_edge=False, pad_edge=False)
+    for column in ("student", "here", "emotion", "conf.", "engagement"):
+        table.add_column(column)
+    for card in snapshot.students:
+        table.add_row(card.name, "yes" if card.present else "away",
+                      Text(card.emotion or "-", style=_COLOURS.get(card.emotion or "", "dim")),
+                      f"{card.confidence:.0%}" if card.present else "",
+                      f"{_bar(card.engagement)} {card.engagement:.2f}" if card.present else "")
+    alerts = Table(show_header=False, show_edge=False, box=None)
+    for alert in snapshot.alerts:
+        alerts.add_row(Text(f"since {_clock(alert.started_at)}", style="bold red"),
+                       alert.message(snapshot.name_of(alert.student_id)))
+    return Group(head, table, Panel(alerts if snapshot.alerts else Text("no alerts", style="dim"), title="alerts"))
+
+
+class MonitorView:
+    """Refreshes a rich ``Live`` view at most 4 times a second; without a terminal prints alert lines."""
+
+    def __init__(self, console: Console, session: str, total_frames: int | None, live: bool = True) -> None:
+        self.console, self.session, self.total = console, session, total_frames
+        self.live = Live(console=console, auto_refresh=False, transient=False) if live else None
+        self._last = 0.0
+        self._frames = 0
+
+    def __enter__(self) -> "MonitorView":
+        if self.live is not None:
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.live is not None:
+            self.live.__exit__(*exc)
+
+    def update(self, snapshot: ClassSnapshot, fps: float) -> None:
+        self._frames += 1
+        for alert in snapshot.opened:
+            line = f"[{_clock(alert.started_at)}] alert: {alert.message(snapshot.name_of(alert.student_id))}"
+            (self.live.console if self.live else self.console).print(line, highlight=False)
+        for alert in snapshot.closed:
+            line = f"[{_clock(alert.ended_at or snapshot.timestamp)}] over: {alert.message(snapshot.name_of(alert.student_id))}"
+            (self.live.console if self.live else self.console).print(line, highlight=False)
+        now = time.monotonic()
+        progress = f"frame {self._frames}/{self.total}" if self.total else f"frame {self._frames}"
+        if self.live is not None and now - self._last >= 0.25:
+            self._last = now
+            self.live.update(render(snapshot, self.session, fps, progress), refresh=True)
+        elif self.live is None and now - self._last >= 10.0:  # no terminal: a status line now and then
+            self._last = now
+            mood = snapshot.mood
+            self.console.print(f"[{_clock(snapshot.timestamp)}] {progress}, {fps:.1f} frames/s, "
+                               f"{mood.present}/{mood.known} present, mood {mood.emotion or '-'}, "
+                               f"engagement {mood.engagement:.2f}", highlight=False)

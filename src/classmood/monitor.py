@@ -1,0 +1,168 @@
+"""Class monitoring: pipeline results -> tracker -> aggregator -> recorder, one frame at a time.
+
+``ClassMonitor.process(result)`` takes a ``FrameResult`` of the pipeline and returns a
+``ClassSnapshot`` (per-student cards, class mood, alerts) for a terminal or web dashboard;
+``run_monitor`` drives a whole source. Times are session seconds: a resumed session goes on
+from where its record ended.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from classmood.aggregate import (
+    AggregatorConfig, Alert, ClassAggregator, ClassMood, Observation, StudentCard,
+)
+from classmood.emotions import EMOTIONS
+from classmood.store.recorder import SessionRecorder, StudentSighting
+from classmood.track import StudentTracker, TrackerConfig, embed_faces
+from classmood.track.names import NameReader, label_region
+from classmood.types import FrameResult
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorConfig:
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    aggregator: AggregatorConfig = field(default_factory=AggregatorConfig)
+    read_names: bool = True  # OCR of gallery name labels, when Tesseract is installed
+    ocr_every_s: float = 2.0  # wall-clock seconds between two OCR reads (bounded CPU)
+    ocr_attempts: int = 6  # reads per student before giving up on their label
+
+
+@dataclass(frozen=True, slots=True)
+class ClassSnapshot:
+    """The class after one frame: what a dashboard shows."""
+
+    timestamp: float  # session seconds
+    frame_index: int
+    students: list[StudentCard]
+    mood: ClassMood
+    alerts: list[Alert]  # active now
+    opened: list[Alert]  # opened with this frame
+    closed: list[Alert]  # closed with this frame
+    faces: int  # faces in this frame
+
+    def name_of(self, student_id: int | None) -> str:
+        for card in self.students:
+            if card.student_id == student_id:
+                return card.name
+        return "class" if student_id is None else f"S{student_id:02d}"
+
+
+class _NameScheduler:
+    """Runs OCR of tile labels in a background thread, one read at a time."""
+
+    def __init__(self, reader: NameReader, every_s: float, attempts: int) -> None:
+        self.reader, self.every_s, self.attempts = reader, every_s, attempts
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="classmood-ocr")
+        self.pending: tuple[int, Future] | None = None
+        self.tries: dict[int, int] = {}
+        self.last = 0.0
+
+    def step(self, image: np.ndarray, faces: list[tuple[int, tuple]]) -> list[tuple[int, str]]:
+        named: list[tuple[int, str]] = []
+        if self.pending is not None and self.pending[1].done():
+            student, future = self.pending
+            self.pending = None
+            name = self.reader.confirm(student, future.result())
+            if name:
+                named.append((student, name))
+        now = time.monotonic()
+        if self.pending is None and now - self.last >= self.every_s:
+            todo = [(self.tries.get(s, 0), s, box) for s, box in faces
+                    if s not in self.reader.names and self.tries.get(s, 0) < self.attempts]
+            if todo:
+                _, student, box = min(todo, key=lambda item: item[0])
+                self.tries[student] = self.tries.get(student, 0) + 1
+                region = label_region(image, box).copy()
+                self.pending = (student, self.pool.submit(self.reader.read_region, region))
+                self.last = now
+        return named
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+class ClassMonitor:
+    """Turns pipeline results into a live class state, and records it when given a recorder."""
+
+    def __init__(self, config: MonitorConfig | None = None, recorder: SessionRecorder | None = None) -> None:
+        self.config = config or MonitorConfig()
+        self.recorder = recorder
+        self.offset = recorder.offset if recorder else 0.0
+        self.tracker = StudentTracker(self.config.tracker,
+                                      first_id=recorder.next_student_number if recorder else 1)
+        self.aggregator = ClassAggregator(self.config.aggregator)
+        if recorder is not None:
+            for number, (signature, first_seen, last_seen) in recorder.signatures.items():
+                self.tracker.restore(number, np.frombuffer(signature, np.float32), first_seen, last_seen)
+        reader = NameReader() if self.config.read_names else None
+        self._names = (_NameScheduler(reader, self.config.ocr_every_s, self.config.ocr_attempts)
+                       if reader is not None and reader.available else None)
+        self.frames = 0
+
+    @property
+    def reads_names(self) -> bool:
+        return self._names is not None
+
+    def process(self, result: FrameResult) -> ClassSnapshot:
+        """Track, aggregate and record one frame; sets ``face.track_id`` on the result's faces."""
+        t = self.offset + result.frame.timestamp
+        faces = result.faces
+        boxes = np.array([f.box for f in faces], np.float32).reshape(-1, 4)
+        ids = self.tracker.update(boxes, embed_faces(result.frame.image, boxes), t)
+        for face, sid in zip(faces, ids):
+            face.track_id = sid
+        observations = [Observation(sid, np.array([f.probabilities[e] for e in EMOTIONS]), tuple(f.box))
+                        for f, sid in zip(faces, ids)]
+        update = self.aggregator.update(t, observations)
+        if self._names is not None:
+            for sid, name in self._names.step(result.frame.image, [(sid, tuple(f.box)) for f, sid in zip(faces, ids)]):
+                self.rename(sid, name, "ocr")
+        if self.recorder is not None:
+            students, known = self.aggregator.students, self.tracker.students
+            self.recorder.record(update, [StudentSighting(sid, students[sid].first_seen, t,
+                                                          known[sid].embedding.astype(np.float32).tobytes())
+                                          for sid in ids])
+        self.frames += 1
+        return ClassSnapshot(t, result.frame.index, self.aggregator.cards(), self.aggregator.mood(),
+                             self.aggregator.alerts.active, update.opened, update.closed, len(faces))
+
+    def rename(self, student_id: int, name: str, source: str = "teacher") -> None:
+        """Show ``name`` for a student from now on (and store it)."""
+        self.aggregator.names[student_id] = name
+        if self.recorder is not None:
+            self.recorder.rename(student_id, name, source)
+
+    def finish(self, status: str = "finished") -> list[Alert]:
+        """End the session: last second stored, open alerts closed; returns those alerts."""
+        update = self.aggregator.finish()
+        if self._names is not None:
+            self._names.close()
+        if self.recorder is not None:
+            self.recorder.record(update)
+            self.recorder.finish(status)
+        return update.closed
+
+
+def run_monitor(monitor: ClassMonitor, results: Iterable[FrameResult]) -> Iterator[ClassSnapshot]:
+    """Process every result, yielding snapshots. The session is finished when the source ends or
+    the caller stops (Ctrl+C, closing the generator), and marked interrupted when the source or
+    the database fails, keeping everything recorded so far."""
+    try:
+        for result in results:
+            yield monitor.process(result)
+    except (KeyboardInterrupt, GeneratorExit):
+        monitor.finish("finished")
+        raise
+    except BaseException:
+        with contextlib.suppress(Exception):  # the database itself may be what failed
+            monitor.finish("interrupted")
+        raise
+    monitor.finish("finished")

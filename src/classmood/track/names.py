@@ -1,0 +1,112 @@
+"""Read the name label of a gallery tile with Tesseract OCR (optional).
+
+Meeting apps print each participant's name at the bottom-left of their tile, under the face.
+``NameReader`` reads the strip below a face box; a name is accepted once the same text is
+read twice. Without the ``tesseract`` program or ``pytesseract`` it reports itself unavailable
+and classmood keeps pseudonymous ids (S01, S02, ...) that the teacher can rename.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+_CLEAN = re.compile(r"[^\w .'-]", re.UNICODE)
+
+
+def tesseract_available() -> bool:
+    try:
+        import pytesseract  # noqa: F401
+    except ImportError:
+        return False
+    return shutil.which("tesseract") is not None
+
+
+def label_region(image: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    """The strip under a face box where a gallery tile shows the name."""
+    x, y, w, h = box
+    height, width = image.shape[:2]
+    y0, y1 = int(max(y + h * 1.05, 0)), int(min(y + h * 1.7, height))
+    x0, x1 = int(max(x - w * 0.4, 0)), int(min(x + w * 1.4, width))
+    return image[y0:y1, x0:x1]
+
+
+def prepare_for_ocr(region: np.ndarray) -> np.ndarray:
+    """Grayscale, enlarged, binarised with dark text on white, with a margin."""
+    gray = region if region.ndim == 2 else cv2.cvtColor(region, cv2.COLOR_BGR2GRAY)
+    gray = cv2.resize(gray, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
+    _, binary = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    if (binary == 0).mean() > 0.5:  # light text on a dark tile: make the background white
+        binary = 255 - binary
+    binary = _main_text_line(binary)
+    return cv2.copyMakeBorder(binary, 12, 12, 12, 12, cv2.BORDER_CONSTANT, value=255)
+
+
+def _main_text_line(binary: np.ndarray) -> np.ndarray:
+    """Keep the band of rows holding the most ink (the label), dropping bits of other tiles."""
+    ink = (binary == 0).sum(axis=1)
+    rows = ink > 0
+    best, best_ink, start = (0, binary.shape[0]), -1, None
+    for i, on in enumerate(np.append(rows, False)):
+        if on and start is None:
+            start = i
+        elif not on and start is not None:
+            total = int(ink[start:i].sum())
+            if total > best_ink:
+                best, best_ink = (start, i), total
+            start = None
+    return binary[max(best[0] - 4, 0) : best[1] + 4]
+
+
+@dataclass(slots=True)
+class NameReader:
+    """Reads and confirms tile names per student id; ``min_confidence`` is Tesseract's (0-100)."""
+
+    min_confidence: float = 70.0
+    confirmations: int = 2
+    readings: dict[int, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    names: dict[int, str] = field(default_factory=dict)
+    available: bool = field(default_factory=tesseract_available)
+
+    def read(self, image: np.ndarray, box: tuple[float, float, float, float]) -> str | None:
+        """The text under ``box``, or None when nothing legible is there."""
+        return self.read_region(label_region(image, box))
+
+    def read_region(self, region: np.ndarray) -> str | None:
+        """The text of a label strip (see ``label_region``), or None."""
+        if not self.available or region.size == 0 or min(region.shape[:2]) < 6:
+            return None
+        import pytesseract
+
+        try:
+            data = pytesseract.image_to_data(prepare_for_ocr(region), config="--psm 7",
+                                             output_type=pytesseract.Output.DICT, timeout=2)
+        except (RuntimeError, pytesseract.TesseractError, OSError):
+            return None
+        words = [_CLEAN.sub("", w).strip() for w, c in zip(data["text"], data["conf"])
+                 if w.strip() and float(c) >= self.min_confidence]
+        text = " ".join(w for w in words if w)
+        return text if len(text) >= 3 else None
+
+    def confirm(self, student_id: int, text: str | None) -> str | None:
+        """Count one reading for ``student_id``; returns the name when it becomes confirmed."""
+        if text is None or student_id in self.names:
+            return None
+        counts = self.readings[student_id]
+        counts[text] += 1
+        if counts[text] >= self.confirmations:
+            self.names[student_id] = text
+            del self.readings[student_id]
+            return text
+        return None
+
+    def observe(self, student_id: int, image: np.ndarray, box: tuple[float, float, float, float]) -> str | None:
+        """Read and confirm in one call (synchronous)."""
+        if student_id in self.names:
+            return None
+        return self.confirm(student_id, self.read(image, box))
