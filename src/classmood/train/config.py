@@ -1,0 +1,60 @@
+"""Training configuration: one dataclass, read from YAML/JSON and saved beside the run."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import yaml
+
+
+@dataclass
+class TrainConfig:
+    """Every choice of a training run. Unknown keys in a config file are an error."""
+
+    arch: str = "realtime"
+    out_dir: str = "runs/realtime"
+    train_data: str = "../shared/datasets/fer2013/train"
+    val_data: str = "../shared/datasets/fer2013/publictest"
+    train_split: str | None = None  # split names when the data are a packed cache file
+    val_split: str | None = None
+    limit_per_class: int | None = None  # smoke runs: at most this many faces per class
+    image_size: int = 48
+    epochs: int = 60
+    time_budget_s: float | None = None  # when set, the schedule runs over this many seconds
+    batch_size: int = 128
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    warmup_frac: float = 0.03
+    label_smoothing: float = 0.1
+    augment: dict = field(default_factory=dict)  # overrides of AugmentConfig
+    teachers: list[str] = field(default_factory=list)  # checkpoint paths for distillation
+    distill_alpha: float = 0.7
+    distill_temperature: float = 3.0
+    seed: int = 0
+    device: str = "auto"
+    bf16: bool = True
+    threads: int | None = None
+    imagenet_checkpoint: str | None = None  # resnet50 only: user-supplied weights
+
+    @classmethod
+    def from_file(cls, path: str | Path, **overrides) -> "TrainConfig":
+        text = Path(path).read_text()
+        data = yaml.safe_load(text) if str(path).endswith((".yml", ".yaml")) else json.loads(text)
+        return cls.from_dict({**(data or {}), **{k: v for k, v in overrides.items() if v is not None}})
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown config keys: {', '.join(unknown)}")
+        return cls(**data)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))

@@ -1,0 +1,250 @@
+"""The training loop: schedule, bf16 autocast, distillation, checkpoints, logs, curves.
+
+A run directory holds ``config.yaml``, ``log.csv`` (one row per epoch), ``last.pt``
+(resumable), ``best.pt`` (best validation accuracy with flip test-time augmentation),
+``curves.png``, ``confusion.png`` and ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from classmood.train.architectures import count_parameters, create_model
+from classmood.train.augment import AugmentConfig, augment, normalize
+from classmood.train.config import TrainConfig
+from classmood.train.data import FaceArrays, load_split
+from classmood.train.metrics import plot_confusion, plot_curves, summarize
+
+LOG_FIELDS = ["epoch", "seconds", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "val_acc_flip"]
+
+
+@dataclass
+class TrainResult:
+    out_dir: Path
+    best_val_acc: float
+    epochs: int
+    seconds: float
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def lr_at(progress: float, cfg: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay to zero over ``progress`` in [0, 1]."""
+    if progress < cfg.warmup_frac:
+        return cfg.lr * progress / cfg.warmup_frac
+    p = (progress - cfg.warmup_frac) / max(1e-9, 1 - cfg.warmup_frac)
+    return cfg.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, p)))
+
+
+def load_checkpoint_model(path: str | Path, device: torch.device | str = "cpu") -> torch.nn.Module:
+    """Rebuild the model stored in a checkpoint (``arch`` + weights), in eval mode."""
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    model = create_model(ckpt["arch"])
+    model.load_state_dict({k: v.float() for k, v in ckpt["model"].items()})
+    return model.to(device).eval()
+
+
+@torch.no_grad()
+def predict_logits(model, images: torch.Tensor, batch_size: int = 512, flip: bool = False, bf16: bool = True):
+    """Logits for uint8 faces ``(N, H, W)``; with ``flip`` the mean of image and mirror."""
+    model.eval()
+    out = []
+    for start in range(0, images.shape[0], batch_size):
+        x = normalize(images[start:start + batch_size])
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
+            logits = model(x).float()
+            if flip:
+                logits = (logits.softmax(1) + model(x.flip(3)).float().softmax(1)).log()
+        out.append(logits)
+    return torch.cat(out)
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig):
+        self.cfg = cfg
+        self.out = Path(cfg.out_dir)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.device = pick_device(cfg.device)
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        torch.manual_seed(cfg.seed)
+        np.random.seed(cfg.seed)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+        self.aug = AugmentConfig(**cfg.augment)
+        kwargs = {"imagenet_checkpoint": cfg.imagenet_checkpoint} if cfg.imagenet_checkpoint else {}
+        # channels_last is faster with cuDNN; on the CPU it crashes depthwise-conv backward (torch 2.13)
+        self.memory_format = torch.channels_last if self.device.type == "cuda" else torch.contiguous_format
+        self.model = create_model(cfg.arch, **kwargs).to(self.device).to(memory_format=self.memory_format)
+        decay = [p for n, p in self.model.named_parameters() if p.ndim > 1]
+        no_decay = [p for n, p in self.model.named_parameters() if p.ndim <= 1]
+        self.optimizer = torch.optim.SGD(
+            [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+            lr=cfg.lr, momentum=cfg.momentum, nesterov=True,
+        )
+        self.teachers = [load_checkpoint_model(p, self.device) for p in cfg.teachers]
+        self.epoch, self.step, self.elapsed, self.best = 0, 0, 0.0, 0.0
+
+    # --- data ---------------------------------------------------------------------------------
+    def _load(self, source, split) -> tuple[torch.Tensor, torch.Tensor]:
+        arrays: FaceArrays = load_split(source, split, self.cfg.image_size).subset(self.cfg.limit_per_class, self.cfg.seed)
+        return torch.from_numpy(arrays.images).to(self.device), torch.from_numpy(arrays.labels).to(self.device)
+
+    # --- checkpoints --------------------------------------------------------------------------
+    def _state(self) -> dict:
+        return {
+            "arch": self.cfg.arch,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "epoch": self.epoch,
+            "step": self.step,
+            "elapsed": self.elapsed,
+            "best": self.best,
+            "config": self.cfg.to_dict(),
+            "rng": torch.get_rng_state(),
+        }
+
+    def _resume(self) -> bool:
+        last = self.out / "last.pt"
+        if not last.exists():
+            return False
+        state = torch.load(last, map_location=self.device, weights_only=False)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.epoch, self.step, self.elapsed, self.best = state["epoch"], state["step"], state["elapsed"], state["best"]
+        torch.set_rng_state(state["rng"].cpu())
+        return True
+
+    def _save(self, name: str, state: dict) -> None:
+        tmp = self.out / f".{name}.tmp"
+        torch.save(state, tmp)
+        tmp.replace(self.out / name)
+
+    # --- loop ---------------------------------------------------------------------------------
+    def _progress(self, steps_total: int, running: float = 0.0) -> float:
+        """Fraction of the schedule done: by steps, or by time when a budget is set (whichever is further)."""
+        by_steps = self.step / steps_total if self.cfg.epochs else 0.0
+        if self.cfg.time_budget_s:
+            return max(by_steps, (self.elapsed + running) / self.cfg.time_budget_s)
+        return by_steps
+
+    def _loss(self, logits, x, y):
+        ce = F.cross_entropy(logits, y, label_smoothing=self.cfg.label_smoothing)
+        if not self.teachers:
+            return ce
+        t = self.cfg.distill_temperature
+        with torch.no_grad():
+            soft = torch.stack([m(x).float().div(t).softmax(1) for m in self.teachers]).mean(0)
+        kd = F.kl_div(logits.div(t).log_softmax(1), soft, reduction="batchmean") * t * t
+        return self.cfg.distill_alpha * kd + (1 - self.cfg.distill_alpha) * ce
+
+    def evaluate(self, images, labels) -> dict:
+        plain = predict_logits(self.model, images, flip=False, bf16=self.cfg.bf16)
+        flipped = predict_logits(self.model, images, flip=True, bf16=self.cfg.bf16)
+        return {
+            "val_loss": float(F.cross_entropy(plain, labels)),
+            "val_acc": float((plain.argmax(1) == labels).float().mean()),
+            "val_acc_flip": float((flipped.argmax(1) == labels).float().mean()),
+            "pred_flip": flipped.argmax(1).cpu().numpy(),
+            "probs_flip": flipped.softmax(1).cpu().numpy(),
+        }
+
+    def fit(self, resume: bool = True) -> TrainResult:
+        cfg = self.cfg
+        cfg.save(self.out / "config.yaml")
+        resumed = resume and self._resume()
+        train_x, train_y = self._load(cfg.train_data, cfg.train_split)
+        val_x, val_y = self._load(cfg.val_data, cfg.val_split)
+        n = train_x.shape[0]
+        steps_per_epoch = max(1, n // cfg.batch_size)
+        steps_total = steps_per_epoch * max(1, cfg.epochs)
+        log_path = self.out / "log.csv"
+        if not resumed or not log_path.exists():
+            with open(log_path, "w", newline="") as fh:
+                csv.writer(fh).writerow(LOG_FIELDS)
+        print(f"[{cfg.arch}] {count_parameters(self.model)/1e6:.2f}M params, {n} train / {len(val_y)} val faces, "
+              f"device {self.device}{', resumed at epoch ' + str(self.epoch) if resumed else ''}", flush=True)
+
+        while self._progress(steps_total) < 1.0:
+            self.model.train()
+            started = time.perf_counter()
+            order = torch.randperm(n, device=self.device)
+            loss_sum = correct = seen = 0
+            bar = tqdm(range(steps_per_epoch), desc=f"{cfg.arch} epoch {self.epoch + 1}", leave=False,
+                       disable=None, mininterval=2.0)
+            for i in bar:
+                idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
+                x = augment(train_x[idx], self.aug).contiguous(memory_format=self.memory_format)
+                y = train_y[idx]
+                lr = lr_at(min(1.0, self._progress(steps_total, time.perf_counter() - started)), cfg)
+                for group in self.optimizer.param_groups:
+                    group["lr"] = lr
+                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+                    logits = self.model(x)
+                    loss = self._loss(logits.float(), x, y)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                self.optimizer.step()
+                self.step += 1
+                if i % 10 == 0:  # sampled running stats: syncing with the device every step costs time
+                    loss_sum += float(loss.detach()) * len(y)
+                    correct += int((logits.argmax(1) == y).sum())
+                    seen += len(y)
+                if self._progress(steps_total, time.perf_counter() - started) >= 1.0:
+                    break
+            self.elapsed += time.perf_counter() - started
+            self.epoch += 1
+            metrics = self.evaluate(val_x, val_y)
+            row = {"epoch": self.epoch, "seconds": round(self.elapsed, 1), "lr": round(lr, 6),
+                   "train_loss": round(loss_sum / max(seen, 1), 4), "train_acc": round(correct / max(seen, 1), 4),
+                   **{k: round(v, 4) for k, v in metrics.items() if k.startswith("val")}}
+            with open(log_path, "a", newline="") as fh:
+                csv.writer(fh).writerow([row[k] for k in LOG_FIELDS])
+            print(f"[{cfg.arch}] epoch {self.epoch} {row['seconds']}s lr {row['lr']:.4f} "
+                  f"train {row['train_acc']:.3f} val {row['val_acc']:.4f} flip {row['val_acc_flip']:.4f}", flush=True)
+            state = self._state()
+            if metrics["val_acc_flip"] > self.best:
+                self.best = metrics["val_acc_flip"]
+                state["best"] = self.best
+                self._save("best.pt", {"arch": cfg.arch, "model": self.model.state_dict(), "epoch": self.epoch,
+                                       "val_acc_flip": self.best, "config": cfg.to_dict()})
+                summary = summarize(val_y.cpu().numpy(), metrics["pred_flip"])
+                summary.update(arch=cfg.arch, epoch=self.epoch, params=count_parameters(self.model))
+                (self.out / "best_summary.json").write_text(json.dumps(summary, indent=1))
+            self._save("last.pt", state)
+
+        self._finish(val_x, val_y)
+        return TrainResult(self.out, self.best, self.epoch, self.elapsed)
+
+    def _finish(self, val_x, val_y) -> None:
+        """Summary, curves and confusion matrix of the final model."""
+        metrics = self.evaluate(val_x, val_y)
+        summary = summarize(val_y.cpu().numpy(), metrics["pred_flip"])
+        summary.update(arch=self.cfg.arch, epochs=self.epoch, train_seconds=round(self.elapsed, 1),
+                       params=count_parameters(self.model), device=str(self.device),
+                       val_acc=metrics["val_acc"], val_acc_flip=metrics["val_acc_flip"], best_val_acc_flip=self.best)
+        (self.out / "summary.json").write_text(json.dumps(summary, indent=1))
+        np.save(self.out / "val_probs.npy", metrics["probs_flip"].astype(np.float16))
+        try:
+            plot_curves(self.out / "log.csv", self.out / "curves.png", f"{self.cfg.arch} on FER-2013")
+            plot_confusion(summary, self.out / "confusion.png", f"{self.cfg.arch}: publictest {summary['accuracy']:.2%} (flip TTA)")
+        except ImportError:  # plotting is optional on a bare training machine
+            pass
+
+
+def train(cfg: TrainConfig, resume: bool = True) -> TrainResult:
+    return Trainer(cfg).fit(resume=resume)
