@@ -36,3 +36,26 @@ def write_text_atomic(target: str | Path, text: str) -> Path:
     with atomic_path(target) as tmp:
         tmp.write_text(text)
     return Path(target)
+
+
+class AtomicWriter:
+    """Base for writers whose file appears only when ``close()`` succeeds.
+
+    Subclasses implement ``close()`` (finish and rename into place) and ``abort()``
+    (drop the partial file); as a context manager an exception calls ``abort()``.
+    """
+
+    def close(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def abort(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *_) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from classmood.errors import ClassmoodError
-from classmood.output.atomic import atomic_path, partial_path
+from classmood.output.atomic import AtomicWriter, atomic_path, partial_path
 
 
 def write_image(path: str | Path, image: np.ndarray) -> Path:
@@ -22,7 +22,7 @@ def write_image(path: str | Path, image: np.ndarray) -> Path:
     return path
 
 
-class VideoWriter:
+class VideoWriter(AtomicWriter):
     """mp4 (MPEG-4 Part 2, ``mp4v``) writer; the file appears only after ``close()`` succeeds.
 
     The frame size is taken from the first frame; later frames of another size are resized.
@@ -67,12 +67,3 @@ class VideoWriter:
             self._writer.release()
             self._writer = None
         self._tmp.unlink(missing_ok=True)
-
-    def __enter__(self) -> "VideoWriter":
-        return self
-
-    def __exit__(self, exc_type, *_) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()

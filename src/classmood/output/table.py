@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from classmood.emotions import EMOTIONS
-from classmood.output.atomic import partial_path
+from classmood.output.atomic import AtomicWriter, partial_path
 from classmood.types import FrameResult
 
 COLUMNS = ["frame", "timestamp", "face", "x", "y", "w", "h", "score", "emotion", "confidence",
@@ -42,7 +42,7 @@ def result_rows(result: FrameResult) -> list[dict]:
     return rows
 
 
-class FaceTableWriter:
+class FaceTableWriter(AtomicWriter):
     """Streams rows to ``<stem>.csv`` and ``<stem>.parquet``; both appear only on ``close()``.
 
     Rows are flushed to Parquet in row groups of ``batch_rows`` so long videos stay in bounded memory.
@@ -108,12 +108,3 @@ class FaceTableWriter:
         for tmp in (self._csv_tmp, self._pq_tmp):
             if tmp is not None:
                 tmp.unlink(missing_ok=True)
-
-    def __enter__(self) -> "FaceTableWriter":
-        return self
-
-    def __exit__(self, exc_type, *_) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
