@@ -1,0 +1,186 @@
+"""Commands ``sessions list|show|export|rename|delete`` and ``report``: recorded classes."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from classmood.errors import ClassmoodError, cli_errors
+
+DbOption = Annotated[Optional[str], typer.Option("--db", help="Database URL (default: $CLASSMOOD_DATABASE_URL or SQLite in the user data folder).")]
+SessionArg = Annotated[str, typer.Argument(help="Session name (see `classmood sessions list`).")]
+
+sessions_app = typer.Typer(help="List, show, export, rename students of, and delete recorded class sessions.",
+                           no_args_is_help=True)
+
+
+def _store(db: str | None):
+    from classmood.store import Store
+
+    return Store(db)
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds or 0)
+    return f"{seconds // 3600:d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+@sessions_app.command("list")
+@cli_errors
+def list_(db: DbOption = None) -> None:
+    """All recorded sessions, oldest first."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from classmood.store.queries import list_sessions
+
+    store = _store(db)
+    try:
+        rows = list_sessions(store)
+    finally:
+        store.close()
+    if not rows:
+        typer.echo("No recorded session.")
+        return
+    table = Table(title=f"{len(rows)} session(s)")
+    for column in ("name", "started (UTC)", "duration", "students", "alerts", "status", "source"):
+        table.add_column(column)
+    for s in rows:
+        table.add_row(s.name, s.started_at.strftime("%Y-%m-%d %H:%M"), _clock(s.duration_s), str(s.students),
+                      str(s.alerts), s.status, s.source)
+    Console().print(table)
+
+
+@sessions_app.command("show")
+@cli_errors
+def show(session: SessionArg, db: DbOption = None) -> None:
+    """Attendance, engagement and alerts of one session."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from classmood.report.html import attendance_rows, clock, load_report_data
+
+    store = _store(db)
+    try:
+        data = load_report_data(store, session)
+    finally:
+        store.close()
+    console = Console()
+    s = data.summary
+    console.print(f"[bold]{s.name}[/bold]  {s.started_at:%Y-%m-%d %H:%M} UTC  duration {_clock(s.duration_s)}  "
+                  f"status {s.status}  source {s.source or '-'}", highlight=False)
+    table = Table(title="students")
+    for column in ("student", "first seen", "last seen", "present (min)", "mean engagement", "most shown emotion"):
+        table.add_column(column)
+    for r in attendance_rows(data):
+        table.add_row(r["label"], r["first"], r["last"], f"{r['present_min']:.1f}",
+                      "-" if r["engagement"] is None else f"{r['engagement']:.2f}",
+                      f"{r['emotion']} ({r['emotion_share']:.0%})")
+    console.print(table)
+    alerts = Table(title="alerts")
+    for column in ("from", "to", "who", "what", "detail"):
+        alerts.add_column(column)
+    for a in data.alerts.itertuples():
+        alerts.add_row(clock(a.started_s), clock(a.ended_s), a.label, a.kind, a.detail)
+    console.print(alerts)
+
+
+@sessions_app.command("export")
+@cli_errors
+def export(
+    session: SessionArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .csv or .parquet.")],
+    what: Annotated[str, typer.Option("--what", help="seconds (per student per second), students (attendance), alerts, or class (per second).")] = "seconds",
+    db: DbOption = None,
+) -> None:
+    """Export a session's per-second data, attendance or alerts as CSV or Parquet."""
+    from classmood.store.queries import alerts_frame, class_frame, seconds_frame, students_frame
+
+    suffix = out.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise ClassmoodError(f"{out}: the output must end in .csv or .parquet")
+    readers = {"seconds": seconds_frame, "students": students_frame, "alerts": alerts_frame,
+               "class": lambda store, name: class_frame(seconds_frame(store, name))}
+    if what not in readers:
+        raise ClassmoodError(f"--what must be one of {', '.join(readers)}, not {what!r}")
+    store = _store(db)
+    try:
+        frame = readers[what](store, session)
+    finally:
+        store.close()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    os.close(fd)
+    try:
+        if suffix == ".csv":
+            frame.to_csv(tmp, index=False)
+        else:
+            frame.to_parquet(tmp, index=False)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    typer.echo(f"wrote {len(frame)} rows to {out}")
+
+
+@sessions_app.command("rename")
+@cli_errors
+def rename(session: SessionArg,
+           student: Annotated[str, typer.Argument(help="Student id as shown (S03) or its number (3).")],
+           name: Annotated[str, typer.Argument(help="Name to show for this student.")], db: DbOption = None) -> None:
+    """Give a pseudonymous student a name (stored in the session only)."""
+    from classmood.store.queries import rename_student
+
+    text = student.upper().removeprefix("S")
+    if not text.isdigit():
+        raise ClassmoodError(f"student must look like S03 or 3, not {student!r}")
+    store = _store(db)
+    try:
+        rename_student(store, session, int(text), name.strip())
+    finally:
+        store.close()
+    typer.echo(f"S{int(text):02d} is now shown as {name.strip()!r} in session {session!r}")
+
+
+@sessions_app.command("delete")
+@cli_errors
+def delete(session: SessionArg, yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+           db: DbOption = None) -> None:
+    """Delete a session and everything recorded for it."""
+    from classmood.store.queries import delete_session
+
+    if not yes and not typer.confirm(f"Delete session {session!r} and all its data?"):
+        raise typer.Exit(1)
+    store = _store(db)
+    try:
+        delete_session(store, session)
+    finally:
+        store.close()
+    typer.echo(f"deleted session {session!r}")
+
+
+@cli_errors
+def report(session: SessionArg,
+           out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path("report.html"),
+           db: DbOption = None) -> None:
+    """Write a self-contained HTML report of a session: class mood, heatmap, engagement, alerts, attendance."""
+    from classmood.report import write_report
+
+    store = _store(db)
+    try:
+        path = write_report(store, session, out)
+    finally:
+        store.close()
+    typer.echo(f"wrote {path}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(sessions_app, name="sessions")
+    app.command("report")(report)

@@ -1,0 +1,95 @@
+"""The post-class report: one self-contained HTML file (inline SVG charts, no external links)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from classmood import __version__
+from classmood.aggregate.engagement import CONCENTRATION_WEIGHTS, HIGH_ENGAGEMENT, LOW_ENGAGEMENT
+from classmood.report import charts
+from classmood.store import Store
+from classmood.store.models import PROBABILITY_COLUMNS
+from classmood.store.queries import alerts_frame, class_frame, get_summary, seconds_frame, students_frame
+
+
+def clock(seconds: float | None) -> str:
+    if seconds is None or pd.isna(seconds):
+        return "-"
+    seconds = int(seconds)
+    return f"{seconds // 3600:d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class ReportData:
+    """Everything the report shows, read from the store."""
+
+    summary: object
+    seconds: pd.DataFrame
+    students: pd.DataFrame
+    alerts: pd.DataFrame
+    klass: pd.DataFrame
+
+
+def load_report_data(store: Store, name: str) -> ReportData:
+    seconds = seconds_frame(store, name)
+    return ReportData(get_summary(store, name), seconds, students_frame(store, name), alerts_frame(store, name),
+                      class_frame(seconds))
+
+
+def attendance_rows(data: ReportData) -> list[dict]:
+    duration = max(data.summary.duration_s, 1.0)
+    dominant = {}
+    if not data.seconds.empty:
+        means = data.seconds.groupby("student")[list(PROBABILITY_COLUMNS)].mean()
+        dominant = {s: (c.removeprefix("p_"), float(means.loc[s, c])) for s, c in means.idxmax(axis=1).items()}
+    rows = []
+    for s in data.students.itertuples():
+        emotion, share = dominant.get(s.student, ("-", 0.0))
+        rows.append({"label": s.label, "named_by": s.name_source, "first": clock(s.first_seen_s),
+                     "last": clock(s.last_seen_s), "present_min": s.present_s / 60.0,
+                     "present_pct": 100.0 * s.present_s / duration,
+                     "engagement": None if pd.isna(s.mean_engagement) else float(s.mean_engagement),
+                     "emotion": emotion, "emotion_share": share})
+    return rows
+
+
+def render_report(data: ReportData) -> str:
+    env = Environment(loader=PackageLoader("classmood.report", "templates"), autoescape=select_autoescape())
+    env.filters["clock"] = clock
+    duration = data.summary.duration_s
+    klass = data.klass
+    return env.get_template("report.html.j2").render(
+        session=data.summary, duration=clock(duration), generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        version=__version__, students=attendance_rows(data), alerts=data.alerts.to_dict("records"),
+        mean_engagement=float(klass["engagement"].mean()) if not klass.empty else None,
+        peak_present=int(round(klass["present"].max())) if not klass.empty else 0,
+        mood_svg=charts.class_mood_chart(klass, duration), engagement_svg=charts.engagement_chart(klass, duration),
+        heatmap_svg=charts.student_heatmap(data.seconds, data.students, duration),
+        weights=CONCENTRATION_WEIGHTS, high=HIGH_ENGAGEMENT, low=LOW_ENGAGEMENT,
+        bin_s=charts.bin_seconds(duration))
+
+
+def write_report(store: Store, name: str, out: Path) -> Path:
+    """Render the report of session ``name`` to ``out`` atomically (temp file, then rename)."""
+    html = render_report(load_report_data(store, name))
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(html)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a report is an ordinary file
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return out
