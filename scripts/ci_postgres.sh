@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install PostgreSQL from the Debian packages if needed, start it, create the test role and
-# database, make sure the Python driver is installed, and print the SQLAlchemy URL on stdout
-# (everything else goes to stderr). Used by .ci/run for tests/test_store*.py.
+# database, and print the SQLAlchemy URL on stdout
+# (everything else goes to stderr). Used by .ci/run for tests/test_store*.py; the driver
+# (psycopg) comes with the package's test extra.
 set -euo pipefail
 exec 3>&1 1>&2
 if [ -z "$(ls /usr/lib/postgresql 2>/dev/null)" ]; then
@@ -18,6 +19,4 @@ as_postgres() { su postgres -c "psql -p $port -v ON_ERROR_STOP=1 -tAc \"$1\""; }
   as_postgres "CREATE ROLE classmood LOGIN PASSWORD 'classmood' CREATEDB"
 [ "$(as_postgres "SELECT 1 FROM pg_database WHERE datname='classmood_test'")" = 1 ] ||
   as_postgres "CREATE DATABASE classmood_test OWNER classmood"
-python=${PYTHON:-python}
-"$python" -c "import psycopg" 2>/dev/null || "$python" -m pip install -q "psycopg[binary]>=3.1"
 echo "postgresql+psycopg://classmood:classmood@127.0.0.1:$port/classmood_test" >&3
