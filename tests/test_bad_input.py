@@ -119,6 +119,12 @@ def test_missing_path_unknown_model_and_bad_options(tmp_path):
     assert run_cli("analyze", photo, "--every", "0").returncode == 2  # usage error from the CLI parser
 
 
+def test_show_without_display(tmp_path, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert_one_line_error(run_cli("analyze", face_png(tmp_path / "p.png"), "--show"), "--show needs a display")
+
+
 def test_corrupt_model_file(tmp_path):
     model = tmp_path / "broken.onnx"
     model.write_bytes(b"not onnx")

@@ -170,6 +170,8 @@ def test_video_round_trip_with_stride(tmp_path):
     assert frames[3].timestamp == pytest.approx(0.3) and frames[0].image.shape == (480, 640, 3)
     with open_source(str(path), every=4) as src:
         assert [f.index for f in src] == [0, 4, 8]
+    with open_source(str(path), every=2, max_frames=3) as src:
+        assert src.frame_count == 3 and [f.index for f in src] == [0, 2, 4]
 
 
 def test_folder_source_keeps_paths_and_skips_junk(tmp_path, caplog):

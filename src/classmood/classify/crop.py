@@ -21,20 +21,24 @@ def square_box(box, width: int, height: int, margin: float = DEFAULT_MARGIN) -> 
     return int(round(cx - side / 2.0)), int(round(cy - side / 2.0)), side
 
 
-def crop_face(gray: np.ndarray, box, size: int, margin: float = DEFAULT_MARGIN) -> np.ndarray:
-    """Square crop of a grayscale frame resized to ``size x size`` (uint8)."""
-    height, width = gray.shape[:2]
+def crop_face(image: np.ndarray, box, size: int, margin: float = DEFAULT_MARGIN) -> np.ndarray:
+    """Square crop of a BGR or gray frame, resized to ``size x size`` gray uint8.
+
+    Only the face's pixels are touched (resize first, then gray), so the cost does
+    not grow with the frame size.
+    """
+    height, width = image.shape[:2]
     x0, y0, side = square_box(box, width, height, margin)
     xa, ya = max(0, x0), max(0, y0)
     xb, yb = min(width, x0 + side), min(height, y0 + side)
     if xb <= xa or yb <= ya:
         return np.zeros((size, size), np.uint8)
-    patch = gray[ya:yb, xa:xb]
+    patch = image[ya:yb, xa:xb]
     pads = (ya - y0, y0 + side - yb, xa - x0, x0 + side - xb)
     if any(pads):
         patch = cv2.copyMakeBorder(patch, *pads, cv2.BORDER_REPLICATE)
     interp = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
-    return cv2.resize(patch, (size, size), interpolation=interp)
+    return to_gray(cv2.resize(patch, (size, size), interpolation=interp))
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -48,5 +52,4 @@ def crop_faces(image: np.ndarray, boxes: np.ndarray, size: int, margin: float = 
     """All faces of a frame as one ``(N, size, size)`` uint8 batch."""
     if len(boxes) == 0:
         return np.zeros((0, size, size), np.uint8)
-    gray = to_gray(image)
-    return np.stack([crop_face(gray, b, size, margin) for b in boxes])
+    return np.stack([crop_face(image, b, size, margin) for b in boxes])

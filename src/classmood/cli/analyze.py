@@ -40,7 +40,7 @@ def analyze(
     model: ModelOption = "realtime",
     min_score: Annotated[float, typer.Option("--min-score", min=0.0, max=1.0, help="Face detector score threshold.")] = 0.6,
     detect_size: Annotated[int, typer.Option("--detect-size", min=160, help="Longest side (px) frames are scaled to for face detection; raise it (e.g. 960) for galleries of tiny tiles.")] = 640,
-    max_frames: Annotated[Optional[int], typer.Option("--max-frames", min=1, help="Stop after N frames (live sources run until Ctrl-C otherwise).")] = None,
+    max_frames: Annotated[Optional[int], typer.Option("--max-frames", min=1, help="Stop after N analysed frames (live sources run until Ctrl-C otherwise).")] = None,
     show: Annotated[bool, typer.Option("--show", help="Show a live window (needs a display and OpenCV with GUI).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:

@@ -71,7 +71,7 @@ def open_source(spec: str | int | Path, *, every: int = 1, max_frames: int | Non
     if kind == "stream":
         return StreamSource(text, max_frames=max_frames)
     if kind == "folder":
-        return FolderSource(text, every=every)
+        return FolderSource(text, every=every, max_frames=max_frames)
     if kind == "image":
         return ImageSource(text)
-    return VideoFileSource(text, every=every)
+    return VideoFileSource(text, every=every, max_frames=max_frames)

@@ -37,24 +37,29 @@ class FolderSource(Source):
     at the end when no image at all could be read.
     """
 
-    def __init__(self, folder: str | Path, every: int = 1) -> None:
+    def __init__(self, folder: str | Path, every: int = 1, max_frames: int | None = None) -> None:
         self.folder = Path(folder)
         if not self.folder.is_dir():
             raise ClassmoodError(f"{self.folder}: not a folder")
         self.name = f"folder {self.folder.name}"
         files = sorted(p for p in self.folder.iterdir() if p.is_file() and not p.name.startswith("."))
         self.candidates = files[:: max(1, every)]
+        self.max_frames = max_frames
         self.paths: list[Path] = []
         self.skipped: list[tuple[Path, str]] = []
 
     @property
     def frame_count(self) -> int:
-        return len(self.candidates)
+        """Files to try (readable or not), capped by ``max_frames``."""
+        n = len(self.candidates)
+        return n if self.max_frames is None else min(n, self.max_frames)
 
     def frames(self) -> Iterator[Frame]:
         self.paths.clear()
         self.skipped.clear()
         for path in self.candidates:
+            if self.max_frames is not None and len(self.paths) >= self.max_frames:
+                break
             try:
                 image = read_image(path)
             except ClassmoodError as exc:

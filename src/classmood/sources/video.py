@@ -34,12 +34,13 @@ class VideoFileSource(Source):
     Frame ``index`` is the index in the file, ``timestamp`` the video time in seconds.
     """
 
-    def __init__(self, path: str | Path, every: int = 1) -> None:
+    def __init__(self, path: str | Path, every: int = 1, max_frames: int | None = None) -> None:
         import cv2
 
         quiet_opencv()
         self.path = Path(path)
         self.every = max(1, int(every))
+        self.max_frames = max_frames
         self.name = f"video {self.path.name}"
         if not self.path.is_file():
             raise ClassmoodError(f"{self.path}: no such file")
@@ -60,8 +61,9 @@ class VideoFileSource(Source):
     @property
     def frame_count(self) -> int | None:
         if self._native_count is None:
-            return None
-        return (self._native_count + self.every - 1) // self.every
+            return self.max_frames
+        count = (self._native_count + self.every - 1) // self.every
+        return count if self.max_frames is None else min(count, self.max_frames)
 
     def frames(self) -> Iterator[Frame]:
         cap = self._cap
@@ -69,7 +71,7 @@ class VideoFileSource(Source):
             raise ClassmoodError(f"{self.path}: source already closed")
         index = 0
         yielded = 0
-        while True:
+        while self.max_frames is None or yielded < self.max_frames:
             if index % self.every:
                 if not cap.grab():
                     break
@@ -87,7 +89,7 @@ class VideoFileSource(Source):
             index += 1
         if yielded == 0:
             raise ClassmoodError(f"{self.path}: video has no decodable frames")
-        if self._native_count and index < self._native_count - 1:
+        if self._native_count and index < self._native_count - 1 and yielded != self.max_frames:
             log.warning("%s: video ended at frame %d of %d (truncated?)", self.path, index, self._native_count)
 
     def close(self) -> None:
