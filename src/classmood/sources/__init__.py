@@ -20,7 +20,8 @@ from classmood.sources.video import VIDEO_EXTENSIONS, VideoFileSource
 
 __all__ = [
     "FolderSource", "ImageSource", "ScreenRegion", "ScreenSource", "Source", "StreamSource",
-    "VideoFileSource", "WebcamSource", "open_source", "read_image", "source_kind",
+    "IMAGE_EXTENSIONS", "VIDEO_EXTENSIONS", "VideoFileSource", "WebcamSource", "open_source", "read_image",
+    "source_kind",
 ]
 
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
