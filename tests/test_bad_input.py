@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline_media import run_cli, scene, two_face_video, write_video
+from pipeline_media import run_cli, scene, two_face_video
 
 
 def assert_one_line_error(res, *fragments: str) -> None:

@@ -4,7 +4,6 @@ classification, Pipeline timings, outputs and the evaluate measurement."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 
 import cv2
@@ -24,7 +23,7 @@ from classmood.sources import FolderSource, ImageSource, VideoFileSource, open_s
 from classmood.sources.live import LatestFrameGrabber
 from classmood.types import Frame
 
-from pipeline_media import fer_face, fer_files, iou, scene, two_face_video, write_video
+from pipeline_media import fer_face, fer_files, iou, scene, two_face_video
 
 
 @pytest.fixture(scope="module")
@@ -232,7 +231,7 @@ def test_outputs_round_trip_and_are_atomic(tmp_path, classifier, detector):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "out.mp4", "t.csv", "t.parquet"]
 
     with pytest.raises(RuntimeError):  # a failure mid-way leaves nothing that looks complete
-        with VideoWriter(tmp_path / "broken.mp4", 10) as video, FaceTableWriter(tmp_path / "b.csv", tmp_path / "b.parquet") as t:
+        with VideoWriter(tmp_path / "broken.mp4", 10) as video, FaceTableWriter(tmp_path / "b.csv", tmp_path / "b.parquet"):
             video.write(np.zeros((48, 64, 3), np.uint8))
             raise RuntimeError("boom")
     with pytest.raises(RuntimeError):

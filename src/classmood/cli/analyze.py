@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -33,14 +33,14 @@ def _emit_json(obj: dict) -> None:
 @cli_errors
 def analyze(
     source: Annotated[str, typer.Argument(help="Photo, folder of photos, video file, webcam index (0), 'screen' / 'screen:N' / 'screen:LEFT,TOP,W,H', or stream URL.")],
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for annotated output (image, or mp4 + per-frame CSV/Parquet for videos and live sources).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for annotated output (image, or mp4 + per-frame CSV/Parquet for videos and live sources).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
     every: Annotated[int, typer.Option("--every", min=1, help="Analyse every N-th frame of a video (or file of a folder).")] = 1,
-    max_faces: Annotated[Optional[int], typer.Option("--max-faces", min=1, help="Keep at most N faces per frame (highest detector score first).")] = None,
+    max_faces: Annotated[int | None, typer.Option("--max-faces", min=1, help="Keep at most N faces per frame (highest detector score first).")] = None,
     model: ModelOption = "realtime",
     min_score: Annotated[float, typer.Option("--min-score", min=0.0, max=1.0, help="Face detector score threshold.")] = 0.6,
     detect_size: Annotated[int, typer.Option("--detect-size", min=160, help="Longest side (px) frames are scaled to for face detection; raise it (e.g. 960) for galleries of tiny tiles.")] = 640,
-    max_frames: Annotated[Optional[int], typer.Option("--max-frames", min=1, help="Stop after N analysed frames (live sources run until Ctrl-C otherwise).")] = None,
+    max_frames: Annotated[int | None, typer.Option("--max-frames", min=1, help="Stop after N analysed frames (live sources run until Ctrl-C otherwise).")] = None,
     show: Annotated[bool, typer.Option("--show", help="Show a live window (needs a display and OpenCV with GUI).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
@@ -138,7 +138,7 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
     model: ModelOption = "realtime",
     detect: Annotated[bool, typer.Option("--detect", help="Find the face first (YuNet) instead of taking each image as a face crop.")] = False,
-    per_class: Annotated[Optional[int], typer.Option("--per-class", min=1, help="Use at most N images per class (sorted by name).")] = None,
+    per_class: Annotated[int | None, typer.Option("--per-class", min=1, help="Use at most N images per class (sorted by name).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Measure a model's accuracy on labelled faces.

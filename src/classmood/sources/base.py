@@ -40,7 +40,7 @@ class Source(ABC):
     def __iter__(self) -> Iterator[Frame]:
         return self.frames()
 
-    def __enter__(self) -> "Source":
+    def __enter__(self) -> Source:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -28,7 +28,7 @@ class ScreenRegion:
     height: int | None = None
 
     @classmethod
-    def parse(cls, spec: str) -> "ScreenRegion":
+    def parse(cls, spec: str) -> ScreenRegion:
         """``screen``, ``screen:2`` (monitor 2) or ``screen:LEFT,TOP,WIDTH,HEIGHT``."""
         _, _, rest = spec.partition(":")
         if not rest:
