@@ -50,7 +50,7 @@ class ModelInfo:
         return self.path.stat().st_size
 
     @classmethod
-    def from_json(cls, onnx_path: Path) -> "ModelInfo":
+    def from_json(cls, onnx_path: Path) -> ModelInfo:
         meta_path = onnx_path.with_suffix(".json")
         if not meta_path.is_file():
             raise ClassmoodError(f"{onnx_path}: missing metadata file {meta_path.name}")
