@@ -76,7 +76,8 @@ def seconds_frame(store: Store, name: str) -> pd.DataFrame:
                  .order_by(StudentSecondRow.second, StudentRow.number))
         frame = pd.DataFrame(db.execute(query).all(), columns=[
             "student", "name", "second", "presence", "engagement", "emotion", "confidence", *PROBABILITY_COLUMNS])
-    frame.insert(1, "label", [n if n else f"S{s:02d}" for s, n in zip(frame["student"], frame["name"])])
+    frame.insert(1, "label", [n if isinstance(n, str) and n else f"S{s:02d}"
+                              for s, n in zip(frame["student"], frame["name"])])
     return frame.drop(columns=["name"])
 
 

@@ -1,0 +1,175 @@
+"""Monitoring end to end: real pipeline on a gallery video of real FER-2013 faces, real SQLite,
+a real ``classmood monitor`` process killed with SIGKILL and resumed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import text
+
+from classmood.aggregate import AggregatorConfig, AlertConfig
+from classmood.monitor import ClassMonitor, MonitorConfig, run_monitor
+from classmood.store import SessionRecorder, Store
+from classmood.store.queries import alerts_frame, list_sessions, seconds_frame, students_frame
+from classmood.track.kalman import iou_matrix
+from classmood.track.names import NameReader, tesseract_available
+from classmood.track.synthetic import SyntheticGallery, count_id_switches, load_faces, write_gallery_video
+
+FER = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "fer2013" / "publictest"
+pytestmark = pytest.mark.skipif(not FER.is_dir(), reason=f"FER-2013 faces not found at {FER}")
+NAMES = ["Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger", "Barbara", "Linus", "Radia", "Niklaus", "Sophie"]
+CLI = [sys.executable, "-m", "classmood"]
+
+
+def gallery(seed: int = 3, away=None, reorder: float = 12.0) -> SyntheticGallery:
+    return SyntheticGallery(load_faces(FER, len(NAMES), seed=seed), NAMES, tile=120, columns=3,
+                            reorder_every_s=reorder, away=away or {}, seed=seed)
+
+
+@pytest.fixture(scope="module")
+def class_video(tmp_path_factory):
+    g = gallery(away={4: [(8.0, 20.0)]})
+    path = tmp_path_factory.mktemp("video") / "class.mp4"
+    write_gallery_video(path, g, seconds=30, fps=5)
+    return g, path
+
+
+def test_monitor_tracks_stores_and_alerts(class_video, tmp_path):
+    from classmood.pipeline import Pipeline
+    from classmood.sources import VideoFileSource
+
+    g, video = class_video
+    store = Store(f"sqlite:///{tmp_path / 'm.db'}")
+    config = MonitorConfig(aggregator=AggregatorConfig(alerts=AlertConfig(absent_after_s=5.0)), read_names=False)
+    monitor = ClassMonitor(config, SessionRecorder(store, "lesson", source=str(video)))
+    truth, predicted, snapshots = [], [], []
+    with VideoFileSource(video) as source:
+        for snapshot, result in _zip_results(monitor, Pipeline().run(source)):
+            snapshots.append(snapshot)
+            gt = g.frame(result.frame.timestamp)
+            boxes = np.array([f.box for f in result.faces], np.float32).reshape(-1, 4)
+            iou = iou_matrix(gt.boxes, boxes)
+            pairs = [(s, result.faces[int(iou[i].argmax())].track_id) for i, s in enumerate(gt.students)
+                     if boxes.size and iou[i].max() >= 0.3]
+            truth.append([s for s, _ in pairs])
+            predicted.append([t for _, t in pairs])
+    assert sum(map(len, truth)) >= 0.9 * sum(len(g.frame(k / 5).students) for k in range(150))
+    assert count_id_switches(truth, predicted) == 0
+    last = snapshots[-1]
+    assert last.mood.present >= 8 and all(c.present == (c.emotion is not None) for c in last.students)
+    assert all(0 <= c.confidence <= 1 for c in last.students)
+
+    seconds = seconds_frame(store, "lesson")
+    assert seconds["second"].min() == 0 and seconds["second"].max() == 29
+    away_id = next(t for ss, ts in zip(truth, predicted) for s, t in zip(ss, ts) if s == 4)
+    gap = seconds[(seconds.student == away_id) & seconds.second.between(10, 18)]
+    assert gap.empty  # nothing stored for a student while away
+    alerts = alerts_frame(store, "lesson")
+    absent = alerts[(alerts.kind == "absent") & (alerts.student == away_id)]
+    assert len(absent) == 1 and 7 <= absent.iloc[0].started_s <= 9 and 19 <= absent.iloc[0].ended_s <= 21
+    summary = list_sessions(store)[0]
+    assert summary.status == "finished" and summary.duration_s == 30
+    with store.session() as db:  # appearance signatures do not outlive a finished session
+        assert db.execute(text("SELECT count(*) FROM students WHERE signature IS NOT NULL")).scalar() == 0
+
+
+def _zip_results(monitor, results):
+    captured = []
+
+    def remember():
+        for result in results:
+            captured.append(result)
+            yield result
+
+    for snapshot in run_monitor(monitor, remember()):
+        yield snapshot, captured[-1]
+
+
+@pytest.mark.skipif(not tesseract_available(), reason="tesseract OCR not installed (apt-get install tesseract-ocr)")
+def test_names_under_gallery_tiles_are_read():
+    frame = gallery(seed=5).frame(0.0)
+    reader = NameReader()
+    read = {NAMES[s]: reader.read(frame.image, tuple(b)) for s, b in zip(frame.students, frame.boxes)}
+    correct = [n for n, text in read.items() if text == n]
+    wrong = [text for n, text in read.items() if text not in (None, n)]
+    assert len(correct) >= 6, read
+    assert len(wrong) <= 1, read
+
+
+def _duration(db_path: Path, name: str) -> float:
+    if not db_path.exists():
+        return 0.0
+    try:
+        with sqlite3.connect(db_path, timeout=1) as con:
+            row = con.execute("SELECT duration_s FROM sessions WHERE name = ?", (name,)).fetchone()
+    except sqlite3.OperationalError:
+        return 0.0
+    return float(row[0]) if row else 0.0
+
+
+def test_kill_9_loses_only_the_last_seconds_and_resume_continues(tmp_path):
+    g = gallery(seed=7, reorder=15.0)
+    video = tmp_path / "long.mp4"
+    write_gallery_video(video, g, seconds=60, fps=5)
+    db_path = tmp_path / "k.db"
+    args = [*CLI, "monitor", str(video), "--session", "killed", "--db", f"sqlite:///{db_path}", "--no-view",
+            "--no-names"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 240
+        while _duration(db_path, "killed") < 12 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        assert proc.poll() is None, proc.stdout.read().decode()
+        seen_before_kill = _duration(db_path, "killed")
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+
+    store = Store(f"sqlite:///{db_path}")
+    stored = _duration(db_path, "killed")
+    assert stored >= seen_before_kill >= 12
+    seconds = seconds_frame(store, "killed")
+    assert sorted(seconds["second"].unique()) == list(range(int(stored)))  # no hole up to the kill
+    per_second = seconds.groupby("second").size()
+    assert per_second.min() >= 7  # the class was recorded, not just a row here and there
+    assert list_sessions(store)[0].status == "running"
+    students_before = set(students_frame(store, "killed")["student"])
+    assert sqlite3.connect(db_path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    again = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 1 and "already exists" in again.stderr and "Traceback" not in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1
+
+    resumed = subprocess.run([*args, "--resume", "--max-frames", "50"], env=env, capture_output=True, text=True,
+                             timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    seconds = seconds_frame(store, "killed")
+    assert seconds["second"].max() == int(stored) + 9  # 50 frames at 5 fps continue the session time
+    assert not seconds.duplicated(["student", "second"]).any()
+    new_students = set(students_frame(store, "killed")["student"]) - students_before
+    assert not new_students  # the same students were recognised after the restart
+    summary = list_sessions(store)[0]
+    assert summary.status == "finished" and summary.duration_s == stored + 10
+    store.close()
+
+
+def test_monitor_cli_bad_database_is_one_line(tmp_path):
+    video = tmp_path / "v.mp4"
+    write_gallery_video(video, gallery(), seconds=1, fps=5)
+    out = subprocess.run([*CLI, "monitor", str(video), "--session", "x", "--no-view",
+                          "--db", "postgresql+psycopg://nobody:pw@127.0.0.1:1/nothing"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and out.stderr.startswith("error: cannot reach database")
+    assert "pw@" not in out.stderr and "Traceback" not in out.stderr
