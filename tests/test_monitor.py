@@ -3,6 +3,7 @@ a real ``classmood monitor`` process killed with SIGKILL and resumed."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -66,6 +67,8 @@ def test_monitor_tracks_stores_and_alerts(class_video, tmp_path):
     last = snapshots[-1]
     assert last.mood.present >= 8 and all(c.present == (c.emotion is not None) for c in last.students)
     assert all(0 <= c.confidence <= 1 for c in last.students)
+    as_json = json.loads(json.dumps(last.to_dict()))  # what a web dashboard receives
+    assert len(as_json["students"]) == len(last.students) and as_json["mood"]["present"] == last.mood.present
 
     seconds = seconds_frame(store, "lesson")
     assert seconds["second"].min() == 0 and seconds["second"].max() == 29

@@ -12,7 +12,7 @@ import contextlib
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -47,6 +47,22 @@ class ClassSnapshot:
     opened: list[Alert]  # opened with this frame
     closed: list[Alert]  # closed with this frame
     faces: int  # faces in this frame
+
+    def to_dict(self) -> dict:
+        """JSON-ready form (for a web dashboard)."""
+        def alert(a: Alert) -> dict:
+            return {"kind": a.kind, "student_id": a.student_id, "who": self.name_of(a.student_id),
+                    "started_at": round(a.started_at, 1),
+                    "ended_at": None if a.ended_at is None else round(a.ended_at, 1), "detail": a.detail}
+
+        return {
+            "timestamp": round(self.timestamp, 3), "frame_index": self.frame_index, "faces": self.faces,
+            "mood": {**asdict(self.mood), "probabilities": {k: round(v, 4) for k, v in self.mood.probabilities.items()}},
+            "students": [{**asdict(c), "probabilities": {k: round(v, 4) for k, v in c.probabilities.items()}}
+                         for c in self.students],
+            "alerts": [alert(a) for a in self.alerts], "opened": [alert(a) for a in self.opened],
+            "closed": [alert(a) for a in self.closed],
+        }
 
     def name_of(self, student_id: int | None) -> str:
         for card in self.students:

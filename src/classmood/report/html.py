@@ -76,9 +76,14 @@ def render_report(data: ReportData) -> str:
         bin_s=charts.bin_seconds(duration))
 
 
+def render_report_html(store: Store, name: str) -> str:
+    """The report of session ``name`` as one HTML string (for the web app's download)."""
+    return render_report(load_report_data(store, name))
+
+
 def write_report(store: Store, name: str, out: Path) -> Path:
     """Render the report of session ``name`` to ``out`` atomically (temp file, then rename)."""
-    html = render_report(load_report_data(store, name))
+    html = render_report_html(store, name)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
