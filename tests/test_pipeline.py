@@ -23,7 +23,7 @@ from classmood.sources import FolderSource, ImageSource, VideoFileSource, open_s
 from classmood.sources.live import LatestFrameGrabber
 from classmood.types import Frame
 
-from pipeline_media import fer_face, fer_files, iou, scene, two_face_video
+from pipeline_media import fer_face, fer_files, iou, scene, two_face_video, write_video
 
 
 @pytest.fixture(scope="module")
@@ -301,3 +301,42 @@ def test_bundled_sample_video_faces_are_found():
                 found += any(iou(box, b) > 0.3 for b in boxes)
             assert all(abs(sum(f.probabilities.values()) - 1) < 1e-4 for f in result.faces)
     assert expected > 0 and found / expected >= 0.9
+
+
+class ScaleRecordingYuNet(YuNetDetector):
+    """The real detector, noting the scale of every search it runs."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.scales: list[float] = []
+
+    def detect_at(self, image, scale):
+        self.scales.append(scale)
+        return super().detect_at(image, scale)
+
+
+def test_video_detection_follows_face_size_without_losing_faces(tmp_path, classifier):
+    """A close-up face is searched at a smaller scale; a small face joining is still found."""
+    frames = []
+    for k in range(18):
+        faces = [("happy", 0, (40 + 2 * k, 60), 320)]
+        if k >= 6:
+            faces.append(("surprise", 0, (480, 300), 90))  # a small second face joins at frame 6
+        frames.append(scene(faces=tuple(faces))[0])
+    path = write_video(tmp_path / "closeup.mp4", frames, fps=10)
+
+    follow = ScaleRecordingYuNet(full_every=4)
+    with VideoFileSource(path) as src:
+        followed = list(Pipeline(follow, classifier).run(src))
+    plain = YuNetDetector(follow_face_size=False)
+    with VideoFileSource(path) as src:
+        reference = list(Pipeline(plain, classifier).run(src))
+
+    full = follow.scale_for(640, 480)
+    assert sum(s < full for s in follow.scales) >= 8  # most frames took the cheap path
+    assert [len(r.faces) for r in followed[:6]] == [1] * 6
+    assert all(len(r.faces) == 2 for r in followed[6 + 4:])  # found within full_every frames
+    for a, b in zip(followed, reference):
+        for fa in a.faces:
+            assert max(iou(fa.box, fb.box) for fb in b.faces) > 0.6
+    assert follow._stream is None  # the state ends with the source: photos are searched at full scale

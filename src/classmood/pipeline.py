@@ -53,15 +53,26 @@ class Pipeline:
         return result
 
     def run(self, source) -> Iterator[FrameResult]:
-        """Stream results for every frame of ``source`` (any iterable of ``Frame``)."""
-        frames = iter(source)
-        while True:
-            t0 = time.perf_counter()
-            try:
-                frame = next(frames)
-            except StopIteration:
-                return
-            decode = time.perf_counter() - t0
-            result = self.process(frame)
-            result.timings = {"decode": decode, **result.timings}
-            yield result
+        """Stream results for every frame of ``source`` (any iterable of ``Frame``).
+
+        For a continuous source (``source.continuous``: video, webcam, screen, stream)
+        the detector may use what it saw in the previous frame (see ``YuNetDetector``).
+        """
+        reset = getattr(self.detector, "reset", None)
+        if reset is not None:
+            reset(bool(getattr(source, "continuous", False)))
+        try:
+            frames = iter(source)
+            while True:
+                t0 = time.perf_counter()
+                try:
+                    frame = next(frames)
+                except StopIteration:
+                    return
+                decode = time.perf_counter() - t0
+                result = self.process(frame)
+                result.timings = {"decode": decode, **result.timings}
+                yield result
+        finally:
+            if reset is not None:
+                reset(False)

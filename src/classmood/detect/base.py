@@ -11,7 +11,11 @@ from classmood.types import Detections
 
 @runtime_checkable
 class FaceDetector(Protocol):
-    """Finds faces in a BGR uint8 image; boxes in that image's pixels, clipped to it."""
+    """Finds faces in a BGR uint8 image; boxes in that image's pixels, clipped to it, best first.
+
+    A detector may also define ``reset(continuous: bool)``: ``Pipeline.run`` calls it at
+    the start (and end) of each source so it can use the previous frame of a video.
+    """
 
     name: str
 

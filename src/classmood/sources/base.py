@@ -19,6 +19,8 @@ class Source(ABC):
     name: str = "source"
     #: True for webcam, screen and stream sources (frames are dropped, never queued)
     live: bool = False
+    #: True when consecutive frames show the same scene a moment apart (video, live sources)
+    continuous: bool = False
 
     @property
     def fps(self) -> float | None:

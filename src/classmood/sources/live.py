@@ -73,6 +73,7 @@ class CaptureSource(Source):
     """An OpenCV ``VideoCapture`` (webcam index or stream URL) read through a grabber thread."""
 
     live = True
+    continuous = True
 
     def __init__(self, target: int | str, name: str, *, timeout: float = 10.0, max_frames: int | None = None) -> None:
         import cv2

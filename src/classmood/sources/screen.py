@@ -49,6 +49,7 @@ class ScreenSource(Source):
     """Grabs a screen region at up to ``max_fps`` frames per second."""
 
     live = True
+    continuous = True
 
     def __init__(self, region: ScreenRegion | str = ScreenRegion(), *, max_fps: float = 15.0,
                  max_frames: int | None = None) -> None:

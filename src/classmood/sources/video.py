@@ -34,6 +34,8 @@ class VideoFileSource(Source):
     Frame ``index`` is the index in the file, ``timestamp`` the video time in seconds.
     """
 
+    continuous = True
+
     def __init__(self, path: str | Path, every: int = 1, max_frames: int | None = None) -> None:
         import cv2
 
