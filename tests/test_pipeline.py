@@ -239,6 +239,13 @@ def test_outputs_round_trip_and_are_atomic(tmp_path, classifier, detector):
             tmp.write_text("{")
             raise RuntimeError("boom")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "out.mp4", "t.csv", "t.parquet"]
+    with VideoWriter(tmp_path / "live.mp4", fps=10) as live:  # frames at 0, 0.1 and 0.5 s
+        for t in (0.0, 0.1, 0.5):
+            live.write_at(np.full((48, 64, 3), int(t * 400), np.uint8), t)
+    with VideoFileSource(tmp_path / "live.mp4") as back:
+        levels = [int(f.image.mean().round()) for f in back]
+    assert len(levels) == 6 and levels[2:5] == [levels[1]] * 3 and levels[5] > levels[1]  # gap filled
+    (tmp_path / "live.mp4").unlink()
     write_image(tmp_path / "img.png", np.zeros((4, 4, 3), np.uint8))
     assert cv2.imread(str(tmp_path / "img.png")).shape == (4, 4, 3)
 

@@ -19,6 +19,9 @@ from classmood.pipeline import STAGES, Pipeline
 from classmood.sources import FolderSource, Source
 from classmood.types import FrameResult
 
+#: Frame rate of the annotated mp4 of a live source (frames are repeated over dropped ones).
+LIVE_VIDEO_FPS = 10.0
+
 
 @dataclass(slots=True)
 class RunSummary:
@@ -153,7 +156,8 @@ def run_stream(pipeline: Pipeline, source: Source, spec: str, kind: str, out_dir
     stem = output_stem(spec)
     video = table = None
     if out_dir is not None:
-        video = VideoWriter(out_dir / f"{stem}.annotated.mp4", source.fps or 15.0)
+        fps = LIVE_VIDEO_FPS if source.live else (source.fps or LIVE_VIDEO_FPS)
+        video = VideoWriter(out_dir / f"{stem}.annotated.mp4", fps)
         table = FaceTableWriter(out_dir / f"{stem}.faces.csv", out_dir / f"{stem}.faces.parquet")
     bar = tqdm(total=source.frame_count, unit="frame", desc="analyze", disable=not progress, leave=False)
     start = time.perf_counter()
@@ -164,7 +168,7 @@ def run_stream(pipeline: Pipeline, source: Source, spec: str, kind: str, out_dir
                 if keep_results:
                     summary.results.append(result.to_dict())
                 if video is not None:
-                    video.write(result.annotated)
+                    video.write_at(result.annotated, result.frame.timestamp)
                     table.add(result)
                 bar.update(1)
                 if window is not None and not window.show(result.annotated):

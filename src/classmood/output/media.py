@@ -37,6 +37,7 @@ class VideoWriter(AtomicWriter):
         self._tmp = partial_path(self.path)
         self._writer: cv2.VideoWriter | None = None
         self._size: tuple[int, int] | None = None
+        self._last: np.ndarray | None = None
 
     def write(self, image: np.ndarray) -> None:
         if self._writer is None:
@@ -51,6 +52,15 @@ class VideoWriter(AtomicWriter):
             image = cv2.resize(image, self._size)
         self._writer.write(image)
         self.frames += 1
+
+    def write_at(self, image: np.ndarray, timestamp: float) -> None:
+        """Write ``image`` as the frame shown at ``timestamp`` seconds, repeating the previous
+        frame over any gap, so a live source whose frames were dropped plays at real speed."""
+        target = int(round(timestamp * self.fps))
+        while self._last is not None and self.frames < target:
+            self.write(self._last)
+        self.write(image)
+        self._last = image
 
     def close(self) -> Path | None:
         """Finish the file and move it into place; ``None`` when no frame was written."""
