@@ -117,3 +117,29 @@ def test_models_lists_bundled_models_with_size_accuracy_speed():
         assert "publictest_accuracy" in m
     table = run_cli("models")
     assert table.returncode == 0 and "realtime" in table.stdout
+
+
+def test_analyze_stream_url_from_a_local_http_server(tmp_path):
+    """A stream URL (http on localhost) read live through OpenCV's FFmpeg backend."""
+    import functools
+    import http.server
+    import threading
+
+    two_face_video(tmp_path / "class.mp4", n=10)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *a, **k: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/class.mp4"
+        res = run_cli("analyze", url, "--json", "--quiet", "--max-frames", "3", timeout=120)
+        missing = run_cli("analyze", url.replace("class.mp4", "nothing.mp4"), "--max-frames", "1", timeout=120)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert data["kind"] == "stream" and 1 <= data["frames"] <= 3
+    assert all(len(r["faces"]) == 2 for r in data["results"])
+    assert missing.returncode == 1 and missing.stderr.startswith("error: cannot open stream")
