@@ -53,6 +53,7 @@ class AppSettings:
     negative_threshold: float = 0.5  # smoothed probability of angry+disgust+fear+sad that counts
     mood_drop: float = 0.15  # class engagement this far below its baseline raises an alert
     max_upload_mb: int = 200
+    stall_seconds: float = 10.0  # no video for this long ends a live class (connection dropped)
     ice_servers: list[dict] = field(default_factory=list)  # empty: host candidates only (offline)
 
     @classmethod

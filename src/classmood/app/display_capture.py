@@ -1,9 +1,12 @@
-"""Share a window or screen through streamlit-webrtc, which itself only calls getUserMedia.
+"""Share a window or screen through streamlit-webrtc (which only calls getUserMedia), and explain
+a refused camera in plain words.
 
 ``DisplayCaptureInjector`` adds a small script to streamlit-webrtc's component page: when
 the requested video constraints carry ``classmoodDisplay: true`` (see ``SCREEN_CONSTRAINTS``)
 it calls ``getDisplayMedia`` instead, so the browser asks which window, tab or screen to share
 (the meeting's gallery view) and that video goes through the same WebRTC path as a webcam.
+When the browser refuses the camera or the screen, a red notice above the video says what
+to do.
 """
 
 from __future__ import annotations
@@ -18,15 +21,37 @@ SCRIPT = b"""<script>
   var md = navigator.mediaDevices;
   if (!md || !md.getUserMedia) { return; }
   var userMedia = md.getUserMedia.bind(md);
+  var advice = {
+    NotAllowedError: "The browser refused access. Allow the camera (or screen sharing) for this site, e.g. with the icon in the address bar, then press Start again.",
+    NotFoundError: "No camera was found. Plug one in, or choose another video source.",
+    NotReadableError: "The camera is busy in another program (the meeting app?). Close it there or choose another video source.",
+    NotSupportedError: "This browser cannot share a window or screen. Use a recent Chrome, Edge or Firefox."
+  };
+  function explain(error) {
+    var text = advice[error && error.name] || ("The video could not start: " + (error && error.message));
+    var box = document.getElementById("classmood-media-error");
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "classmood-media-error";
+      box.setAttribute("role", "alert");
+      box.style.cssText = "background:#fee2e2;color:#991b1b;padding:8px 12px;border-radius:6px;" +
+        "font:14px system-ui,sans-serif;margin:0 0 8px";
+      document.body.insertBefore(box, document.body.firstChild);
+    }
+    box.textContent = text;
+    throw error;
+  }
   md.getUserMedia = function (constraints) {
+    var box = document.getElementById("classmood-media-error");
+    if (box) { box.remove(); }
     var video = constraints && constraints.video;
     if (video && typeof video === "object" && video.classmoodDisplay) {
       if (!md.getDisplayMedia) {
-        return Promise.reject(new DOMException("This browser cannot share a window or screen.", "NotSupportedError"));
+        return Promise.reject(new DOMException("no getDisplayMedia", "NotSupportedError")).catch(explain);
       }
-      return md.getDisplayMedia({video: {frameRate: video.frameRate || 15}, audio: false});
+      return md.getDisplayMedia({video: {frameRate: video.frameRate || 15}, audio: false}).catch(explain);
     }
-    return userMedia(constraints);
+    return userMedia(constraints).catch(explain);
   };
 })();
 </script>"""

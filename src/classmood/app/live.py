@@ -1,11 +1,11 @@
 """One live class in the web app: frames in, annotated frames and the class state out.
 
 ``LiveClass.process`` runs on streamlit-webrtc's frame thread; ``snapshot`` on the page's
-script thread; a lock keeps them apart. Per frame it uses the same parts as
-``classmood monitor``: the ``Pipeline`` (detect + classify), the ``StudentTracker`` (stable
-ids), the ``ClassAggregator`` (smoothing, engagement, per-second rows, alerts), and a
-recorder that writes finished seconds and alerts to the session store as they happen, so a
-dropped connection keeps everything recorded so far.
+script thread; a lock keeps them apart. Per frame it runs exactly what ``classmood monitor``
+runs: the ``Pipeline`` (detect + classify), then ``ClassMonitor`` (tracker with stable ids,
+aggregator with smoothing, engagement and alerts, and the ``SessionRecorder`` that writes
+finished seconds and alerts to the store about every second, so a dropped connection keeps
+everything recorded so far).
 """
 
 from __future__ import annotations
@@ -17,15 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from classmood.aggregate import (
-    AggregateUpdate, AggregatorConfig, Alert, AlertConfig, ClassAggregator, ClassMood, Observation, StudentCard,
-)
+from classmood.aggregate import AggregatorConfig, Alert, AlertConfig, ClassMood, StudentCard
 from classmood.annotate import draw_faces
 from classmood.app.config import AppSettings
-from classmood.emotions import EMOTIONS
-from classmood.store import SessionRecorder, StudentSighting
-from classmood.track.appearance import embed_faces
-from classmood.track.tracker import StudentTracker
+from classmood.errors import ClassmoodError
+from classmood.monitor import ClassMonitor, MonitorConfig
+from classmood.store import SessionRecorder
 from classmood.types import Frame
 
 TIMELINE_POINTS = 1800  # one point per second: the last half hour on the live chart
@@ -73,9 +70,8 @@ class LiveClass:
     def __init__(self, settings: AppSettings, pipeline, recorder: SessionRecorder | None = None) -> None:
         self.settings = settings
         self.pipeline = pipeline
+        self.monitor = ClassMonitor(MonitorConfig(aggregator=aggregator_config(settings)), recorder)
         self.recorder = recorder
-        self.tracker = StudentTracker()
-        self.aggregator = ClassAggregator(aggregator_config(settings))
         self.alert_log: list[Alert] = []
         self.timeline: deque[MoodPoint] = deque(maxlen=TIMELINE_POINTS)
         self._lock = threading.Lock()
@@ -92,20 +88,18 @@ class LiveClass:
         t0 = time.monotonic()
         now = t0 - self._started if now is None else now
         try:
-            faces = self.pipeline.process(Frame(image, self._frames, now)).faces
-            boxes = np.array([f.box for f in faces], np.float32).reshape(-1, 4)
-            embeddings = embed_faces(image, boxes)
+            result = self.pipeline.process(Frame(image, self._frames, now))
             with self._lock:
                 if self.closed:
                     return image
-                ids = self.tracker.update(boxes, embeddings, now)
-                observations = []
-                for face, student_id in zip(faces, ids):
-                    face.track_id = student_id
-                    probs = np.array([face.probabilities[e] for e in EMOTIONS], np.float32)
-                    observations.append(Observation(student_id, probs, face.box))
-                self._apply(self.aggregator.update(now, observations), observations, now)
-            annotated = draw_faces(image, faces)
+                snapshot = self.monitor.process(result)
+                self.alert_log.extend(snapshot.opened)
+                second = int(snapshot.timestamp)
+                if second != self._last_second:
+                    mood = snapshot.mood
+                    self.timeline.append(MoodPoint(float(second), mood.engagement, mood.present, mood.probabilities))
+                    self._last_second = second
+            annotated = draw_faces(image, result.faces)
         except Exception as exc:  # keep the stream alive and tell the teacher on the page
             self.error = f"Analysis failed: {exc}"
             annotated = image
@@ -115,28 +109,15 @@ class LiveClass:
             self._latencies.append(time.monotonic() - t0)
         return annotated
 
-    def _apply(self, update: AggregateUpdate, observations: list[Observation], now: float) -> None:
-        """Keep the timeline and alerts, and hand finished seconds and alerts to the recorder."""
-        self.alert_log.extend(update.opened)
-        second = int(now)
-        if second != self._last_second:
-            mood = self.aggregator.mood()
-            self.timeline.append(MoodPoint(float(second), mood.engagement, mood.present, mood.probabilities))
-            self._last_second = second
-        if self.recorder is not None:
-            students = self.aggregator.students
-            self.recorder.record(update, [
-                StudentSighting(o.student_id, students[o.student_id].first_seen, now) for o in observations
-            ])
-
     def snapshot(self) -> ClassSnapshot:
         """A copy of the current state for drawing."""
         with self._lock:
             times = list(self._frame_times)
             span = times[-1] - times[0] if len(times) > 1 else 0.0
+            aggregator = self.monitor.aggregator
             return ClassSnapshot(
-                students=self.aggregator.cards(),
-                mood=self.aggregator.mood(),
+                students=aggregator.cards(),
+                mood=aggregator.mood(),
                 timeline=list(self.timeline),
                 alerts=list(self.alert_log),
                 frames=self._frames,
@@ -149,12 +130,10 @@ class LiveClass:
 
     def rename(self, student_id: int, name: str) -> None:
         with self._lock:
-            self.aggregator.names[student_id] = name
-            if self.recorder is not None:
-                self.recorder.rename(student_id, name, source="teacher")
+            self.monitor.rename(student_id, name, "teacher")
 
     def close(self, status: str = "finished") -> None:
-        """End the class: flush the last second, close open alerts, finish the recording.
+        """End the class: last second stored, open alerts closed, the recording finished.
 
         ``status`` is ``interrupted`` when the connection dropped rather than the teacher stopping.
         """
@@ -162,7 +141,7 @@ class LiveClass:
             if self.closed:
                 return
             self.closed = True
-            update = self.aggregator.finish()
-            if self.recorder is not None:
-                self.recorder.record(update)
-                self.recorder.finish(status)
+            try:
+                self.monitor.finish(status)
+            except ClassmoodError as exc:  # e.g. the database went away: say so on the page
+                self.error = f"Could not finish the recording: {exc}"

@@ -2,7 +2,7 @@
 
 streamlit-webrtc calls ``LiveStream.on_frame`` on its own thread for every received frame.
 The first frame starts a recorded ``LiveClass``; the teacher pressing Stop, or a watchdog
-that sees no frame for ``STALL_TIMEOUT_S`` (connection dropped, tab closed), ends it, so
+that sees no frame for ``settings.stall_seconds`` (connection dropped, tab closed), ends it, so
 the session so far is always kept in the store.
 """
 
@@ -16,7 +16,6 @@ from classmood.app.config import AppSettings
 from classmood.app.live import ClassSnapshot, LiveClass
 from classmood.errors import ClassmoodError
 
-STALL_TIMEOUT_S = 10.0
 RESTART_GRACE_S = 2.0  # frames still in flight right after a stop do not start a new class
 
 
@@ -74,15 +73,16 @@ class LiveStream:
                 return None
             self.finished = None
             self._last_frame = time.monotonic()
-            self._watchdog = threading.Thread(target=self._watch, args=(self.live,), daemon=True,
+            self._watchdog = threading.Thread(target=self._watch, args=(self.live, self.request.settings.stall_seconds),
+                                              daemon=True,
                                               name="classmood-live-watchdog")
             self._watchdog.start()
             return self.live
 
-    def _watch(self, live: LiveClass) -> None:
+    def _watch(self, live: LiveClass, stall_s: float) -> None:
         while self.live is live:
-            time.sleep(1.0)
-            if self.live is live and time.monotonic() - self._last_frame > STALL_TIMEOUT_S:
+            time.sleep(min(1.0, stall_s / 4))
+            if self.live is live and time.monotonic() - self._last_frame > stall_s:
                 self.stop("interrupted", "The video stopped arriving (connection dropped?).")
 
     def stop(self, status: str = "finished", reason: str = "") -> ClassSnapshot | None:

@@ -54,6 +54,6 @@ def _downloads(name: str, seconds, key: str) -> None:
 
 def report_html(name: str) -> str:
     """The self-contained HTML report of a session (the same one ``classmood report`` writes)."""
-    from classmood.app.report_adapter import session_report_html
+    from classmood.report import render_report_html
 
-    return session_report_html(resources.store(), name)
+    return render_report_html(resources.store(), name)

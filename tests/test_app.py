@@ -1,0 +1,300 @@
+"""The teacher's web app in a real browser against a real ``classmood app`` server.
+
+Debian's Chromium (driven by Playwright) gets a fake camera that plays real FER-2013 faces:
+one face for 3 s, then nobody for 4 s, in a loop, so the face is seen, a student card fills,
+and with a 1 s "away" threshold an alert is raised within seconds. The session lands in a
+real SQLite database, which the tests read back.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("streamlit_webrtc", reason="the web app needs the app extra: pip install -e '.[app]'")
+playwright_api = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright")
+
+from app_harness import (  # noqa: E402
+    PASSWORD, app_server, chromium_path, face_canvas, fer_faces, launch_chromium, login, press_start, press_stop,
+    webrtc_frame, write_y4m,
+)
+
+if chromium_path() is None:
+    pytest.fail("Debian's chromium is needed for the app tests: apt-get install -y chromium", pytrace=False)
+
+UI_TIMEOUT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("app")
+
+
+@pytest.fixture(scope="module")
+def camera_file(workdir: Path) -> Path:
+    face = face_canvas(fer_faces(1))
+    empty = face_canvas([])
+    return write_y4m(workdir / "camera.y4m", [face] * 30 + [empty] * 40, fps=10)
+
+
+@pytest.fixture(scope="module")
+def server(workdir: Path):
+    env = {"CLASSMOOD_APP_ABSENT_SECONDS": "1", "CLASSMOOD_APP_STALL_SECONDS": "3"}
+    with app_server(workdir / "server", env=env, args=["--max-upload-mb", "1"]) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def playwright():
+    with playwright_api.sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser(playwright, camera_file: Path):
+    chromium = launch_chromium(playwright, camera_file)
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(UI_TIMEOUT_MS)
+    login(page, server)
+    page.get_by_role("heading", name="Live class").wait_for()
+    yield page
+    context.close()
+
+
+def db_rows(server, query: str, *args) -> list[tuple]:
+    with sqlite3.connect(server.database) as db:
+        return db.execute(query, args).fetchall()
+
+
+def wait_until(predicate, timeout_s: float = 60.0, interval_s: float = 0.5):
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {predicate}")
+        time.sleep(interval_s)
+
+
+def go_to(page, title: str) -> None:
+    page.get_by_role("link", name=title).click()
+
+
+# --- access -------------------------------------------------------------------------------------
+
+def test_health_answers_without_password(server):
+    health = server.health()
+    assert health["status"] == "ok"
+    assert health["password_set"] is True
+    assert "password" not in str(health).replace("password_set", "")
+
+
+def test_nothing_is_served_before_login(server):
+    status, headers, _ = server.get("/", {"Accept": "text/html"})
+    assert status == 303 and headers["location"].startswith("/login")
+    for path in ("/_stcore/health", "/_stcore/host-config", "/static/index.html",
+                 "/component/streamlit_webrtc.component.webrtc_streamer/index.html"):
+        assert server.get(path)[0] == 401, path
+    status, _, body = server.get("/login")
+    assert status == 200 and b'name="password"' in body
+
+
+def test_password_is_stored_hashed(server):
+    stored = (server.home / "password.argon2").read_text()
+    assert stored.startswith("$argon2id$")
+    assert PASSWORD not in stored
+
+
+def test_wrong_password_is_refused(browser, server):
+    context = browser.new_context()
+    page = context.new_page()
+    login(page, server, password="not-the-password")
+    page.get_by_text("Wrong password.").wait_for(timeout=UI_TIMEOUT_MS)
+    assert "/login" in page.url
+    assert server.get("/", {"Accept": "text/html", "Cookie": "classmood_session=forged.value"})[0] == 303
+    context.close()
+
+
+def test_server_binds_to_localhost_only(server):
+    port = int(server.url.rsplit(":", 1)[1])
+    listening = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    local = [line.split()[1] for line in listening if line.split()[3] == "0A"]  # LISTEN
+    ours = [address for address in local if int(address.split(":")[1], 16) == port]
+    assert ours == ["0100007F:%04X" % port]  # 127.0.0.1
+
+
+# --- live class ----------------------------------------------------------------------------------
+
+def test_live_webcam_class_is_annotated_recorded_and_reported(page, server):
+    press_start(page)
+    # a student card fills: name, emotion with confidence
+    card = page.get_by_text("S01", exact=True)
+    card.wait_for(timeout=UI_TIMEOUT_MS)
+    page.get_by_text("engagement", exact=False).first.wait_for()
+    # the annotated video comes back (the frame the browser shows differs from the raw camera)
+    video = webrtc_frame(page).locator("video")
+    video.wait_for()
+    # the alert: the face leaves the picture for 4 s with a 1 s threshold
+    page.get_by_text("S01: away").first.wait_for(timeout=UI_TIMEOUT_MS)
+    page.screenshot(path=str(server.home / "live.png"))
+    press_stop(page)
+    page.get_by_text("saved:", exact=False).wait_for(timeout=UI_TIMEOUT_MS)
+
+    sessions = db_rows(server, "select id, name, status, duration_s from sessions where source = 'app:webcam'")
+    assert sessions, "the live class was not recorded"
+    session_id, name, status, duration = sessions[-1]
+    assert status == "finished" and duration >= 1
+    seconds = db_rows(server, "select count(*), max(confidence) from student_seconds where session_id = ?",
+                      session_id)[0]
+    assert seconds[0] >= 1 and 0 < seconds[1] <= 1
+    alerts = db_rows(server, "select kind from alerts where session_id = ?", session_id)
+    assert ("absent",) in alerts
+
+    # the report of that session, downloaded from History
+    go_to(page, "History")
+    page.get_by_role("heading", name="History").wait_for()
+    select_session(page, name)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download HTML report").click()
+    report = Path(download.value.path()).read_text()
+    assert name in report and "S01" in report and "<svg" in report
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download per-second CSV").click()
+    csv_text = Path(download.value.path()).read_text()
+    assert csv_text.startswith("student,label,second") and "\n1,S01," in csv_text
+
+
+def select_session(page, name: str) -> None:
+    box = page.get_by_role("combobox").first
+    box.click()
+    page.get_by_role("option", name=name).click()
+    page.get_by_role("button", name="Download HTML report").wait_for()
+
+
+def test_dropped_connection_keeps_the_session(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(UI_TIMEOUT_MS)
+    login(page, server)
+    page.get_by_role("heading", name="Live class").wait_for()
+    before = {row[0] for row in db_rows(server, "select id from sessions")}
+    press_start(page)
+    page.get_by_text("S01", exact=True).wait_for(timeout=UI_TIMEOUT_MS)
+    wait_until(lambda: db_rows(server, "select count(*) from student_seconds s join sessions x on x.id = s.session_id "
+                                       "where x.status = 'running'")[0][0] > 0)
+    context.close()  # the tab and its connection vanish mid-class
+    new = wait_until(lambda: [row for row in db_rows(server, "select id, status from sessions")
+                              if row[0] not in before and row[1] != "running"], timeout_s=30)
+    session_id, status = new[0]
+    assert status == "interrupted"
+    assert db_rows(server, "select count(*) from student_seconds where session_id = ?", session_id)[0][0] >= 1
+
+
+def test_refused_camera_gets_a_clear_message(playwright, server, camera_file):
+    chromium = launch_chromium(playwright, camera_file, allow_media=False)
+    try:
+        page = chromium.new_context().new_page()  # camera permission not granted: the browser refuses
+        page.set_default_timeout(UI_TIMEOUT_MS)
+        login(page, server)
+        page.get_by_role("heading", name="Live class").wait_for()
+        press_start(page)
+        notice = webrtc_frame(page).locator("#classmood-media-error")
+        notice.wait_for()
+        assert "refused" in notice.inner_text()
+    finally:
+        chromium.close()
+
+
+# --- recorded class ------------------------------------------------------------------------------
+
+def upload(page, path: Path) -> None:
+    go_to(page, "Recorded")
+    page.get_by_role("heading", name="Recorded class").wait_for()
+    page.locator("input[type=file]").set_input_files(str(path))
+
+
+def test_photo_upload_is_annotated(page, workdir):
+    photo = workdir / "class.jpg"
+    cv2.imwrite(str(photo), face_canvas(fer_faces(4), 800, 600))
+    upload(page, photo)
+    page.get_by_text("4 faces found").wait_for()
+    page.get_by_role("button", name="Download CSV").wait_for()
+
+
+def test_video_upload_becomes_a_session(page, server, workdir):
+    video = workdir / "lesson.mp4"
+    faces = fer_faces(2)
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (640, 480))
+    for _ in range(30):
+        writer.write(face_canvas(faces))
+    writer.release()
+    upload(page, video)
+    page.get_by_text("Done: 30 frames").wait_for()
+    page.get_by_role("button", name="Download HTML report").wait_for()
+    rows = db_rows(server, "select name, status from sessions where source = 'upload:lesson.mp4'")
+    assert rows and rows[-1][1] == "finished"
+    assert page.locator("video").count() >= 1  # the annotated video, playable in the browser
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("notes.mp4", b"this is not a video at all\n" * 20, "Cannot analyse notes.mp4"),
+    ("broken.mp4", None, "Cannot analyse broken.mp4"),
+    ("empty.jpg", b"", "Cannot analyse empty.jpg"),
+])
+def test_bad_upload_gets_a_clear_message(page, workdir, name, content, message):
+    path = workdir / name
+    if content is None:  # a real mp4 cut short: header without the frames
+        good = workdir / "good.mp4"
+        writer = cv2.VideoWriter(str(good), cv2.VideoWriter_fourcc(*"mp4v"), 10, (320, 240))
+        for _ in range(20):
+            writer.write(np.full((240, 320, 3), 90, np.uint8))
+        writer.release()
+        content = good.read_bytes()[:600]
+    path.write_bytes(content)
+    upload(page, path)
+    page.get_by_text(message).wait_for()
+    assert page.get_by_text("Traceback").count() == 0
+
+
+def test_too_large_and_wrong_type_uploads_are_refused(page, workdir):
+    big = workdir / "huge.mp4"
+    big.write_bytes(b"\0" * (2 * 1024 * 1024))  # the server allows 1 MB in this test
+    upload(page, big)
+    page.get_by_text("File must be 1.0MB or smaller").wait_for()
+    text = workdir / "notes.txt"
+    text.write_text("hello")
+    page.locator("input[type=file]").set_input_files(str(text))
+    page.get_by_text("file type is not allowed", exact=False).or_(
+        page.get_by_text("not allowed", exact=False)).first.wait_for()
+
+
+# --- settings --------------------------------------------------------------------------------------
+
+def test_settings_are_saved(page, server):
+    go_to(page, "Settings")
+    page.get_by_role("heading", name="Settings").wait_for()
+    page.get_by_text("Store video frames", exact=False).wait_for()
+    notice = page.get_by_label("Notice shown before each class")
+    notice.fill("Mood analysis on: ask me if you want it off.")
+    page.get_by_role("button", name="Save settings").click()
+    page.get_by_text("Settings saved.").wait_for()
+    import json
+
+    saved = json.loads((server.home / "settings.json").read_text())
+    assert saved["consent_text"] == "Mood analysis on: ask me if you want it off."
+    assert saved["store_frames"] is False and saved["ice_servers"] == []
+    go_to(page, "Live")
+    page.get_by_text("Mood analysis on: ask me if you want it off.").wait_for()
