@@ -72,3 +72,42 @@ def test_screen_without_display_is_one_line_error(monkeypatch):
     res = run_cli("analyze", "screen", "--max-frames", "1")
     assert res.returncode == 1 and res.stderr.startswith("error: cannot capture the screen")
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_show_opens_a_window_with_the_annotated_photo(tmp_path, display, monkeypatch):
+    """``--show`` on a real display: the window's pixels, captured from the screen, hold the faces."""
+    pytest.importorskip("tkinter")
+    import mss
+    import numpy as np
+
+    import classmood
+
+    image, _ = scene(faces=(("happy", 0, (60, 100), 150), ("surprise", 0, (380, 160), 150)))
+    png = tmp_path / "class.png"
+    cv2.imwrite(str(png), image)
+    monkeypatch.setenv("DISPLAY", display)
+    viewer = subprocess.Popen([sys.executable, "-m", "classmood", "analyze", str(png), "--show", "--quiet"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        faces, deadline = [], time.monotonic() + 60
+        while len(faces) < 2 and time.monotonic() < deadline and viewer.poll() is None:
+            time.sleep(0.5)
+            with getattr(mss, "MSS", mss.mss)() as screen:
+                shot = screen.grab(screen.monitors[1])
+            pixels = np.frombuffer(shot.bgra, np.uint8).reshape(shot.height, shot.width, 4)[:, :, :3]
+            faces = classmood.analyze(np.ascontiguousarray(pixels))
+        assert viewer.poll() is None, viewer.stderr.read()  # waits for the user to close it
+        assert len(faces) == 2
+    finally:
+        viewer.terminate()
+        viewer.wait(timeout=10)
+
+
+def test_show_during_a_video_ends_with_the_video(tmp_path, display, monkeypatch):
+    pytest.importorskip("tkinter")
+    from pipeline_media import two_face_video
+
+    monkeypatch.setenv("DISPLAY", display)
+    res = run_cli("analyze", two_face_video(tmp_path / "v.mp4", n=4), "--show", "--json", "--quiet")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["frames"] == 4

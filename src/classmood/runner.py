@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from classmood.emotions import EMOTIONS
+from classmood.output.window import LiveWindow
 from classmood.pipeline import STAGES, Pipeline
 from classmood.sources import FolderSource, Source
 from classmood.types import FrameResult
@@ -89,39 +90,8 @@ def output_stem(spec: str) -> str:
     return Path(spec.rstrip("/")).stem or "output"
 
 
-class LiveWindow:
-    """An OpenCV window for ``--show``; needs a display and an OpenCV build with GUI support."""
-
-    def __init__(self, title: str = "classmood") -> None:
-        import os
-        import sys
-
-        import cv2
-
-        from classmood.errors import ClassmoodError
-
-        if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-            raise ClassmoodError("--show needs a display (no DISPLAY set); write files with --out instead")
-        try:
-            cv2.namedWindow(title, cv2.WINDOW_NORMAL)
-        except cv2.error:
-            raise ClassmoodError("--show needs OpenCV with GUI support (pip install opencv-python)") from None
-        self.title = title
-
-    def show(self, image: np.ndarray) -> bool:
-        """Display a frame; False once the user pressed q or Esc."""
-        import cv2
-
-        cv2.imshow(self.title, image)
-        return (cv2.waitKey(1) & 0xFF) not in (ord("q"), 27)
-
-    def close(self) -> None:
-        import cv2
-
-        cv2.destroyWindow(self.title)
-
-
-def run_folder(pipeline: Pipeline, source: FolderSource, out_dir: Path | None, *, progress: bool) -> RunSummary:
+def run_folder(pipeline: Pipeline, source: FolderSource, out_dir: Path | None, *, progress: bool,
+               window: LiveWindow | None = None) -> RunSummary:
     """Analyse every image of a folder; annotated copies go to ``out_dir``."""
     from tqdm import tqdm
 
@@ -139,6 +109,8 @@ def run_folder(pipeline: Pipeline, source: FolderSource, out_dir: Path | None, *
         if out_dir is not None and result.annotated is not None:
             summary.outputs.append(write_image(out_dir / f"{path.stem}.annotated.jpg", result.annotated))
         bar.update(result.frame.index + 1 + len(source.skipped) - bar.n)  # files done so far
+        if window is not None and not window.show(result.annotated):
+            break
     bar.close()
     summary.seconds = time.perf_counter() - start
     summary.skipped = [{"path": str(p), "error": why} for p, why in source.skipped]

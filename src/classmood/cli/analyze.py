@@ -41,7 +41,7 @@ def analyze(
     min_score: Annotated[float, typer.Option("--min-score", min=0.0, max=1.0, help="Face detector score threshold.")] = 0.6,
     detect_size: Annotated[int, typer.Option("--detect-size", min=160, help="Longest side (px) frames are scaled to for face detection; raise it (e.g. 960) for galleries of tiny tiles.")] = 640,
     max_frames: Annotated[int | None, typer.Option("--max-frames", min=1, help="Stop after N analysed frames (live sources run until Ctrl-C otherwise).")] = None,
-    show: Annotated[bool, typer.Option("--show", help="Show a live window (needs a display and OpenCV with GUI).")] = False,
+    show: Annotated[bool, typer.Option("--show", help="Show the annotated frames in a window (needs a display); close it or press q to stop.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Find every face in SOURCE and recognise its emotion.
@@ -56,7 +56,8 @@ def analyze(
     from classmood.detect import YuNetDetector
     from classmood.output import write_image
     from classmood.pipeline import Pipeline
-    from classmood.runner import LiveWindow, output_stem, run_folder, run_stream
+    from classmood.output.window import LiveWindow
+    from classmood.runner import output_stem, run_folder, run_stream
     from classmood.sources import open_source, source_kind
 
     _setup_logging()
@@ -71,20 +72,23 @@ def analyze(
             written = []
             if out is not None:
                 written.append(write_image(out / f"{output_stem(source)}.annotated.jpg", result.annotated))
-            if window is not None:
-                window.show(result.annotated)
             if as_json:
                 _emit_json({"faces": [f.to_dict() for f in result.faces],
                             "width": result.frame.width, "height": result.frame.height})
             else:
                 _print_faces(result.faces, result.frame.width, result.frame.height)
                 _print_outputs(written)
+            if window is not None:
+                window.show(result.annotated)
+                window.wait()
             return
         if kind == "folder":
-            summary = run_folder(pipeline, src, out, progress=progress)
+            summary = run_folder(pipeline, src, out, progress=progress, window=window)
         else:
             summary = run_stream(pipeline, src, source, kind, out, progress=progress, keep_results=as_json,
                                  window=window)
+    if window is not None:
+        window.close()
     if as_json:
         _emit_json(summary.to_dict())
     else:

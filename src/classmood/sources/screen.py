@@ -62,7 +62,7 @@ class ScreenSource(Source):
         self.max_frames = max_frames
         self.name = "screen"
         try:
-            self._mss = mss.mss()
+            self._mss = getattr(mss, "MSS", mss.mss)()  # mss >= 10 renamed the class
             monitors = self._mss.monitors
         except Exception as exc:  # no X display / Wayland without portal ...
             raise ClassmoodError(f"cannot capture the screen: {exc}") from None
