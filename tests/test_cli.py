@@ -103,8 +103,9 @@ def test_evaluate_json_contract(tmp_path):
     assert set(data["per_class"]) == set(EMOTIONS)
     assert all(set(v) == {"precision", "recall", "n"} for v in data["per_class"].values())
     assert data["per_class"]["happy"]["n"] == 12
-    limited = json.loads(run_cli("evaluate", root, "--json", "--quiet", "--per-class", "5", "--model", "accurate").stdout)
-    assert limited["n"] == 15 and limited["model"] == "accurate"
+    limited = run_cli("evaluate", root, "--json", "--quiet", "--per-class", "5", "--model", "accurate", "--flip")
+    limited = json.loads(limited.stdout)
+    assert limited["n"] == 15 and limited["model"] == "accurate" and limited["flip"] is True
 
 
 def test_models_lists_bundled_models_with_size_accuracy_speed():

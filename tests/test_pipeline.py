@@ -61,6 +61,14 @@ def test_classifier_gives_probabilities_deterministically_and_batch_independent(
     assert classifier.predict_crops(crops[:0]).shape == (0, 7)
 
 
+def test_flip_averages_a_face_with_its_mirror_image():
+    plain, flipped = EmotionClassifier("realtime", flip=False), EmotionClassifier("realtime", flip=True)
+    crops = np.stack([cv2.resize(cv2.cvtColor(fer_face(c, 2), cv2.COLOR_BGR2GRAY), (plain.size, plain.size))
+                      for c in ("happy", "angry")])
+    expected = (plain.predict_crops(crops) + plain.predict_crops(crops[:, :, ::-1].copy())) / 2
+    assert np.allclose(flipped.predict_crops(crops), expected, atol=1e-5)
+
+
 def test_accurate_model_loads_and_classifies():
     clf = EmotionClassifier("accurate")
     crop = cv2.resize(cv2.cvtColor(fer_face("happy", 1), cv2.COLOR_BGR2GRAY), (clf.size, clf.size))

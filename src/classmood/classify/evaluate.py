@@ -33,6 +33,7 @@ class EvalReport:
     skipped: int
     seconds: float
     detect: bool
+    flip: bool = False
 
     @property
     def n(self) -> int:
@@ -61,6 +62,7 @@ class EvalReport:
             "per_class": per_class,
             "model": self.model,
             "detect": self.detect,
+            "flip": self.flip,
             "undetected": self.undetected,
             "skipped": self.skipped,
             "seconds": round(self.seconds, 2),
@@ -90,15 +92,17 @@ def collect_dataset(root: str | Path, per_class: int | None = None) -> list[tupl
 
 
 def evaluate(root: str | Path, model: str | Path = "realtime", *, detect: bool = False,
-             per_class: int | None = None, batch_size: int = 256, progress: bool = True) -> EvalReport:
-    """Run ``model`` over every image under ``root`` and tally the results."""
+             per_class: int | None = None, batch_size: int = 256, progress: bool = True,
+             flip: bool | None = None) -> EvalReport:
+    """Run ``model`` over every image under ``root`` and tally the results
+    (``flip``: mirror-image test-time augmentation, ``None`` = as the model's metadata says)."""
     from tqdm import tqdm
 
     from classmood.detect import WholeImageDetector, YuNetDetector
     from classmood.sources.imageio import read_image
 
     items = collect_dataset(root, per_class)
-    classifier = EmotionClassifier(model)
+    classifier = EmotionClassifier(model, flip=flip)
     detector = YuNetDetector() if detect else WholeImageDetector()
     confusion = np.zeros((len(EMOTIONS), len(EMOTIONS)), np.int64)
     n_per_class = np.zeros(len(EMOTIONS), np.int64)
@@ -134,4 +138,4 @@ def evaluate(root: str | Path, model: str | Path = "realtime", *, detect: bool =
     if n_per_class.sum() == 0:
         raise ClassmoodError(f"{root}: no readable image ({skipped} skipped)")
     return EvalReport(classifier.name, confusion, n_per_class, undetected, skipped,
-                      time.perf_counter() - start, detect)
+                      time.perf_counter() - start, detect, classifier.flip)

@@ -26,11 +26,14 @@ class EmotionClassifier:
     """Loads a bundled model by name (or an ``.onnx`` path) and classifies face crops."""
 
     def __init__(self, model: str | Path | ModelInfo = DEFAULT_MODEL, *, threads: int | None = None,
-                 margin: float = DEFAULT_MARGIN) -> None:
+                 margin: float = DEFAULT_MARGIN, flip: bool | None = None) -> None:
+        """``flip`` averages each face with its mirror image (test-time augmentation, twice the
+        inference work); ``None`` takes the model's ``test_time_flip`` metadata (default off)."""
         import onnxruntime as ort
 
         self.info = model if isinstance(model, ModelInfo) else resolve_model(model)
         self.margin = margin
+        self.flip = bool(self.info.extra.get("test_time_flip", False)) if flip is None else flip
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or default_threads()
         opts.inter_op_num_threads = 1
@@ -65,8 +68,11 @@ class EmotionClassifier:
             return np.zeros((0, len(EMOTIONS)), np.float32)
         if crops.shape[1:] != (self.size, self.size):
             raise ValueError(f"crops must be {self.size}x{self.size}, got {crops.shape[1:]}")
-        (probs,) = self.session.run(None, {self.input_name: self.preprocess(crops)})
-        probs = np.asarray(probs, np.float32).reshape(len(crops), -1)
+        batch = np.concatenate([crops, crops[:, :, ::-1]]) if self.flip else crops
+        (probs,) = self.session.run(None, {self.input_name: self.preprocess(batch)})
+        probs = np.asarray(probs, np.float32).reshape(len(batch), -1)
+        if self.flip:
+            probs = (probs[: len(crops)] + probs[len(crops):]) / 2
         if probs.shape[1] != len(EMOTIONS):
             raise ClassmoodError(f"{self.info.path}: model gives {probs.shape[1]} outputs, expected {len(EMOTIONS)}")
         probs = np.clip(probs, 0.0, None)

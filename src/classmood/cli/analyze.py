@@ -143,19 +143,20 @@ def evaluate(
     model: ModelOption = "realtime",
     detect: Annotated[bool, typer.Option("--detect", help="Find the face first (YuNet) instead of taking each image as a face crop.")] = False,
     per_class: Annotated[int | None, typer.Option("--per-class", min=1, help="Use at most N images per class (sorted by name).")] = None,
+    flip: Annotated[bool | None, typer.Option("--flip/--no-flip", help="Average each face with its mirror image (default: as the model's metadata says).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Measure a model's accuracy on labelled faces.
 
     JSON: {"accuracy", "n", "correct", "classes", "confusion" (rows = true class),
-    "per_class": {class: {"precision", "recall", "n"}}, "model", "detect",
+    "per_class": {class: {"precision", "recall", "n"}}, "model", "detect", "flip",
     "undetected", "skipped", "seconds", "images_per_s"}. With --detect an image
     whose face is not found counts as wrong.
     """
     from classmood.classify.evaluate import evaluate as run_evaluation
 
     _setup_logging()
-    report = run_evaluation(directory, model, detect=detect, per_class=per_class, progress=not quiet)
+    report = run_evaluation(directory, model, detect=detect, per_class=per_class, progress=not quiet, flip=flip)
     data = report.to_dict()
     if as_json:
         _emit_json(data)
