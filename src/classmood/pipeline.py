@@ -32,6 +32,14 @@ class Pipeline:
         self.max_faces = max_faces
         self.annotate = annotate
 
+    def reset(self, continuous: bool = False) -> None:
+        """Tell the detector a new source starts; ``continuous=True`` (consecutive frames of one
+        video or live feed) lets it reuse the previous frame's face sizes. ``run`` does this itself;
+        call it when feeding ``process`` the frames of a live feed one by one."""
+        reset = getattr(self.detector, "reset", None)
+        if reset is not None:
+            reset(continuous)
+
     def process(self, frame: Frame) -> FrameResult:
         """Analyse one frame."""
         timings: dict[str, float] = {}
@@ -58,9 +66,7 @@ class Pipeline:
         For a continuous source (``source.continuous``: video, webcam, screen, stream)
         the detector may use what it saw in the previous frame (see ``YuNetDetector``).
         """
-        reset = getattr(self.detector, "reset", None)
-        if reset is not None:
-            reset(bool(getattr(source, "continuous", False)))
+        self.reset(bool(getattr(source, "continuous", False)))
         try:
             frames = iter(source)
             while True:
@@ -74,5 +80,4 @@ class Pipeline:
                 result.timings = {"decode": decode, **result.timings}
                 yield result
         finally:
-            if reset is not None:
-                reset(False)
+            self.reset(False)
