@@ -144,3 +144,17 @@ def test_analyze_stream_url_from_a_local_http_server(tmp_path):
     assert data["kind"] == "stream" and 1 <= data["frames"] <= 3
     assert all(len(r["faces"]) == 2 for r in data["results"])
     assert missing.returncode == 1 and missing.stderr.startswith("error: cannot open stream")
+
+
+def test_analysis_never_imports_torch(tmp_path):
+    """Runtime needs no torch (it is only in the train extra)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "p.png"
+    cv2.imwrite(str(path), scene()[0])
+    code = (f"import sys, classmood; faces = classmood.analyze({str(path)!r}); "
+            "print(len(faces), 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["1", "False"]
