@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import cv2
+import pytest
 import numpy as np
 import pandas as pd
 
@@ -158,3 +159,19 @@ def test_analysis_never_imports_torch(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["1", "False"]
+
+
+def test_analysis_runs_without_any_network(tmp_path):
+    """Fully offline: the CLI works inside a network namespace with no interface up."""
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("unshare") is None or subprocess.run(["unshare", "-n", "true"]).returncode != 0:
+        pytest.skip("cannot create a network namespace here")
+    path = tmp_path / "p.png"
+    cv2.imwrite(str(path), scene()[0])
+    out = subprocess.run(["unshare", "-n", sys.executable, "-m", "classmood", "analyze", str(path), "--json"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert len(json.loads(out.stdout)["faces"]) == 1
