@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import cv2
-import pytest
 import numpy as np
 import pandas as pd
+import pytest
 
 from classmood.emotions import EMOTIONS
 from classmood.sources import VideoFileSource
