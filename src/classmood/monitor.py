@@ -96,8 +96,8 @@ class _NameScheduler:
             if todo:
                 _, student, box = min(todo, key=lambda item: item[0])
                 self.tries[student] = self.tries.get(student, 0) + 1
-                region = label_region(image, box).copy()
-                self.pending = (student, self.pool.submit(self.reader.read_region, region))
+                region, span = label_region(image, box)
+                self.pending = (student, self.pool.submit(self.reader.read_region, region.copy(), span))
                 self.last = now
         return named
 
@@ -167,10 +167,14 @@ class ClassMonitor:
         return update.closed
 
 
-def run_monitor(monitor: ClassMonitor, results: Iterable[FrameResult]) -> Iterator[ClassSnapshot]:
-    """Process every result, yielding snapshots. The session is finished when the source ends or
-    the caller stops (Ctrl+C, closing the generator), and marked interrupted when the source or
-    the database fails, keeping everything recorded so far."""
+def run_monitor(monitor: ClassMonitor, results: Iterable[FrameResult], *,
+                status_when_source_ends: str = "finished") -> Iterator[ClassSnapshot]:
+    """Process every result, yielding snapshots, and always end the session.
+
+    Stopping on purpose (Ctrl-C, closing the generator) finishes it. When the source runs out the
+    status is ``status_when_source_ends`` (``interrupted`` suits a live source, where running out
+    means the camera or screen stalled). A failing source or database marks it interrupted;
+    everything recorded so far is kept either way."""
     try:
         for result in results:
             yield monitor.process(result)
@@ -181,4 +185,4 @@ def run_monitor(monitor: ClassMonitor, results: Iterable[FrameResult]) -> Iterat
         with contextlib.suppress(Exception):  # the database itself may be what failed
             monitor.finish("interrupted")
         raise
-    monitor.finish("finished")
+    monitor.finish(status_when_source_ends)

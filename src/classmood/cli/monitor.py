@@ -41,7 +41,7 @@ def monitor(
     from classmood.detect import YuNetDetector
     from classmood.monitor import ClassMonitor, MonitorConfig, run_monitor
     from classmood.pipeline import Pipeline
-    from classmood.sources import open_source
+    from classmood.sources import open_source, source_kind
     from classmood.store import SessionRecorder, Store
 
     console = Console(stderr=True)
@@ -49,6 +49,8 @@ def monitor(
         aggregator=AggregatorConfig(alerts=AlertConfig(absent_after_s=absent_after, negative_after_s=negative_after,
                                                        mood_drop=mood_drop)),
         read_names=names)
+    kind = source_kind(source)
+    live_source = kind in ("webcam", "screen", "stream")
     src = open_source(source, every=every, max_frames=max_frames, max_fps=max_fps)
     store = Store(db)
     try:
@@ -64,15 +66,19 @@ def monitor(
             console.print("note: Tesseract OCR not installed: students get ids S01, S02... "
                           "(rename with `classmood sessions rename`)")
         view_ = MonitorView(console, session, src.frame_count, live=view and console.is_terminal)
-        started, frames = time.perf_counter(), 0
+        started, frames, stopped = time.perf_counter(), 0, False
+        ends = "interrupted" if live_source and max_frames is None else "finished"
         with src, view_:
             try:
-                for snapshot in run_monitor(class_monitor, pipeline.run(src)):
+                for snapshot in run_monitor(class_monitor, pipeline.run(src), status_when_source_ends=ends):
                     frames += 1
                     view_.update(snapshot, frames / max(time.perf_counter() - started, 1e-6))
             except KeyboardInterrupt:
-                pass
+                stopped = True
         elapsed = time.perf_counter() - started
+        if ends == "interrupted" and not stopped:
+            console.print(f"warning: the {kind} stopped sending frames; everything up to then is recorded "
+                          f"(continue with --resume)", highlight=False)
         typer.echo(f"session {session!r}: {frames} frames in {elapsed:.1f} s ({frames / max(elapsed, 1e-6):.1f} frames/s), "
                    f"{len(class_monitor.aggregator.students)} students; stored in {store.url.split('://')[0]} "
                    f"database. Report: classmood report {session!r} --out report.html")

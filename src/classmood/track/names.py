@@ -8,6 +8,7 @@ and classmood keeps pseudonymous ids (S01, S02, ...) that the teacher can rename
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import shutil
 from collections import Counter, defaultdict
@@ -20,31 +21,58 @@ _CLEAN = re.compile(r"[^\w .'-]", re.UNICODE)
 
 
 def tesseract_available() -> bool:
-    try:
-        import pytesseract  # noqa: F401
-    except ImportError:
-        return False
-    return shutil.which("tesseract") is not None
+    """True when both the ``tesseract`` program and the ``pytesseract`` module are installed."""
+    return importlib.util.find_spec("pytesseract") is not None and shutil.which("tesseract") is not None
 
 
-def label_region(image: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
-    """The strip under a face box where a gallery tile shows the name."""
+def label_region(image: np.ndarray, box: tuple[float, float, float, float]) -> tuple[np.ndarray, tuple[int, int]]:
+    """The strip under a face box where a gallery tile shows the name (wide: labels start at the
+    tile's left edge, left of the face), and the face's x-range inside that strip."""
     x, y, w, h = box
     height, width = image.shape[:2]
     y0, y1 = int(max(y + h * 1.05, 0)), int(min(y + h * 1.7, height))
-    x0, x1 = int(max(x - w * 0.4, 0)), int(min(x + w * 1.4, width))
-    return image[y0:y1, x0:x1]
+    x0, x1 = int(max(x - w * 1.0, 0)), int(min(x + w * 2.0, width))
+    return image[y0:y1, x0:x1], (int(x - x0), int(x + w - x0))
 
 
-def prepare_for_ocr(region: np.ndarray) -> np.ndarray:
-    """Grayscale, enlarged, binarised with dark text on white, with a margin."""
+def prepare_for_ocr(region: np.ndarray, face_span: tuple[int, int] | None = None) -> np.ndarray:
+    """Grayscale, enlarged, binarised with dark text on white, cut to the label's line and to
+    the run of text nearest the face (not a neighbouring tile's label), with a margin."""
     gray = region if region.ndim == 2 else cv2.cvtColor(region, cv2.COLOR_BGR2GRAY)
     gray = cv2.resize(gray, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
     _, binary = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     if (binary == 0).mean() > 0.5:  # light text on a dark tile: make the background white
         binary = 255 - binary
     binary = _main_text_line(binary)
+    if face_span is not None:
+        binary = _text_run_near(binary, (face_span[0] * 3, face_span[1] * 3))
     return cv2.copyMakeBorder(binary, 12, 12, 12, 12, cv2.BORDER_CONSTANT, value=255)
+
+
+def _runs(on: np.ndarray, max_gap: int) -> list[tuple[int, int]]:
+    """Start/end of the runs of True, joining runs separated by at most ``max_gap`` False."""
+    runs: list[list[int]] = []
+    for i in np.flatnonzero(on):
+        if runs and i - runs[-1][1] <= max_gap + 1:
+            runs[-1][1] = int(i)
+        else:
+            runs.append([int(i), int(i)])
+    return [(a, b + 1) for a, b in runs]
+
+
+def _text_run_near(binary: np.ndarray, span: tuple[int, int]) -> np.ndarray:
+    """Keep the run of text (words closer than ~0.7 line height) that overlaps the face most."""
+    columns = (binary == 0).any(axis=0)
+    runs = _runs(columns, max_gap=int(0.7 * binary.shape[0]))
+    if len(runs) <= 1:
+        return binary
+
+    def closeness(run: tuple[int, int]) -> tuple[int, int]:
+        overlap = min(run[1], span[1]) - max(run[0], span[0])
+        return (overlap, -abs((run[0] + run[1]) // 2 - (span[0] + span[1]) // 2))
+
+    a, b = max(runs, key=closeness)
+    return binary[:, max(a - 6, 0) : b + 6]
 
 
 def _main_text_line(binary: np.ndarray) -> np.ndarray:
@@ -75,16 +103,17 @@ class NameReader:
 
     def read(self, image: np.ndarray, box: tuple[float, float, float, float]) -> str | None:
         """The text under ``box``, or None when nothing legible is there."""
-        return self.read_region(label_region(image, box))
+        region, span = label_region(image, box)
+        return self.read_region(region, span)
 
-    def read_region(self, region: np.ndarray) -> str | None:
+    def read_region(self, region: np.ndarray, face_span: tuple[int, int] | None = None) -> str | None:
         """The text of a label strip (see ``label_region``), or None."""
         if not self.available or region.size == 0 or min(region.shape[:2]) < 6:
             return None
         import pytesseract
 
         try:
-            data = pytesseract.image_to_data(prepare_for_ocr(region), config="--psm 7",
+            data = pytesseract.image_to_data(prepare_for_ocr(region, face_span), config="--psm 7",
                                              output_type=pytesseract.Output.DICT, timeout=2)
         except (RuntimeError, pytesseract.TesseractError, OSError):
             return None
