@@ -218,6 +218,25 @@ def test_refused_camera_gets_a_clear_message(playwright, server, camera_file):
         chromium.close()
 
 
+def test_stream_url_is_analysed_live(page, server, workdir):
+    video = workdir / "stream.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (640, 480))
+    for _ in range(100):
+        writer.write(face_canvas(fer_faces(2)))
+    writer.release()
+    page.get_by_text("Stream URL", exact=True).click()
+    page.get_by_label("Stream URL (rtsp", exact=False).fill(str(workdir / "missing.mp4"))
+    page.keyboard.press("Enter")
+    page.get_by_text("No video file at", exact=False).wait_for()
+    page.get_by_label("Stream URL (rtsp", exact=False).fill(str(video))
+    page.keyboard.press("Enter")
+    press_start(page)
+    page.get_by_text("S02", exact=True).wait_for(timeout=UI_TIMEOUT_MS)
+    # the file ends after 10 s: the class ends by itself and is kept
+    page.get_by_text("saved:", exact=False).wait_for(timeout=UI_TIMEOUT_MS)
+    assert db_rows(server, "select count(*) from sessions where source = ?", f"app:{video}")[0][0] == 1
+
+
 # --- recorded class ------------------------------------------------------------------------------
 
 def upload(page, path: Path) -> None:

@@ -10,9 +10,10 @@ def register(app: typer.Typer) -> None:
 
 
 def serve(
-    host: str = typer.Option("127.0.0.1", help="Address to bind; the default serves this computer only. "
-                                                 "Use 0.0.0.0 for the LAN or in a container."),
-    port: int = typer.Option(8501, min=1, max=65535, help="TCP port."),
+    host: str = typer.Option("127.0.0.1", envvar="CLASSMOOD_APP_HOST",
+                             help="Address to bind; the default serves this computer only. "
+                                  "Use 0.0.0.0 to serve the LAN."),
+    port: int = typer.Option(8501, min=1, max=65535, envvar="CLASSMOOD_APP_PORT", help="TCP port."),
     max_upload_mb: int = typer.Option(None, help="Largest upload in MB (default: the Settings value, 200)."),
 ) -> None:
     """Serve the teacher's class view: Live, Recorded, History and Settings pages.
