@@ -1,0 +1,117 @@
+"""PNG charts of a results dict (matplotlib, no display needed)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from classmood.emotions import EMOTIONS
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp.png")
+    fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    os.replace(tmp, path)
+    return path
+
+
+def _names(data: dict) -> dict[str, str]:
+    return {k: v["name"] for k, v in data["meta"]["systems"].items()}
+
+
+def speed_chart(data: dict, path: Path) -> Path:
+    """Frames/s per face count, one bar per system (log scale), speedup over fer written on top."""
+    plt = _plt()
+    names = _names(data)
+    counts = list(data["speed"])
+    keys = [k for k in names if any(k in data["speed"][n] for n in counts)]
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    width = 0.8 / max(1, len(keys))
+    x = np.arange(len(counts))
+    for i, key in enumerate(keys):
+        fps = [data["speed"][n].get(key, {}).get("fps", np.nan) for n in counts]
+        bars = ax.bar(x + (i - (len(keys) - 1) / 2) * width, fps, width, label=names[key])
+        ax.bar_label(bars, labels=[f"{v:.1f}" if np.isfinite(v) else "" for v in fps], fontsize=7, padding=1)
+    ax.set_yscale("log")
+    ax.set_xticks(x, [f"{n} face{'s' if n != '1' else ''}\n{'x'.join(map(str, data['speed'][n]['frame_size']))}"
+                      for n in counts])
+    ax.set_ylabel("frames per second (log scale)")
+    ax.set_title("End-to-end speed: detection + emotion of every face")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", which="both", alpha=0.3)
+    fig_path = _save(fig, path)
+    plt.close(fig)
+    return fig_path
+
+
+def accuracy_chart(data: dict, path: Path) -> Path:
+    """Recall per emotion class and overall accuracy, one bar per system."""
+    plt = _plt()
+    names = _names(data)
+    acc = data["accuracy"]
+    labels = ["overall", *EMOTIONS]
+    fig, ax = plt.subplots(figsize=(9, 4))
+    width = 0.8 / max(1, len(acc))
+    x = np.arange(len(labels))
+    for i, (key, rep) in enumerate(acc.items()):
+        values = [rep["accuracy"], *[rep["per_class"].get(c, np.nan) for c in EMOTIONS]]
+        ax.bar(x + (i - (len(acc) - 1) / 2) * width, np.array(values) * 100, width, label=names.get(key, key))
+    ax.set_xticks(x, labels)
+    ax.set_ylabel("% correct (per class: recall)")
+    ax.set_ylim(0, 100)
+    ax.set_title(f"Emotion accuracy on FER-2013 publictest crops (n={next(iter(acc.values()))['n']})")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    fig_path = _save(fig, path)
+    plt.close(fig)
+    return fig_path
+
+
+def stages_chart(data: dict, path: Path) -> Path:
+    """Milliseconds per frame in each pipeline stage, stacked, per system and face count."""
+    plt = _plt()
+    names = _names(data)
+    rows = []
+    for n, per_sys in data["speed"].items():
+        for key in names:
+            stages = per_sys.get(key, {}).get("stages_ms")
+            if stages:
+                rows.append((f"{names[key]}\n{n} face{'s' if n != '1' else ''}", stages))
+    stage_names = sorted({s for _, st in rows for s in st}, key=lambda s: ("detect", "classify").index(s)
+                         if s in ("detect", "classify") else 9)
+    fig, ax = plt.subplots(figsize=(9, 0.38 * len(rows) + 1.2))
+    left = np.zeros(len(rows))
+    for stage in stage_names:
+        values = np.array([st.get(stage, 0.0) for _, st in rows])
+        ax.barh(range(len(rows)), values, left=left, label=stage)
+        left += values
+    ax.set_yticks(range(len(rows)), [r for r, _ in rows], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xscale("symlog", linthresh=1.0)
+    ax.set_xlabel("milliseconds per frame (symmetric log scale)")
+    ax.set_title("Cost of each pipeline stage")
+    ax.legend(fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    fig_path = _save(fig, path)
+    plt.close(fig)
+    return fig_path
+
+
+def write_charts(data: dict, folder: Path) -> dict[str, Path]:
+    return {
+        "speed": speed_chart(data, folder / "speed.png"),
+        "accuracy": accuracy_chart(data, folder / "accuracy.png"),
+        "stages": stages_chart(data, folder / "stages.png"),
+    }

@@ -1,0 +1,123 @@
+"""Turns measurements into the results JSON, the PNG charts and docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from datetime import datetime, timezone
+from pathlib import Path
+
+from classmood.emotions import EMOTIONS
+
+from benchmarks.inputs import Config, Inputs
+from benchmarks.offline_check import PeerCheck
+from benchmarks.runner import SystemResult
+
+SPEEDUP_TARGET = 5.0
+REFERENCE = "fer"
+DEFAULT_SYSTEM = "classmood_realtime"
+
+
+def machine_info() -> dict:
+    """CPU model, cores, memory and OS of this machine."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gb = None
+    try:
+        mem_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError, AttributeError):
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"cpu": cpu, "cores": cores, "memory_gib": mem_gb, "os": platform.platform(),
+            "python": platform.python_version()}
+
+
+def build_results(results: list[SystemResult], inputs: Inputs, config: Config, checks: list[PeerCheck],
+                  command: str, started: datetime, elapsed_s: float) -> dict:
+    """Every figure of the run as one JSON-ready dict."""
+    by_key = {r.system.key: r for r in results}
+    speed = {str(n): {"frame_size": list(inputs.frame_sizes[n]),
+                      **{k: r.speed[n] for k, r in by_key.items() if n in r.speed}}
+             for n in config.face_counts}
+    speedups: dict[str, dict[str, float]] = {}
+    ref = by_key.get(REFERENCE)
+    for key, r in by_key.items():
+        if key == REFERENCE or ref is None or not r.speed:
+            continue
+        speedups[key] = {str(n): r.speed[n]["fps"] / ref.speed[n]["fps"] for n in config.face_counts
+                         if n in r.speed and n in ref.speed}
+        if any("still" in r.speed.get(n, {}) for n in config.face_counts):
+            speedups[key + "_still"] = {str(n): r.speed[n]["still"]["fps"] / ref.speed[n]["fps"]
+                                        for n in config.face_counts
+                                        if "still" in r.speed.get(n, {}) and n in ref.speed}
+    data = {
+        "meta": {
+            "date": started.strftime("%Y-%m-%d %H:%M UTC"),
+            "command": command,
+            "elapsed_s": round(elapsed_s, 1),
+            "machine": machine_info(),
+            "config": {k: v for k, v in config.__dict__.items()},
+            "systems": {k: {"name": r.system.name, "versions": r.versions, "model": r.model}
+                        for k, r in by_key.items()},
+            "iou_threshold": next(iter(next(iter(by_key.values())).detection.values()), {}).get("iou_threshold"),
+        },
+        "accuracy": {k: r.accuracy for k, r in by_key.items() if r.accuracy},
+        "detection": {name: {k: r.detection[name] for k, r in by_key.items() if name in r.detection}
+                      for name in [d.name for d in inputs.detection_sets]},
+        "detection_sets": {d.name: {"source": d.source, "images": len(d.images),
+                                    "faces": int(sum(len(t) for t in d.truth))} for d in inputs.detection_sets},
+        "frames_source": inputs.frames_source,
+        "speed": speed,
+        "speedup_vs_fer": speedups.get(DEFAULT_SYSTEM, {}),
+        "speedup_vs_fer_still": speedups.get(DEFAULT_SYSTEM + "_still", {}),
+        "speedup_vs_fer_by_system": speedups,
+        "peak_rss_mb": {k: r.peak_rss_mb for k, r in by_key.items() if r.peak_rss_mb is not None},
+        "load_s": {k: r.load_s for k, r in by_key.items() if r.load_s is not None},
+        "offline_peers": [c.to_dict() for c in checks],
+    }
+    data["verdicts"] = verdicts(data)
+    return data
+
+
+def verdicts(data: dict) -> list[str]:
+    """Plain sentences on each target: met or not, with the numbers."""
+    out = []
+    still = data.get("speedup_vs_fer_still", {})
+    for n, x in data["speedup_vs_fer"].items():
+        status = "meets" if x >= SPEEDUP_TARGET else "does NOT meet"
+        extra = f" (as unrelated still pictures: {still[n]:.1f}x)" if n in still else ""
+        out.append(f"{n} face(s) per frame: classmood (realtime) on a live stream is {x:.1f}x as fast as fer"
+                   f"{extra}; {status} the >= {SPEEDUP_TARGET:.0f}x target.")
+    acc = data["accuracy"]
+    if REFERENCE in acc:
+        for key in (k for k in acc if k != REFERENCE):
+            a, b = acc[key]["accuracy"], acc[REFERENCE]["accuracy"]
+            word = "more" if a > b else "NOT more"
+            out.append(f"Emotion accuracy: {key} {a:.1%} vs fer {b:.1%} on the same {acc[key]['n']} "
+                       f"publictest crops: {word} accurate than fer.")
+    for set_name, systems in data["detection"].items():
+        if DEFAULT_SYSTEM in systems and REFERENCE in systems:
+            a, b = systems[DEFAULT_SYSTEM]["recall"], systems[REFERENCE]["recall"]
+            word = "higher" if a > b else "NOT higher"
+            out.append(f"Face-detection recall on {set_name}: classmood {a:.1%} vs fer {b:.1%}: {word}.")
+    return out
+
+
+def write_json(data: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, default=_jsonable))
+    os.replace(tmp, path)
+
+
+def _jsonable(value):
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
