@@ -57,7 +57,8 @@ class LiveStream:
         self._last_frame = time.monotonic()
         annotated = live.process(frame.to_ndarray(format="bgr24"))
         out = av.VideoFrame.from_ndarray(annotated, format="bgr24")
-        out.pts, out.time_base = frame.pts, frame.time_base
+        if frame.time_base is not None:
+            out.pts, out.time_base = frame.pts, frame.time_base
         return out
 
     def _ensure_live(self) -> LiveClass | None:

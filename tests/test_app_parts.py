@@ -1,0 +1,229 @@
+"""The web app's parts without a browser: password, cookie, settings, ICE, the live engine."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("argon2", reason="the web app needs the app extra: pip install -e '.[app]'")
+pytest.importorskip("itsdangerous")
+
+from app_harness import face_canvas, fer_faces  # noqa: E402
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLASSMOOD_APP_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("CLASSMOOD_DATABASE_URL", f"sqlite:///{tmp_path / 'db.sqlite'}")
+    for name in ("CLASSMOOD_APP_PASSWORD", "CLASSMOOD_APP_ABSENT_SECONDS", "CLASSMOOD_APP_ICE_SERVERS"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path / "home"
+
+
+def test_password_is_hashed_and_checked(home):
+    from classmood.app import auth
+
+    assert not auth.password_is_set() and not auth.check_password("anything")
+    auth.set_password("a good password")
+    stored = (home / "password.argon2").read_text()
+    assert stored.startswith("$argon2id$") and "a good password" not in stored
+    assert auth.check_password("a good password")
+    assert not auth.check_password("a good passwort")
+    with pytest.raises(auth.PasswordError):
+        auth.set_password("short")
+
+
+def test_password_from_environment_is_stored_hashed(home, monkeypatch):
+    from classmood.app import auth
+
+    monkeypatch.setenv("CLASSMOOD_APP_PASSWORD", "from the environment")
+    auth.apply_password_from_env()
+    assert auth.check_password("from the environment")
+    first = (home / "password.argon2").read_text()
+    auth.apply_password_from_env()  # unchanged password: the hash is not rewritten
+    assert (home / "password.argon2").read_text() == first
+
+
+def test_session_cookie_cannot_be_forged_or_kept_forever(home, monkeypatch):
+    from classmood.app import auth
+
+    token = auth.issue_token()
+    assert auth.token_is_valid(token)
+    assert not auth.token_is_valid(token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
+    assert not auth.token_is_valid("")
+    monkeypatch.setattr(auth, "SESSION_MAX_AGE_S", -1)
+    assert not auth.token_is_valid(token)
+
+
+def test_login_redirect_stays_on_this_server():
+    from classmood.app.server import _safe_next
+
+    assert _safe_next("/history") == "/history"
+    for bad in ("https://evil.example/", "//evil.example/", "", None, "/login?next=/x"):
+        assert _safe_next(bad) == "/"
+
+
+def test_settings_round_trip_and_environment_overrides(home, monkeypatch):
+    from classmood.app.config import AppSettings, rtc_configuration
+
+    settings = AppSettings.load()
+    assert settings.store_frames is False and settings.model == "realtime"
+    assert rtc_configuration(settings) == {"iceServers": []}  # offline by default: no STUN/TURN
+    settings.absent_seconds = 12.5
+    settings.ice_servers = [{"urls": ["turn:turn.example.org:3478"], "username": "u", "credential": "c"}]
+    settings.save()
+    assert oct((home / "settings.json").stat().st_mode & 0o777) == "0o600"
+    assert not [p for p in home.iterdir() if "partial" in p.name]
+    loaded = AppSettings.load()
+    assert loaded.absent_seconds == 12.5 and rtc_configuration(loaded)["iceServers"][0]["username"] == "u"
+    monkeypatch.setenv("CLASSMOOD_APP_ABSENT_SECONDS", "1")
+    monkeypatch.setenv("CLASSMOOD_APP_STORE_FRAMES", "yes")
+    loaded = AppSettings.load()
+    assert loaded.absent_seconds == 1.0 and loaded.store_frames is True
+
+
+def test_corrupt_settings_file_falls_back_to_defaults(home):
+    from classmood.app.config import AppSettings
+
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "settings.json").write_text("{ not json")
+    assert AppSettings.load().model == "realtime"
+
+
+def _live_class(home_settings=None):
+    from classmood.app.config import AppSettings
+    from classmood.app.live import LiveClass
+    from classmood.pipeline import Pipeline
+    from classmood.store import SessionRecorder, Store
+
+    settings = home_settings or AppSettings.load()
+    store = Store()
+    recorder = SessionRecorder(store, f"unit {time.time()}", source="app:webcam")
+    return LiveClass(settings, Pipeline(), recorder), store, recorder
+
+
+def test_live_class_annotates_tracks_alerts_and_records(home):
+    from classmood.app.config import AppSettings
+    from classmood.store import queries
+
+    settings = AppSettings.load()
+    settings.absent_seconds = 0.5
+    live, store, recorder = _live_class(settings)
+    present, away = face_canvas(fer_faces(1)), face_canvas([])
+    for i in range(60):
+        image = present if i < 20 else away
+        annotated = live.process(image, now=i * 0.1)
+        assert annotated.shape == image.shape
+        if i == 5:
+            assert np.abs(annotated.astype(int) - image.astype(int)).sum() > 0  # boxes drawn
+    snapshot = live.snapshot()
+    assert [card.student_id for card in snapshot.students] == [1]
+    assert snapshot.frames == 60 and snapshot.error is None
+    assert [a.kind for a in snapshot.alerts] == ["absent"]
+    assert len(snapshot.timeline) >= 5
+    live.close()
+    summary = queries.get_summary(store, recorder.name)
+    assert summary.status == "finished" and summary.students == 1 and summary.alerts == 1
+    assert not queries.seconds_frame(store, recorder.name).empty
+
+
+def test_stalled_stream_ends_the_class_as_interrupted(home, monkeypatch):
+    import av
+
+    from classmood.app.config import AppSettings
+    from classmood.app.live import LiveClass
+    from classmood.app.stream import LiveRequest, LiveStream
+    from classmood.pipeline import Pipeline
+    from classmood.store import SessionRecorder, Store, queries
+
+    store = Store()
+    settings = AppSettings.load()
+    settings.stall_seconds = 0.4
+
+    def start(request: LiveRequest) -> LiveClass:
+        return LiveClass(request.settings, Pipeline(), SessionRecorder(store, request.session_name))
+
+    stream = LiveStream(start)
+    stream.configure(LiveRequest("stalls", "webcam", settings))
+    frame = av.VideoFrame.from_ndarray(face_canvas(fer_faces(1)), format="bgr24")
+    for _ in range(3):
+        out = stream.on_frame(frame)
+        assert out.width == frame.width
+    assert stream.running
+    deadline = time.monotonic() + 5
+    while stream.running and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not stream.running and stream.finished is not None
+    assert queries.get_summary(store, "stalls").status == "interrupted"
+    stream.on_frame(frame)  # a late frame right after the stop does not start a new class
+    assert not stream.running
+
+
+def test_live_class_that_cannot_record_says_why(home):
+    from classmood.app.config import AppSettings
+    from classmood.app.stream import LiveRequest, LiveStream
+    from classmood.errors import ClassmoodError
+
+    def start(request):
+        raise ClassmoodError("a session named 'x' already exists")
+
+    stream = LiveStream(start)
+    stream.configure(LiveRequest("x", "webcam", AppSettings.load()))
+    import av
+
+    frame = av.VideoFrame.from_ndarray(face_canvas([]), format="bgr24")
+    assert stream.on_frame(frame) is frame
+    assert stream.error == "a session named 'x' already exists"
+
+
+def test_browser_video_is_h264_and_atomic(tmp_path):
+    import av
+
+    from classmood.app.media import BrowserVideoWriter
+
+    target = tmp_path / "out.mp4"
+    writer = BrowserVideoWriter(target, 10)
+    for i in range(12):
+        writer.write(np.full((121, 161, 3), i * 10, np.uint8))  # odd sizes are trimmed to even
+        assert not target.exists()
+    assert writer.close() == target
+    with av.open(str(target)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264" and stream.width == 160
+        assert sum(1 for _ in container.decode(stream)) == 12
+    aborted = BrowserVideoWriter(tmp_path / "never.mp4", 10)
+    aborted.write(np.zeros((64, 64, 3), np.uint8))
+    aborted.abort()
+    assert list(tmp_path.iterdir()) == [target]
+
+
+def test_display_capture_script_is_injected_into_the_component_page():
+    import asyncio
+
+    from classmood.app.display_capture import SCRIPT, WEBRTC_COMPONENT_PAGE, DisplayCaptureInjector
+
+    page = b"<html><head><title>x</title></head><body></body></html>"
+
+    async def component(scope, receive, send):
+        assert not any(k == b"accept-encoding" for k, _ in scope["headers"])
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/html"), (b"content-length", str(len(page)).encode())]})
+        await send({"type": "http.response.body", "body": page[:10], "more_body": True})
+        await send({"type": "http.response.body", "body": page[10:]})
+
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    async def receive():
+        return {"type": "http.request"}
+
+    scope = {"type": "http", "path": WEBRTC_COMPONENT_PAGE, "headers": [(b"accept-encoding", b"gzip")]}
+    asyncio.run(DisplayCaptureInjector(component)(scope, receive, send))
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    assert body.startswith(b"<html><head>" + SCRIPT) and body.endswith(b"</html>")
+    length = dict(sent[0]["headers"])[b"content-length"]
+    assert int(length) == len(body)
