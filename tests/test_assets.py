@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import cv2
 import pytest
 
-from assets_helpers import box_iou, match_faces
+from assets_helpers import match_faces
 from classmood.assets import ASSETS_DIR, SAMPLE_TRUTH, SAMPLE_VIDEO
 from classmood.assets.portraits import load_portraits
 
@@ -20,6 +21,7 @@ DETECTION_DIR = REPO / "benchmarks" / "data" / "detection"
 def _load_builder():
     spec = importlib.util.spec_from_file_location("make_sample", REPO / "scripts" / "make_sample.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up here
     spec.loader.exec_module(module)
     return module
 
@@ -54,9 +56,10 @@ def test_every_shipped_media_file_has_a_licence_entry():
 
 def test_portraits_are_real_photos_with_detectable_true_face_boxes():
     portraits = load_portraits()
-    assert {p.portrait_id for p in portraits} == {"collins", "hopper", "cameraman"}
+    assert len(portraits) >= 9
+    assert len({p.person for p in portraits}) >= 7
     for portrait in portraits:
-        assert portrait.licence.startswith(("public domain", "CC0"))
+        assert portrait.licence.startswith(("public domain", "CC0", "CC BY-SA 4.0"))
         found, extra, ious = match_faces([portrait.face_box], portrait.image)
         assert (found, extra) == (1, 0), portrait.portrait_id
         assert ious[0] > 0.7
@@ -100,30 +103,52 @@ def test_sample_truth_matches_the_composer_that_built_it(sample_truth):
     from classmood.assets.gallery import varied_participants
 
     people = varied_participants(9, seed=builder.SAMPLE_SEED)
-    for index, frame in enumerate(builder.sample_frames(people)):
-        if index % 30 == 0:
-            assert [[f.student_id, *f.box] for f in frame.faces] == sample_truth["frames"][index], index
+    for index in range(0, len(sample_truth["frames"]), 30):
+        frame = builder.sample_frame(people, index)
+        assert [[f.student_id, *f.box] for f in frame.faces] == sample_truth["frames"][index], index
 
 
-def test_detection_set_is_small_annotated_and_its_boxes_are_real_faces():
-    annotations = json.loads((DETECTION_DIR / "annotations.json").read_text(encoding="utf-8"))
-    images = annotations["images"]
+@pytest.fixture(scope="module")
+def detection_set() -> list[dict]:
+    return json.loads((DETECTION_DIR / "annotations.json").read_text(encoding="utf-8"))["images"]
+
+
+def test_detection_set_is_small_and_well_formed(detection_set):
     assert sum(p.stat().st_size for p in DETECTION_DIR.iterdir()) < 5_000_000
-    assert {len(entry["faces"]) for entry in images} >= {1, 9, 25, 49}
-    for entry in images:
+    assert {len(entry["faces"]) for entry in detection_set} >= {1, 9, 25, 49}
+    photos = [e for e in detection_set if e["kind"] == "photo"]
+    assert sum(len(e["faces"]) >= 3 for e in photos) >= 3  # real photos of groups, not only galleries
+    for entry in detection_set:
         image = cv2.imread(str(DETECTION_DIR / entry["file"]))
-        assert image.shape[:2] == (entry["height"], entry["width"])
-        for face in entry["faces"]:
-            x, y, w, h = face["box"]
-            assert 0 <= x and 0 <= y and x + w <= entry["width"] and y + h <= entry["height"]
-            assert face["identity"] in {"collins", "hopper", "cameraman"}
-    gallery = next(e for e in images if e["file"] == "gallery_09_1920x1080.jpg")
+        assert image.shape[:2] == (entry["height"], entry["width"]), entry["file"]
+        assert entry["licence"]
+        for box in [f["box"] for f in entry["faces"]] + entry["ignore"]:
+            x, y, w, h = box
+            assert 0 <= x and 0 <= y and x + w <= entry["width"] and y + h <= entry["height"], (entry["file"], box)
+
+
+def test_every_face_in_the_real_photos_is_annotated_and_found(detection_set):
+    """The real photos' truth is complete: the detector finds each annotated face and nothing else."""
+    for entry in (e for e in detection_set if e["kind"] == "photo"):
+        truth = [f["box"] for f in entry["faces"]]
+        found, extra, _ = match_faces(truth, cv2.imread(str(DETECTION_DIR / entry["file"])), min_iou=0.4,
+                                      ignore=entry["ignore"])
+        assert (found, extra) == (len(truth), 0), entry["file"]
+
+
+def test_detection_gallery_truth_is_confirmed_by_the_detector(detection_set):
+    gallery = next(e for e in detection_set if e["file"] == "gallery_09_1920x1080.jpg")
     found, extra, _ = match_faces([f["box"] for f in gallery["faces"]], cv2.imread(str(DETECTION_DIR / gallery["file"])))
     assert (found, extra) == (9, 0)
 
 
-def test_detection_photos_carry_the_portrait_boxes():
-    annotations = json.loads((DETECTION_DIR / "annotations.json").read_text(encoding="utf-8"))
-    photos = {e["faces"][0]["identity"]: e["faces"][0]["box"] for e in annotations["images"] if e["kind"] == "photo"}
-    for portrait in load_portraits():
-        assert box_iou(photos[portrait.portrait_id], portrait.face_box) == 1.0
+def test_portrait_boxes_agree_with_the_detection_photos(detection_set):
+    builder = _load_builder()
+    photos = {e["file"]: e for e in detection_set}
+    checked = 0
+    for source in builder.PORTRAITS:
+        entry = photos.get(f"photo_{source.photo.replace('-', '_')}.jpg")
+        if entry is not None:
+            assert list(source.face_box) in [f["box"] for f in entry["faces"]], source.portrait_id
+            checked += 1
+    assert checked >= 5

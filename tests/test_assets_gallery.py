@@ -18,7 +18,7 @@ from classmood.assets.gallery import (
     varied_participants,
     write_gallery_video,
 )
-from classmood.assets.portraits import load_portraits
+from classmood.assets.portraits import Portrait, load_portraits
 
 
 @pytest.mark.parametrize(("n", "width", "height", "cols"), [(1, 640, 480, 1), (9, 1920, 1080, 3), (25, 1920, 1080, 5),
@@ -114,10 +114,23 @@ def test_mirror_flips_the_face_box_about_the_face_centre():
 
 
 def test_a_face_pushed_out_of_its_tile_is_not_counted():
-    portrait = load_portraits()[0]
-    tile, box = render_tile(Participant("S", portrait, Look(offset=(0.6, 0.0), sway=0.0)), 640, 360)
-    assert box is None
+    whole = load_portraits()[0]
+    x, y, w, h = whole.face_box
+    face_only = Portrait("face", whole.person, whole.image[y:y + h, x:x + w], (0, 0, w, h), whole.licence)
+    inside = render_tile(Participant("S", face_only, Look(sway=0.0)), 640, 360)[1]
+    tile, box = render_tile(Participant("S", face_only, Look(offset=(0.6, 0.0), sway=0.0)), 640, 360)
+    assert inside is not None and box is None
     assert tile.shape == (360, 640, 3)
+
+
+def test_a_photo_that_covers_the_tile_is_zoomed_to_fill_it_without_gaps():
+    portrait = load_portraits()[0]  # 512x512, face 112 px tall: zoomed, it covers a 16:9 tile with room to spare
+    _, centred = render_tile(Participant("S", portrait, Look(sway=0.0)), 640, 360)
+    _, pushed = render_tile(Participant("S", portrait, Look(offset=(-0.3, 0.2), sway=0.0)), 640, 360)
+    assert centred[3] == pushed[3] >= round(0.42 * 360) - 1  # zoomed in at least as far as asked
+    shift_x, shift_y = pushed[0] - centred[0], pushed[1] - centred[1]
+    # the photo's own edge stops the shift before a gap opens: far less than the 192 x 72 px asked for
+    assert -0.3 * 640 < shift_x < 0 and 0 <= shift_y < 0.2 * 360
 
 
 def test_same_seed_same_class_and_labels_are_drawn():

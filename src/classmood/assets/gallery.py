@@ -24,6 +24,8 @@ GALLERY_BACKGROUND = (26, 26, 26)
 CAMERA_OFF_FILL = (48, 48, 48)
 #: A face cut by the tile edge to less than this share of its area is not counted as a true face.
 MIN_VISIBLE_SHARE = 0.6
+#: The largest face height, as a share of the tile height, that zooming in to fill a tile may reach.
+MAX_FACE_HEIGHT = 0.7
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,15 +61,17 @@ class Participant:
 
 @dataclass(frozen=True, slots=True)
 class TrueFace:
-    """A face known to be in a gallery frame: who, in which tile, and its box in frame pixels."""
+    """A face known to be in a gallery frame: which student, which real person, which tile, its box in frame pixels."""
 
     student_id: str
     portrait_id: str
+    person: str
     tile: int
     box: Box
 
     def to_dict(self) -> dict:
-        return {"student_id": self.student_id, "portrait_id": self.portrait_id, "tile": self.tile, "box": list(self.box)}
+        return {"student_id": self.student_id, "portrait_id": self.portrait_id, "person": self.person,
+                "tile": self.tile, "box": list(self.box)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,11 +130,15 @@ def render_tile(participant: Participant, width: int, height: int, t: float = 0.
         x = image.shape[1] - x - w
     dx, dy, zoom = _motion(look, t)
     scale = look.face_height * zoom * height / h
+    # A webcam picture fills its tile: zoom in until the photo covers it, unless the face would get too big.
+    cover = max(width / image.shape[1], height / image.shape[0])
+    if cover > scale:
+        scale = min(cover, MAX_FACE_HEIGHT * zoom * height / h)
     scaled = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
     centre_x = width * (0.5 + look.offset[0] + dx)
     centre_y = height * (0.46 + look.offset[1] + dy)
-    shift_x = centre_x - scale * (x + w / 2)
-    shift_y = centre_y - scale * (y + h / 2)
+    shift_x = _keep_covered(centre_x - scale * (x + w / 2), scaled.shape[1], width)
+    shift_y = _keep_covered(centre_y - scale * (y + h / 2), scaled.shape[0], height)
     matrix = np.float32([[1, 0, shift_x], [0, 1, shift_y]])
     tile = cv2.warpAffine(scaled, matrix, (width, height), flags=cv2.INTER_LINEAR)
     inside = cv2.warpAffine(np.ones(scaled.shape[:2], np.float32), matrix, (width, height), flags=cv2.INTER_LINEAR)
@@ -139,6 +147,13 @@ def render_tile(participant: Participant, width: int, height: int, t: float = 0.
         tile = (tile * weight + _backdrop(image, width, height) * (1 - weight)).astype(np.uint8)
     tile = _relight(tile, look)
     return tile, _visible_box((shift_x + scale * x, shift_y + scale * y, scale * w, scale * h), width, height)
+
+
+def _keep_covered(shift: float, scaled_size: int, tile_size: int) -> float:
+    """Limit a shift so a photo at least as big as the tile leaves no gap at its edges."""
+    if scaled_size < tile_size:
+        return shift
+    return min(0.0, max(float(tile_size - scaled_size), shift))
 
 
 def _backdrop(image: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -207,7 +222,9 @@ def compose_gallery(participants: Sequence[Participant], width: int, height: int
             _draw_label(frame, (tx, ty, tw, th), participant.label)
         if box is not None:
             bx, by, bw, bh = box
-            faces.append(TrueFace(participant.student_id, participant.portrait.portrait_id, index, (tx + bx, ty + by, bw, bh)))
+            portrait = participant.portrait
+            faces.append(TrueFace(participant.student_id, portrait.portrait_id, portrait.person, index,
+                                  (tx + bx, ty + by, bw, bh)))
     return GalleryFrame(frame, tuple(faces), tuple(tiles))
 
 

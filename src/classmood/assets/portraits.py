@@ -18,9 +18,13 @@ Box = tuple[int, int, int, int]
 
 @dataclass(frozen=True, slots=True)
 class Portrait:
-    """One photo of one real person: BGR uint8 image and the face box ``(x, y, w, h)`` in it."""
+    """One photo of one real person: BGR uint8 image and the face box ``(x, y, w, h)`` in it.
+
+    ``person`` names who is shown; two portraits of the same person share it.
+    """
 
     portrait_id: str
+    person: str
     image: np.ndarray
     face_box: Box
     licence: str
@@ -37,5 +41,5 @@ def load_portraits() -> tuple[Portrait, ...]:
         if image is None:
             raise FileNotFoundError(f"portrait image missing or unreadable: {path}")
         image.setflags(write=False)
-        portraits.append(Portrait(entry["id"], image, tuple(int(v) for v in entry["face_box"]), entry["licence"]))
+        portraits.append(Portrait(entry["id"], entry["person"], image, tuple(int(v) for v in entry["face_box"]), entry["licence"]))
     return tuple(portraits)
