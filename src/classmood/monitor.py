@@ -31,7 +31,7 @@ class MonitorConfig:
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     aggregator: AggregatorConfig = field(default_factory=AggregatorConfig)
     read_names: bool = True  # OCR of gallery name labels, when Tesseract is installed
-    ocr_every_s: float = 2.0  # wall-clock seconds between two OCR reads (bounded CPU)
+    ocr_every_s: float = 1.0  # wall-clock seconds between two OCR reads (bounded CPU, ~0.25 s each)
     ocr_attempts: int = 6  # reads per student before giving up on their label
 
 
@@ -91,10 +91,12 @@ class _NameScheduler:
                 named.append((student, name))
         now = time.monotonic()
         if self.pending is None and now - self.last >= self.every_s:
-            todo = [(self.tries.get(s, 0), s, box) for s, box in faces
-                    if s not in self.reader.names and self.tries.get(s, 0) < self.attempts]
+            # a student with one reading already goes first, so that names are confirmed one by one
+            todo = [(student not in self.reader.readings, self.tries.get(student, 0), student, box)
+                    for student, box in faces
+                    if student not in self.reader.names and self.tries.get(student, 0) < self.attempts]
             if todo:
-                _, student, box = min(todo, key=lambda item: item[0])
+                *_, student, box = min(todo, key=lambda item: item[:2])
                 self.tries[student] = self.tries.get(student, 0) + 1
                 region, span = label_region(image, box)
                 self.pending = (student, self.pool.submit(self.reader.read_region, region.copy(), span))

@@ -26,20 +26,37 @@ def _bar(value: float, width: int = 10) -> str:
     return "█" * filled + "·" * (width - filled)
 
 
-def render(snapshot: ClassSnapshot, session: str, fps: float, progress: str = "") -> Group:
+CELL_WIDTH = 40
+
+
+def _student_cell(card) -> Text:
+    """One student in a fixed-width cell: name, emotion with confidence, engagement bar."""
+    name = f"{card.name[:11]:<11} "
+    if not card.present:
+        return Text.assemble((name, "dim"), ("away", "dim italic"))
+    return Text.assemble((name, "bold"), (f"{card.emotion:<8}", _COLOURS.get(card.emotion, "")),
+                         f" {card.confidence:>4.0%} ", (_bar(card.engagement, 6), "green"), f" {card.engagement:.2f}")
+
+
+def _student_grid(snapshot: ClassSnapshot, width: int) -> Table:
+    """The class at a glance: students in as many columns as the terminal allows (50 fit)."""
+    columns = max(1, width // CELL_WIDTH)
+    grid = Table.grid(padding=(0, 2))
+    for _ in range(columns):
+        grid.add_column(width=CELL_WIDTH - 2, no_wrap=True)
+    cells = [_student_cell(card) for card in snapshot.students]
+    for start in range(0, len(cells), columns):
+        grid.add_row(*cells[start : start + columns])
+    return grid
+
+
+def render(snapshot: ClassSnapshot, session: str, fps: float, progress: str = "", width: int = 120) -> Group:
     mood = snapshot.mood
     head = Text.assemble(
         (f"{session}  ", "bold"), f"{_clock(snapshot.timestamp)}  ", f"{mood.present}/{mood.known} present  ",
         ("class mood: ", "bold"), (f"{mood.emotion or '-'} {mood.confidence:.0%}  ", _COLOURS.get(mood.emotion or "", "")),
         f"engagement {mood.engagement:.2f} ({mood.engagement_band})  ", f"{fps:.1f} frames/s {progress}")
-    table = Table(expand=True, show_edge=False, pad_edge=False)
-    for column in ("student", "here", "emotion", "conf.", "engagement"):
-        table.add_column(column)
-    for card in snapshot.students:
-        table.add_row(card.name, "yes" if card.present else "away",
-                      Text(card.emotion or "-", style=_COLOURS.get(card.emotion or "", "dim")),
-                      f"{card.confidence:.0%}" if card.present else "",
-                      f"{_bar(card.engagement)} {card.engagement:.2f}" if card.present else "")
+    table = _student_grid(snapshot, width)
     alerts = Table(show_header=False, show_edge=False, box=None)
     for alert in snapshot.alerts:
         alerts.add_row(Text(f"since {_clock(alert.started_at)}", style="bold red"),
@@ -77,7 +94,7 @@ class MonitorView:
         progress = f"frame {self._frames}/{self.total}" if self.total else f"frame {self._frames}"
         if self.live is not None and now - self._last >= 0.25:
             self._last = now
-            self.live.update(render(snapshot, self.session, fps, progress), refresh=True)
+            self.live.update(render(snapshot, self.session, fps, progress, self.console.width), refresh=True)
         elif self.live is None and now - self._last >= 10.0:  # no terminal: a status line now and then
             self._last = now
             mood = snapshot.mood
