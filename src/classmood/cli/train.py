@@ -1,0 +1,96 @@
+"""Commands ``train`` and ``export-model``: emotion models (needs the ``train`` extra: torch)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from classmood.errors import ClassmoodError, cli_errors
+
+
+def _require_torch():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise ClassmoodError("training needs torch: pip install 'classmood[train]' torch==2.13.0") from None
+
+
+@cli_errors
+def train(
+    config: Annotated[Path | None, typer.Argument(help="YAML/JSON config (see configs/); every choice of the run is recorded in OUT/config.yaml.")] = None,
+    arch: Annotated[str | None, typer.Option("--arch", help="Architecture from the registry (see --list).")] = None,
+    out: Annotated[str | None, typer.Option("--out", help="Run folder: checkpoints, log.csv, curves.png, summary.json.")] = None,
+    train_data: Annotated[str | None, typer.Option("--train-data", help="Image folder with one sub-folder per class.")] = None,
+    val_data: Annotated[str | None, typer.Option("--val-data", help="Validation image folder (model selection).")] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", min=0)] = None,
+    time_budget: Annotated[float | None, typer.Option("--time-budget", help="Seconds; the schedule runs over this time instead of epochs.")] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", min=1)] = None,
+    lr: Annotated[float | None, typer.Option("--lr")] = None,
+    limit_per_class: Annotated[int | None, typer.Option("--limit-per-class", min=1, help="Smoke runs: at most N faces per class.")] = None,
+    teacher: Annotated[list[str] | None, typer.Option("--teacher", help="Checkpoint to distil from (repeatable).")] = None,
+    init: Annotated[str | None, typer.Option("--init", help="Start from this checkpoint's weights.")] = None,
+    device: Annotated[str | None, typer.Option("--device", help="auto, cpu or cuda.")] = None,
+    no_bf16: Annotated[bool, typer.Option("--no-bf16", help="Train in float32 (bf16 autocast is ~2x faster on CPUs with AVX-512 bf16).")] = False,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Ignore OUT/last.pt instead of resuming from it.")] = False,
+    list_archs: Annotated[bool, typer.Option("--list", help="List the architectures and exit.")] = False,
+) -> None:
+    """Train an emotion model on an image-folder data set (resumes OUT/last.pt after an interruption)."""
+    _require_torch()
+    from classmood.train.architectures import count_parameters, create_model, list_models
+    from classmood.train.config import TrainConfig
+    from classmood.train.trainer import train as run_training
+
+    if list_archs:
+        for name in list_models():
+            typer.echo(f"{name:14s} {count_parameters(create_model(name)) / 1e6:6.2f}M params")
+        return
+    overrides = {
+        "arch": arch, "out_dir": out, "train_data": train_data, "val_data": val_data, "epochs": epochs,
+        "time_budget_s": time_budget, "batch_size": batch_size, "lr": lr, "limit_per_class": limit_per_class,
+        "teachers": teacher or None, "init_checkpoint": init, "device": device, "bf16": False if no_bf16 else None,
+    }
+    try:
+        cfg = TrainConfig.from_file(config, **overrides) if config else TrainConfig.from_dict({k: v for k, v in overrides.items() if v is not None})
+    except (ValueError, TypeError) as exc:
+        raise ClassmoodError(f"bad training config: {exc}") from None
+    if cfg.arch not in list_models():
+        raise ClassmoodError(f"unknown architecture {cfg.arch!r}; choose one of {', '.join(list_models())}")
+    for path in (cfg.train_data, cfg.val_data):
+        if not Path(path).exists():
+            raise ClassmoodError(f"data set not found: {path}")
+    try:
+        result = run_training(cfg, resume=not fresh)
+    except FileNotFoundError as exc:
+        raise ClassmoodError(str(exc)) from None
+    typer.echo(f"best validation accuracy (flip TTA) {result.best_val_acc:.4f} after {result.epochs} epochs, "
+               f"{result.seconds:.0f}s; run folder {result.out_dir}")
+
+
+@cli_errors
+def export_model(
+    checkpoints: Annotated[list[Path], typer.Argument(help="One checkpoint, or several to export as one ensemble.")],
+    out: Annotated[Path, typer.Option("--out", help="Path of the .onnx file; its .json metadata is written beside it.")],
+    name: Annotated[str | None, typer.Option("--name", help="Model name in the metadata (default: file stem).")] = None,
+    flip: Annotated[bool, typer.Option("--flip/--no-flip", help="Average each face with its mirror image inside the graph.")] = False,
+    description: Annotated[str, typer.Option("--description")] = "",
+) -> None:
+    """Export checkpoints to ONNX (softmax, ensemble mean and flip TTA inside the graph), checked against torch."""
+    _require_torch()
+    from classmood.train.export import export_onnx
+    from classmood.train.trainer import load_checkpoint_model
+
+    missing = [str(p) for p in checkpoints if not p.is_file()]
+    if missing:
+        raise ClassmoodError(f"checkpoint not found: {', '.join(missing)}")
+    members = [load_checkpoint_model(p) for p in checkpoints]
+    archs = sorted({type(m).__name__ for m in members})
+    meta = export_onnx(members, out, name=name or out.stem, flip=flip,
+                       metadata={"architecture": "+".join(archs), "description": description})
+    typer.echo(f"wrote {out} ({meta['members']} member(s), {meta['params'] / 1e6:.2f}M params, flip TTA {flip})")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train)
+    app.command("export-model")(export_model)
