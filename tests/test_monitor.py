@@ -49,7 +49,7 @@ def test_monitor_tracks_stores_and_alerts(class_video, tmp_path):
 
     g, video = class_video
     store = Store(f"sqlite:///{tmp_path / 'm.db'}")
-    config = MonitorConfig(aggregator=AggregatorConfig(alerts=AlertConfig(absent_after_s=5.0)), read_names=False)
+    config = MonitorConfig(aggregator=AggregatorConfig(alerts=AlertConfig(absent_after_s=5.0)), ocr_every_s=0.0)
     monitor = ClassMonitor(config, SessionRecorder(store, "lesson", source=str(video)))
     truth, predicted, snapshots = [], [], []
     with VideoFileSource(video) as source:
@@ -80,6 +80,11 @@ def test_monitor_tracks_stores_and_alerts(class_video, tmp_path):
     assert len(absent) == 1 and 7 <= absent.iloc[0].started_s <= 9 and 19 <= absent.iloc[0].ended_s <= 21
     summary = list_sessions(store)[0]
     assert summary.status == "finished" and summary.duration_s == 30
+    if tesseract_available():  # names read under the tiles are stored, and right
+        owner = {t: s for ss, ts in zip(truth, predicted) for s, t in zip(ss, ts)}
+        named = students_frame(store, "lesson").query("name_source == 'ocr'")
+        assert len(named) >= 2  # how many depends on CPU time left for the OCR thread
+        assert all(label == NAMES[owner[student]] for student, label in zip(named["student"], named["label"]))
     with store.session() as db:  # appearance signatures do not outlive a finished session
         assert db.execute(text("SELECT count(*) FROM students WHERE signature IS NOT NULL")).scalar() == 0
 
