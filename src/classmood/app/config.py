@@ -1,8 +1,9 @@
 """Where the app keeps its files, and the settings a teacher can change.
 
 Everything lives under one folder (``CLASSMOOD_APP_HOME``, default the user data
-folder): the hashed password, the cookie-signing key, ``settings.json`` and the
-session database. Settings are written atomically (temp file, then rename).
+folder): the hashed password, the cookie-signing key and ``settings.json``, written
+atomically (temp file, then rename). Sessions go to the same database as ``classmood monitor``
+(``CLASSMOOD_DATABASE_URL``, default a SQLite file in the user data folder).
 """
 
 from __future__ import annotations
@@ -79,6 +80,11 @@ class AppSettings:
 
     def save(self) -> None:
         write_atomic(self.path(), json.dumps(asdict(self), indent=2).encode())
+
+
+def environment_overrides() -> list[str]:
+    """Settings fixed by ``CLASSMOOD_APP_<FIELD>`` variables (they win over the saved file)."""
+    return [f.name for f in fields(AppSettings) if f"CLASSMOOD_APP_{f.name.upper()}" in os.environ]
 
 
 def _parse_like(current: object, raw: str) -> object:

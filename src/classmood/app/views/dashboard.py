@@ -10,7 +10,7 @@ from classmood.app.live import ClassSnapshot, MoodPoint
 from classmood.emotions import EMOTIONS
 
 CARDS_PER_ROW = 5
-EMOTION_ICONS = {"angry": "😠", "disgust": "🤢", "fear": "😨", "happy": "😀", "neutral": "😐",
+EMOTION_ICONS = {"angry": "😠", "disgust": "😖", "fear": "😨", "happy": "😀", "neutral": "😐",
                  "sad": "😢", "surprise": "😮"}
 
 
@@ -20,8 +20,8 @@ def metrics(snapshot: ClassSnapshot) -> None:
     cols[0].metric("Students present", f"{present} / {len(snapshot.students)}")
     mood = snapshot.mood
     cols[1].metric("Class mood", f"{mood.emotion or '—'}", f"{mood.confidence:.0%} confidence" if mood.emotion else None,
-                   delta_color="off")
-    cols[2].metric("Engagement", f"{mood.engagement:.2f}", mood.engagement_band, delta_color="off")
+                   delta_color="off", delta_arrow="off")
+    cols[2].metric("Engagement", f"{mood.engagement:.2f}", mood.engagement_band, delta_color="off", delta_arrow="off")
     cols[3].metric("Frames/s", f"{snapshot.fps:.1f}")
     cols[4].metric("Analysis latency", f"{snapshot.latency_ms:.0f} ms")
 

@@ -6,7 +6,7 @@ import json
 
 import streamlit as st
 
-from classmood.app.config import DEFAULT_CONSENT_TEXT, AppSettings
+from classmood.app.config import DEFAULT_CONSENT_TEXT, AppSettings, environment_overrides
 
 
 def _models() -> list[str]:
@@ -19,6 +19,10 @@ def _models() -> list[str]:
 def render() -> None:
     st.title("Settings")
     settings = AppSettings.load()
+    fixed = environment_overrides()
+    if fixed:
+        st.caption("Set by environment variables, which win over what is saved here: "
+                   + ", ".join(f"CLASSMOOD_APP_{name.upper()}" for name in fixed))
     with st.form("settings"):
         models = _models()
         model = st.selectbox("Emotion model", models,
