@@ -111,7 +111,8 @@ def app_server(tmp: Path, env: dict[str, str] | None = None, args: list[str] | N
     tmp.mkdir(parents=True, exist_ok=True)
     home, database, log = tmp / "home", tmp / "sessions.db", tmp / "server.log"
     full_env = dict(os.environ, CLASSMOOD_APP_HOME=str(home), CLASSMOOD_DATABASE_URL=f"sqlite:///{database}",
-                    CLASSMOOD_APP_PASSWORD=PASSWORD, **(env or {}))
+                    CLASSMOOD_APP_PASSWORD=PASSWORD)
+    full_env.update(env or {})  # an empty CLASSMOOD_APP_PASSWORD means: none, ask on first run
     command = [sys.executable, "-c", "from classmood.cli import main; main()", "app", "--port", str(port),
                *(args or [])]
     with open(log, "wb") as log_file:

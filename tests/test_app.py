@@ -323,3 +323,33 @@ def test_settings_are_saved(page, server):
     assert saved["store_frames"] is False and saved["ice_servers"] == []
     go_to(page, "Live")
     page.get_by_text("Mood analysis on: ask me if you want it off.").wait_for()
+
+
+# --- first run --------------------------------------------------------------------------------------
+
+def test_first_run_asks_to_choose_a_password(playwright, workdir):
+    with app_server(workdir / "first-run", env={"CLASSMOOD_APP_PASSWORD": ""}) as fresh:
+        assert fresh.health()["password_set"] is False
+        assert fresh.get("/", {"Accept": "text/html"})[0] == 303  # no password yet still serves nothing
+        chromium = launch_chromium(playwright)
+        try:
+            page = chromium.new_page()
+            page.set_default_timeout(UI_TIMEOUT_MS)
+            page.goto(fresh.url + "/")
+            page.get_by_text("First run").wait_for()
+            page.fill("#password", "a new password")
+            page.fill("#confirm", "another password")
+            page.click("button[type=submit]")
+            page.get_by_text("The two passwords differ.").wait_for()
+            page.fill("#password", "short")
+            page.fill("#confirm", "short")
+            page.click("button[type=submit]")
+            page.get_by_text("at least 8 characters").first.wait_for()
+            page.fill("#password", "a new password")
+            page.fill("#confirm", "a new password")
+            page.click("button[type=submit]")
+            page.get_by_role("heading", name="Live class").wait_for()
+        finally:
+            chromium.close()
+        assert fresh.health()["password_set"] is True
+        assert (fresh.home / "password.argon2").read_text().startswith("$argon2id$")
