@@ -93,9 +93,9 @@ def collect_dataset(root: str | Path, per_class: int | None = None) -> list[tupl
 
 def evaluate(root: str | Path, model: str | Path = "realtime", *, detect: bool = False,
              per_class: int | None = None, batch_size: int = 256, progress: bool = True,
-             flip: bool | None = None) -> EvalReport:
+             flip: bool = False) -> EvalReport:
     """Run ``model`` over every image under ``root`` and tally the results
-    (``flip``: mirror-image test-time augmentation, ``None`` = as the model's metadata says)."""
+    (``flip``: add mirror-image test-time augmentation outside the model)."""
     from tqdm import tqdm
 
     from classmood.detect import WholeImageDetector, YuNetDetector

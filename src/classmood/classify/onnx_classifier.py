@@ -26,14 +26,15 @@ class EmotionClassifier:
     """Loads a bundled model by name (or an ``.onnx`` path) and classifies face crops."""
 
     def __init__(self, model: str | Path | ModelInfo = DEFAULT_MODEL, *, threads: int | None = None,
-                 margin: float = DEFAULT_MARGIN, flip: bool | None = None) -> None:
-        """``flip`` averages each face with its mirror image (test-time augmentation, twice the
-        inference work); ``None`` takes the model's ``test_time_flip`` metadata (default off)."""
+                 margin: float = DEFAULT_MARGIN, flip: bool = False) -> None:
+        """``flip`` averages each face with its mirror image outside the model (test-time
+        augmentation, twice the inference work), to measure it on models that lack it; a model
+        whose metadata says ``flip_tta`` already does this inside its graph."""
         import onnxruntime as ort
 
         self.info = model if isinstance(model, ModelInfo) else resolve_model(model)
         self.margin = margin
-        self.flip = bool(self.info.extra.get("test_time_flip", False)) if flip is None else flip
+        self.flip = bool(flip)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or default_threads()
         opts.inter_op_num_threads = 1

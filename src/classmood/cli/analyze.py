@@ -143,7 +143,7 @@ def evaluate(
     model: ModelOption = "realtime",
     detect: Annotated[bool, typer.Option("--detect", help="Find the face first (YuNet) instead of taking each image as a face crop.")] = False,
     per_class: Annotated[int | None, typer.Option("--per-class", min=1, help="Use at most N images per class (sorted by name).")] = None,
-    flip: Annotated[bool | None, typer.Option("--flip/--no-flip", help="Average each face with its mirror image (default: as the model's metadata says).")] = None,
+    flip: Annotated[bool, typer.Option("--flip", help="Also average each face with its mirror image (test-time augmentation outside the model).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Measure a model's accuracy on labelled faces.
