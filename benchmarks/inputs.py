@@ -26,15 +26,21 @@ class Config:
     frames_per_clip: int  # consecutive frames of each meeting
     warmup: int
     repeats: int
+    stage_frames: int  # frames per clip timed a second time stage by stage (peers without stage timings)
+    fer_gallery_frames: int  # frames per face count of the FER-2013 galleries in the detection set
     scenes: int  # 'group photos' of FER faces for the detection set
     video_frames: int  # frames taken from the shipped sample class video (licensed portraits)
     face_counts: tuple[int, ...] = tuple(LAYOUTS)
 
 
-QUICK = Config("quick", crops_per_class=30, clips_per_count=2, frames_per_clip=4, warmup=1, repeats=1, scenes=4,
-               video_frames=4)
-FULL = Config("full", crops_per_class=None, clips_per_count=5, frames_per_clip=10, warmup=2, repeats=1, scenes=24,
-              video_frames=24)
+QUICK = Config("quick", crops_per_class=30, clips_per_count=1, frames_per_clip=4, warmup=1, repeats=1,
+               stage_frames=2, fer_gallery_frames=1, scenes=2, video_frames=2)
+FULL = Config("full", crops_per_class=None, clips_per_count=3, frames_per_clip=10, warmup=1, repeats=1,
+              stage_frames=4, fer_gallery_frames=4, scenes=12, video_frames=12)
+
+
+#: Faces per class to draw galleries from in small runs (enough for distinct faces in 49 tiles).
+POOL_PER_CLASS = 60
 
 
 @dataclass
@@ -45,6 +51,7 @@ class DetectionSet:
     source: str
     images: list[str]
     truth: list[np.ndarray]
+    ignore: list[np.ndarray] | None = None  # per image: regions where a detection is not counted
 
 
 @dataclass
@@ -72,7 +79,7 @@ def prepare(config: Config, work: Path, data_root: Path = DEFAULT_ROOT, seed: in
     np.savez(crops_path, images=crops.images, labels=crops.labels)
 
     rng = np.random.default_rng(seed)
-    face_pool = load_crops(data_root, "publictest", None, seed) if config.crops_per_class else crops
+    face_pool = load_crops(data_root, "publictest", POOL_PER_CLASS, seed) if config.crops_per_class else crops
     try:
         frames, truth = _portrait_meetings(config, work, seed)
         source = ("galleries of real, licensed portraits (classmood.assets: public domain / CC0) with their true "
@@ -82,8 +89,10 @@ def prepare(config: Config, work: Path, data_root: Path = DEFAULT_ROOT, seed: in
         source = "FER-2013 publictest faces pasted into webcam tiles (classmood.assets not available)"
 
     fer_counts = tuple(n for n in config.face_counts if n > 1)
-    fer_frames, fer_truth = _fer_meetings(config, work, face_pool, rng, fer_counts, "fergallery", clips=1)
-    sets = [
+    fer_frames, fer_truth = _fer_meetings(config, work, face_pool, rng, fer_counts, "fergallery", clips=1,
+                                          n_frames=config.fer_gallery_frames)
+    sets = _annotated_sets()
+    sets += [
         DetectionSet("meeting galleries of FER-2013 faces (9, 25, 49 tiles)",
                      "FER-2013 publictest faces read from /work/shared at run time, pasted into 1920x1080 meeting "
                      "tiles without hair, neck or shoulders (a hard case for detectors that use that context); "
@@ -127,7 +136,7 @@ def _portrait_meetings(config: Config, work: Path, seed: int):
 
 
 def _fer_meetings(config: Config, work: Path, pool: CropSet, rng: np.random.Generator, counts: tuple[int, ...],
-                  prefix: str, clips: int | None = None):
+                  prefix: str, clips: int | None = None, n_frames: int | None = None):
     """Meeting clips of FER-2013 faces pasted into webcam tiles, boxes known by construction."""
     frames: dict[int, list[list[str]]] = {}
     truth: dict[int, list[list[np.ndarray]]] = {}
@@ -135,7 +144,8 @@ def _fer_meetings(config: Config, work: Path, pool: CropSet, rng: np.random.Gene
         frames[n], truth[n] = [], []
         for c in range(clips or config.clips_per_count):
             pick = rng.choice(len(pool), size=n, replace=False)
-            clip = build_clip(pool.images[pick], pool.labels[pick], config.frames_per_clip, rng, LAYOUTS.get(n))
+            clip = build_clip(pool.images[pick], pool.labels[pick], n_frames or config.frames_per_clip, rng,
+                              LAYOUTS.get(n))
             frames[n].append([_write_png(work / f"{prefix}_{n:02d}faces_clip{c}_{i:02d}.png", f.image)
                               for i, f in enumerate(clip)])
             truth[n].append([f.boxes for f in clip])
@@ -154,6 +164,31 @@ def _scene_set(config: Config, work: Path, pool: CropSet, rng: np.random.Generat
     return DetectionSet("group photos (FER-2013 faces, 36-160 px)",
                         "FER-2013 publictest faces read from /work/shared at run time, boxes known by construction",
                         images, truth)
+
+
+ANNOTATED_DIR = Path(__file__).resolve().parent / "data" / "detection"
+
+
+def _annotated_sets(folder: Path = ANNOTATED_DIR) -> list[DetectionSet]:
+    """The licensed, hand-annotated set in ``benchmarks/data/detection``: photos, then galleries."""
+    manifest = folder / "annotations.json"
+    if not manifest.is_file():
+        return []
+    entries = json.loads(manifest.read_text())["images"]
+    sets = []
+    for kind, title in (("photo", "annotated photos of people"), ("gallery", "annotated meeting galleries")):
+        chosen = [e for e in entries if e.get("kind") == kind and (folder / e["file"]).is_file()]
+        if not chosen:
+            continue
+        faces = sum(len(e["faces"]) for e in chosen)
+        sets.append(DetectionSet(
+            f"{title} ({len(chosen)} images, {faces} faces)",
+            "benchmarks/data/detection (licensed real photos and galleries of them, every face box annotated, "
+            "see its README and licences)",
+            [str(folder / e["file"]) for e in chosen],
+            [np.array([f["box"] for f in e["faces"]], np.float32).reshape(-1, 4) for e in chosen],
+            [np.array(e.get("ignore", []), np.float32).reshape(-1, 4) for e in chosen]))
+    return sets
 
 
 def _video_set(config: Config, work: Path) -> DetectionSet | None:

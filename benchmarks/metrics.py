@@ -66,8 +66,24 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
 
 
-def match_counts(found: np.ndarray, truth: np.ndarray, threshold: float = IOU_THRESHOLD) -> tuple[int, int, int]:
-    """Greedy one-to-one matching by IoU (highest first): ``(true_pos, false_pos, false_neg)``."""
+def inside_fraction(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise share of each ``a`` box's area that lies inside each ``b`` box."""
+    a = np.asarray(a, np.float64).reshape(-1, 4)
+    b = np.asarray(b, np.float64).reshape(-1, 4)
+    iw = np.clip(np.minimum(a[:, None, 0] + a[:, None, 2], b[None, :, 0] + b[None, :, 2])
+                 - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    ih = np.clip(np.minimum(a[:, None, 1] + a[:, None, 3], b[None, :, 1] + b[None, :, 3])
+                 - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    return iw * ih / np.maximum((a[:, 2] * a[:, 3])[:, None], 1e-12)
+
+
+def match_counts(found: np.ndarray, truth: np.ndarray, threshold: float = IOU_THRESHOLD,
+                 ignore: np.ndarray | None = None) -> tuple[int, int, int]:
+    """Greedy one-to-one matching by IoU (highest first): ``(true_pos, false_pos, false_neg)``.
+
+    An unmatched found box lying at least half inside an ``ignore`` region (faces too small,
+    dark or only pictured, as annotated) is neither a hit nor a false alarm.
+    """
     found = np.asarray(found, np.float64).reshape(-1, 4)
     truth = np.asarray(truth, np.float64).reshape(-1, 4)
     iou = iou_matrix(found, truth)
@@ -81,7 +97,11 @@ def match_counts(found: np.ndarray, truth: np.ndarray, threshold: float = IOU_TH
             matched_found.add(i)
             matched_truth.add(j)
     tp = len(matched_found)
-    return tp, len(found) - tp, len(truth) - tp
+    unmatched = [i for i in range(len(found)) if i not in matched_found]
+    fp = len(unmatched)
+    if ignore is not None and len(ignore) and unmatched:
+        fp -= int((inside_fraction(found[unmatched], ignore).max(axis=1) >= 0.5).sum())
+    return tp, fp, len(truth) - tp
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,13 +117,15 @@ class DetectionReport:
         return asdict(self)
 
 
-def detection_report(found: list, truth: list, threshold: float = IOU_THRESHOLD) -> DetectionReport:
+def detection_report(found: list, truth: list, threshold: float = IOU_THRESHOLD,
+                     ignore: list | None = None) -> DetectionReport:
     """Recall and precision over a set of images (lists of per-image box arrays)."""
-    if len(found) != len(truth):
+    if len(found) != len(truth) or (ignore is not None and len(ignore) != len(truth)):
         raise ValueError(f"{len(found)} detection lists for {len(truth)} images")
     tp = fp = fn = 0
-    for f, t in zip(found, truth):
-        a, b, c = match_counts(np.asarray(f), np.asarray(t), threshold)
+    for i, (f, t) in enumerate(zip(found, truth)):
+        skip = None if ignore is None else np.asarray(ignore[i])
+        a, b, c = match_counts(np.asarray(f), np.asarray(t), threshold, skip)
         tp, fp, fn = tp + a, fp + b, fn + c
     recall = tp / (tp + fn) if tp + fn else float("nan")
     precision = tp / (tp + fp) if tp + fp else float("nan")

@@ -80,15 +80,15 @@ def measure_detection(system: System, inputs: Inputs, work: Path, logs: Path) ->
     for dset in inputs.detection_sets:
         found = raw["boxes"][start:start + len(dset.images)]
         start += len(dset.images)
-        out[dset.name] = detection_report(found, dset.truth).to_dict()
+        out[dset.name] = detection_report(found, dset.truth, ignore=dset.ignore).to_dict()
     return out
 
 
 def measure_speed(system: System, n: int, inputs: Inputs, config: Config, work: Path, logs: Path) -> tuple[dict, dict]:
     """End-to-end speed at ``n`` faces per frame over all its clips, in a fresh worker process."""
     groups = [{"faces": n, "frames": clip} for clip in inputs.frames[n]]
-    raw = run_worker(system, {"task": "e2e", "groups": groups, "warmup": config.warmup,
-                              "repeats": config.repeats}, work, logs, tag=f"{n:02d}faces")
+    raw = run_worker(system, {"task": "e2e", "groups": groups, "warmup": config.warmup, "repeats": config.repeats,
+                              "stage_frames": config.stage_frames}, work, logs, tag=f"{n:02d}faces")
     truth = [boxes for clip in inputs.frame_truth[n] for boxes in clip]
     out = _merge_groups(raw["groups"])
     figures = _speed_figures(out, truth)

@@ -74,3 +74,12 @@ def test_speed_report():
 def test_stage_means():
     means = stage_means_ms([{"detect": 0.01, "classify": 0.002}, {"detect": 0.03}])
     assert means == {"classify": pytest.approx(1.0), "detect": pytest.approx(20.0)}
+
+
+def test_detections_in_ignore_regions_are_not_false_alarms():
+    truth = np.array([[0, 0, 10, 10]])
+    found = np.array([[0, 0, 10, 10], [50, 50, 8, 8], [200, 200, 10, 10]])
+    ignore = np.array([[45, 45, 20, 20]])  # e.g. a face on a poster
+    assert match_counts(found, truth, 0.5, ignore) == (1, 1, 0)
+    rep = detection_report([found], [truth], 0.5, ignore=[ignore])
+    assert rep.false_positives == 1 and rep.precision == 0.5

@@ -9,7 +9,7 @@ looks complete. Tasks:
 - ``detect``: ``{"images": [PNG...]}`` -> ``boxes`` per image (x, y, w, h).
 - ``e2e``: ``{"groups": [{"faces": n, "frames": [PNG...]}], "warmup": k, "repeats": r}``
   -> per group the latency of each timed frame (seconds), the boxes found, and the
-  latency of each pipeline stage.
+  latency of each pipeline stage (``"stage_frames": k`` limits a separate stage pass to k frames).
 Every result carries ``peak_rss_mb`` (the worker process's high-water mark) and ``load_s``.
 """
 
@@ -86,7 +86,7 @@ def run_e2e(job: dict, read_frame: Callable, process: Callable, stages: Callable
                 if stage_s:
                     stage_times.append(stage_s)
         if stages is not None:
-            stage_times = [stages(read_frame(path)) for path in paths]
+            stage_times = [stages(read_frame(path)) for path in paths[:int(job.get("stage_frames", len(paths)))]]
         groups.append({"faces": group["faces"], "latencies_s": latencies, "boxes": boxes,
                        "stages_s": stage_times})
     return {"groups": groups}

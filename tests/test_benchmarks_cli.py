@@ -1,0 +1,46 @@
+"""The benchmark entry point and peer-venv setup: help, bad options and failures are one-line errors."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.systems import MARKER, BenchmarkError, PeerVenv
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def bench(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "benchmarks", *args], capture_output=True, text=True, cwd=REPO,
+                          timeout=60)
+
+
+def test_help_lists_run_and_quick():
+    proc = bench("run", "--help")
+    assert proc.returncode == 0 and "--quick" in proc.stdout
+
+
+def test_unknown_option_fails_without_traceback():
+    proc = bench("run", "--no-such-option")
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+
+
+def test_peer_venv_ready_only_with_matching_marker(tmp_path):
+    venv = PeerVenv("peer", ("somepkg",), ("other",), root=tmp_path)
+    assert not venv.is_ready()
+    (venv.path / "bin").mkdir(parents=True)
+    venv.python.write_text("")
+    (venv.path / MARKER).write_text(json.dumps(venv.spec()))
+    assert venv.is_ready()
+    changed = PeerVenv("peer", ("somepkg", "more"), ("other",), root=tmp_path)
+    assert not changed.is_ready()  # a changed spec rebuilds the venv
+
+
+def test_failed_peer_setup_is_a_clear_error(tmp_path):
+    venv = PeerVenv("broken", ("this is not a requirement!",), root=tmp_path)
+    log = tmp_path / "setup.log"
+    with pytest.raises(BenchmarkError, match="setting up the broken venv failed"):
+        venv.ensure(log)
+    assert not venv.is_ready() and "pip" in log.read_text()
