@@ -33,8 +33,16 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from classmood.assets import ASSETS_DIR, SAMPLE_TRUTH, SAMPLE_VIDEO  # noqa: E402
-from classmood.assets.gallery import GalleryFrame, TrueFace, compose_gallery, varied_participants  # noqa: E402
-from classmood.assets.portraits import PORTRAITS_MANIFEST, load_portraits  # noqa: E402
+from classmood.assets.gallery import (  # noqa: E402
+    Event,
+    GalleryFrame,
+    Reorder,
+    TrueFace,
+    compose_gallery,
+    roster_at,
+    varied_participants,
+)
+from classmood.assets.portraits import PORTRAITS_MANIFEST  # noqa: E402
 
 DETECTION_DIR = REPO / "benchmarks" / "data" / "detection"
 KPA_LICENCE = "CC BY-SA 4.0 (photo (c) 2003-2007 Jesper K. Pedersen, KPhotoAlbum demo)"
@@ -203,24 +211,19 @@ def build_portraits() -> None:
     print(f"wrote {len(entries)} portraits and {PORTRAITS_MANIFEST.name}")
 
 
-def _sample_roster(t: float, people: list) -> list:
-    """Who is in the gallery at time t: S05 turns the camera off 4-7 s; S08 leaves 7-10 s and rejoins last."""
-    roster = []
-    for person in people:
-        if person.student_id == "S05" and 4 <= t < 7:
-            person = replace(person, camera_on=False)
-        if person.student_id == "S08" and t >= 7:
-            continue
-        roster.append(person)
-    if t >= 10:
-        roster.append(people[7])
-    return roster
+#: The sample's story: a camera goes off, a student leaves and rejoins, one steps away, the speaker moves first.
+SAMPLE_EVENTS = (
+    Event("S05", "camera_off", 4.0, 7.0),
+    Event("S08", "left", 7.0, 10.0),
+    Event("S03", "away", 10.5, 12.5),
+)
+SAMPLE_REORDERS = (Reorder(12.5, ("S09",)),)
 
 
 def sample_frame(people: list, index: int) -> GalleryFrame:
     """Frame ``index`` of the sample class."""
     t = index / SAMPLE_FPS
-    return compose_gallery(_sample_roster(t, people), *SAMPLE_SIZE, t=t)
+    return compose_gallery(roster_at(people, t, SAMPLE_EVENTS, SAMPLE_REORDERS), *SAMPLE_SIZE, t=t)
 
 
 def sample_frames(people: list) -> Iterator[GalleryFrame]:
@@ -260,7 +263,8 @@ def build_video() -> None:
     _write_json(SAMPLE_TRUTH, {
         "video": SAMPLE_VIDEO.name, "fps": SAMPLE_FPS, "width": SAMPLE_SIZE[0], "height": SAMPLE_SIZE[1],
         "students": {p.student_id: {"portrait": p.portrait.portrait_id, "person": p.portrait.person} for p in people},
-        "events": ["4-7 s: S05 camera off", "7-10 s: S08 left (grid of 8)", "from 10 s: S08 rejoined as the last tile"],
+        "events": [{"student_id": e.student_id, "kind": e.kind, "start": e.start, "end": e.end} for e in SAMPLE_EVENTS],
+        "reorders": [{"at": r.at, "order": list(r.order)} for r in SAMPLE_REORDERS],
         "box_format": "x, y, w, h in frame pixels",
         "frames": [[[f.student_id, *f.box] for f in faces] for faces in truths],
     }, compact=True)

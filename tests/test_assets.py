@@ -87,14 +87,18 @@ def test_sample_video_faces_are_found_where_the_truth_says(sample_truth):
     assert found_total == total
 
 
-def test_sample_truth_tells_the_leave_and_rejoin_story(sample_truth):
+def test_sample_truth_tells_the_class_story(sample_truth):
     fps, frames = sample_truth["fps"], sample_truth["frames"]
     ids = lambda second: [face[0] for face in frames[int(second * fps)]]  # noqa: E731
-    assert ids(1) == [f"S{i:02d}" for i in range(1, 10)]
+    everyone = [f"S{i:02d}" for i in range(1, 10)]
+    assert ids(1) == everyone
     assert "S05" not in ids(5) and len(ids(5)) == 8  # camera off: tile stays, face gone
     assert "S08" not in ids(8) and "S05" in ids(8)  # left the meeting
-    assert ids(12)[-1] == "S08" and len(ids(12)) == 9  # rejoined as the last tile
-    assert set(sample_truth["students"]) == {f"S{i:02d}" for i in range(1, 10)}
+    assert ids(10.2)[-1] == "S08" and len(ids(10.2)) == 9  # rejoined as the last tile
+    assert "S03" not in ids(11) and len(ids(11)) == 8  # away from the camera
+    assert ids(13)[0] == "S09" and sorted(ids(13)) == everyone  # the speaker moved to the first tile
+    assert {s["person"] for s in sample_truth["students"].values()} >= {"eileen_collins", "grace_hopper", "jesper"}
+    assert len({s["person"] for s in sample_truth["students"].values()}) == 7
 
 
 def test_sample_truth_matches_the_composer_that_built_it(sample_truth):

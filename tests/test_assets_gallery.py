@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -10,11 +9,14 @@ import pytest
 
 from assets_helpers import box_iou, match_faces
 from classmood.assets.gallery import (
+    Event,
     Look,
     Participant,
+    Reorder,
     compose_gallery,
     gallery_layout,
     render_tile,
+    roster_at,
     varied_participants,
     write_gallery_video,
 )
@@ -78,17 +80,6 @@ def test_reordering_tiles_moves_the_same_faces_to_new_places():
         # same face, same place inside its tile: only the tile moved
         assert (face.box[0] - new_tile[0], face.box[1] - new_tile[1]) == (old.box[0] - old_tile[0], old.box[1] - old_tile[1])
         assert face.box[2:] == old.box[2:]
-
-
-def test_camera_off_tile_has_no_face_and_the_detector_agrees():
-    people = varied_participants(4, seed=2)
-    people[1] = replace(people[1], camera_on=False)
-    frame = compose_gallery(people, 1280, 720)
-    assert [f.student_id for f in frame.faces] == ["S01", "S03", "S04"]
-    x, y, w, h = frame.tiles[1]
-    tile = np.ascontiguousarray(frame.image[y:y + h, x:x + w])
-    found, extra, _ = match_faces([], tile)
-    assert extra == 0
 
 
 def test_sway_moves_the_face_and_the_truth_follows_it():
@@ -169,3 +160,36 @@ def test_failed_video_write_leaves_no_file(tmp_path):
     with pytest.raises(RuntimeError):
         write_gallery_video(tmp_path / "half.mp4", broken_frames(), fps=10)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_roster_follows_events_and_reorders():
+    people = varied_participants(4, seed=0)
+    events = [Event("S02", "left", 1.0, 2.0), Event("S03", "camera_off", 0.5, 1.5), Event("S04", "away", 3.0)]
+    reorders = [Reorder(2.5, ("S04", "S01"))]
+
+    def ids(t):
+        return [p.student_id for p in roster_at(people, t, events, reorders)]
+
+    assert ids(0.0) == ["S01", "S02", "S03", "S04"]
+    assert ids(1.2) == ["S01", "S03", "S04"]
+    assert not roster_at(people, 1.2, events, reorders)[1].camera_on
+    assert ids(2.0) == ["S01", "S03", "S04", "S02"]  # a returning student's tile comes back last
+    assert ids(2.6) == ["S04", "S01", "S03", "S02"]
+    away = roster_at(people, 3.5, events, reorders)[0]
+    assert away.student_id == "S04" and away.away and away.camera_on
+
+
+def test_away_and_camera_off_tiles_show_no_face_to_the_detector():
+    people = varied_participants(4, seed=6)
+    frame = compose_gallery(roster_at(people, 1.0, [Event("S02", "away", 0.0), Event("S03", "camera_off", 0.0)]),
+                            1280, 720)
+    assert [f.student_id for f in frame.faces] == ["S01", "S04"]
+    found, extra, _ = match_faces([f.box for f in frame.faces], frame.image)
+    assert (found, extra) == (2, 0)
+
+
+def test_bad_events_are_refused():
+    with pytest.raises(ValueError, match="unknown event kind"):
+        Event("S01", "asleep", 0.0, 1.0)
+    with pytest.raises(ValueError, match="before it starts"):
+        Event("S01", "away", 2.0, 1.0)

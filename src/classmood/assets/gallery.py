@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -50,13 +50,17 @@ class Look:
 
 @dataclass(frozen=True, slots=True)
 class Participant:
-    """One student in the meeting: a stable id, the real portrait shown, its look, a name label."""
+    """One student in the meeting: a stable id, the real portrait shown, its look, a name label.
+
+    ``camera_on=False`` shows the meeting app's placeholder; ``away=True`` an empty room (no face).
+    """
 
     student_id: str
     portrait: Portrait
     look: Look = field(default_factory=Look)
     label: str | None = None
     camera_on: bool = True
+    away: bool = False  # camera on, nobody in front of it
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +85,63 @@ class GalleryFrame:
     image: np.ndarray
     faces: tuple[TrueFace, ...]
     tiles: tuple[Box, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something one student does from ``start`` to ``end`` seconds.
+
+    ``kind``: ``camera_off`` (the app's placeholder), ``away`` (camera on, nobody there) or ``left``
+    (the tile is gone; on return it comes back last, as meeting apps add a rejoining participant).
+    """
+
+    student_id: str
+    kind: str
+    start: float
+    end: float = math.inf
+
+    def __post_init__(self) -> None:
+        if self.kind not in EVENT_KINDS:
+            raise ValueError(f"unknown event kind {self.kind!r}; choose from {', '.join(EVENT_KINDS)}")
+        if not self.end > self.start:
+            raise ValueError(f"event of {self.student_id} ends ({self.end}) before it starts ({self.start})")
+
+
+@dataclass(frozen=True, slots=True)
+class Reorder:
+    """From ``at`` seconds on, the named students take the first tiles in this order; the rest follow as before."""
+
+    at: float
+    order: tuple[str, ...]
+
+
+EVENT_KINDS = ("camera_off", "away", "left")
+
+
+def roster_at(people: Sequence[Participant], t: float, events: Sequence[Event] = (),
+              reorders: Sequence[Reorder] = ()) -> list[Participant]:
+    """The gallery's participants at time ``t``, in tile order, after the events and re-orders so far."""
+    order = [p.student_id for p in people]
+    changes = [(r.at, 0, r) for r in reorders if r.at <= t]
+    changes += [(e.end, 1, e) for e in events if e.kind == "left" and e.end <= t]
+    for _, _, change in sorted(changes, key=lambda c: (c[0], c[1])):
+        if isinstance(change, Reorder):
+            named = [sid for sid in change.order if sid in order]
+            order = named + [sid for sid in order if sid not in named]
+        else:
+            order.remove(change.student_id)
+            order.append(change.student_id)
+    by_id = {p.student_id: p for p in people}
+    roster = []
+    for sid in order:
+        now = {e.kind for e in events if e.student_id == sid and e.start <= t < e.end}
+        if "left" in now:
+            continue
+        person = by_id[sid]
+        if now:
+            person = replace(person, camera_on="camera_off" not in now, away="away" in now)
+        roster.append(person)
+    return roster
 
 
 def gallery_layout(n_tiles: int, width: int, height: int, gap: int = 6) -> list[Box]:
@@ -123,44 +184,62 @@ def render_tile(participant: Participant, width: int, height: int, t: float = 0.
     if not participant.camera_on:
         return _camera_off_tile(participant, width, height), None
     look, portrait = participant.look, participant.portrait
-    image = portrait.image
+    if participant.away:
+        return _relight(_backdrop(portrait.image, width, height, dim=1.0), look), None
+    full_h, full_w = portrait.image.shape[:2]
     x, y, w, h = portrait.face_box
     if look.mirror:
-        image = image[:, ::-1]
-        x = image.shape[1] - x - w
+        x = full_w - x - w
     dx, dy, zoom = _motion(look, t)
     scale = look.face_height * zoom * height / h
     # A webcam picture fills its tile: zoom in until the photo covers it, unless the face would get too big.
-    cover = max(width / image.shape[1], height / image.shape[0])
+    cover = max(width / full_w, height / full_h)
     if cover > scale:
         scale = min(cover, MAX_FACE_HEIGHT * zoom * height / h)
-    scaled = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    centre_x = width * (0.5 + look.offset[0] + dx)
-    centre_y = height * (0.46 + look.offset[1] + dy)
-    shift_x = _keep_covered(centre_x - scale * (x + w / 2), scaled.shape[1], width)
-    shift_y = _keep_covered(centre_y - scale * (y + h / 2), scaled.shape[0], height)
-    matrix = np.float32([[1, 0, shift_x], [0, 1, shift_y]])
-    tile = cv2.warpAffine(scaled, matrix, (width, height), flags=cv2.INTER_LINEAR)
-    inside = cv2.warpAffine(np.ones(scaled.shape[:2], np.float32), matrix, (width, height), flags=cv2.INTER_LINEAR)
-    if inside.min() < 1.0:  # the photo does not fill the tile: fill the rest with a blurred backdrop
-        weight = inside[..., None]
-        tile = (tile * weight + _backdrop(image, width, height) * (1 - weight)).astype(np.uint8)
-    tile = _relight(tile, look)
-    return tile, _visible_box((shift_x + scale * x, shift_y + scale * y, scale * w, scale * h), width, height)
+    shift_x = _keep_covered(width * (0.5 + look.offset[0] + dx) - scale * (x + w / 2), scale * full_w, width)
+    shift_y = _keep_covered(height * (0.46 + look.offset[1] + dy) - scale * (y + h / 2), scale * full_h, height)
+    tile = _place_photo(portrait, look.mirror, scale, shift_x, shift_y, width, height)
+    return _relight(tile, look), _visible_box((shift_x + scale * x, shift_y + scale * y, scale * w, scale * h),
+                                              width, height)
 
 
-def _keep_covered(shift: float, scaled_size: int, tile_size: int) -> float:
+def _place_photo(portrait: Portrait, mirror: bool, scale: float, shift_x: float, shift_y: float,
+                 width: int, height: int) -> np.ndarray:
+    """The photo scaled and shifted into a tile in one warp, from the pyramid level nearest above ``scale``.
+
+    Where the photo does not reach, a blurred backdrop shows.
+    """
+    level = 0
+    while level + 1 < len(portrait.levels) and scale * 2 ** (level + 1) <= 1.0:
+        level += 1
+    source = portrait.levels[level]
+    ratio = scale * 2 ** level
+    if mirror:
+        matrix = np.float32([[-ratio, 0, shift_x + ratio * (source.shape[1] - 1)], [0, ratio, shift_y]])
+    else:
+        matrix = np.float32([[ratio, 0, shift_x], [0, ratio, shift_y]])
+    covered = (shift_x <= 0.5 and shift_y <= 0.5 and shift_x + scale * portrait.image.shape[1] >= width - 0.5
+               and shift_y + scale * portrait.image.shape[0] >= height - 0.5)
+    if covered:
+        return cv2.warpAffine(source, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    tile = _backdrop(portrait.image, width, height)
+    cv2.warpAffine(source, matrix, (width, height), dst=tile, flags=cv2.INTER_LINEAR,
+                   borderMode=cv2.BORDER_TRANSPARENT)
+    return tile
+
+
+def _keep_covered(shift: float, scaled_size: float, tile_size: int) -> float:
     """Limit a shift so a photo at least as big as the tile leaves no gap at its edges."""
     if scaled_size < tile_size:
         return shift
-    return min(0.0, max(float(tile_size - scaled_size), shift))
+    return min(0.0, max(tile_size - scaled_size, shift))
 
 
-def _backdrop(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """The photo stretched over the tile, blurred beyond recognition and dimmed (no detectable face)."""
+def _backdrop(image: np.ndarray, width: int, height: int, dim: float = 0.6) -> np.ndarray:
+    """The photo stretched over the tile, blurred beyond recognition (no detectable face) and dimmed."""
     small = cv2.resize(image, (max(2, width // 16), max(2, height // 16)), interpolation=cv2.INTER_AREA)
     small = cv2.GaussianBlur(small, (0, 0), 1.5)
-    return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.float32) * 0.6
+    return cv2.convertScaleAbs(cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR), alpha=dim)
 
 
 def _relight(tile: np.ndarray, look: Look) -> np.ndarray:
@@ -169,8 +248,11 @@ def _relight(tile: np.ndarray, look: Look) -> np.ndarray:
         tile = cv2.cvtColor(cv2.cvtColor(tile, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
     if look.gain == 1.0 and look.bias == 0.0 and look.tint == (1.0, 1.0, 1.0):
         return np.ascontiguousarray(tile)
-    factors = np.float32(look.tint) * look.gain
-    return np.clip(tile.astype(np.float32) * factors + look.bias, 0, 255).astype(np.uint8)
+    gains = np.float32(look.tint) * look.gain
+    matrix = np.zeros((3, 4), np.float32)
+    matrix[[0, 1, 2], [0, 1, 2]] = gains
+    matrix[:, 3] = look.bias
+    return cv2.transform(tile, matrix)  # saturates to 0..255
 
 
 def _visible_box(box: tuple[float, float, float, float], width: int, height: int) -> Box | None:

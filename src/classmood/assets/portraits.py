@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 import cv2
@@ -28,6 +28,14 @@ class Portrait:
     image: np.ndarray
     face_box: Box
     licence: str
+    #: The image halved again and again (``cv2.pyrDown``), so any downscale stays sharp and cheap.
+    levels: tuple[np.ndarray, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        levels = [self.image]
+        while min(levels[-1].shape[:2]) >= 64:
+            levels.append(cv2.pyrDown(levels[-1]))
+        object.__setattr__(self, "levels", tuple(levels))
 
 
 @cache
