@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from classmood.detect.yunet import YuNetDetector
+from classmood.track.kalman import iou_matrix
 
 _DETECTOR: YuNetDetector | None = None
 
@@ -20,12 +21,8 @@ def detector() -> YuNetDetector:
 
 
 def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    ix = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
-    iy = max(0.0, min(ay + ah, by + bh) - max(ay, by))
-    inter = ix * iy
-    return inter / float(aw * ah + bw * bh - inter)
+    """IoU of two ``(x, y, w, h)`` boxes (the tracker's own IoU)."""
+    return float(iou_matrix(np.asarray([a]), np.asarray([b]))[0, 0])
 
 
 def _mostly_inside(box: Sequence[float], region: Sequence[float]) -> bool:
