@@ -7,6 +7,7 @@ never written. After a good login the browser gets a signed, time-limited, HttpO
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 from pathlib import Path
@@ -63,7 +64,13 @@ def apply_password_from_env() -> None:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    key_file = app_home() / "secret.key"
+    return _serializer_for(app_home())
+
+
+@functools.lru_cache(maxsize=4)
+def _serializer_for(home: Path) -> URLSafeTimedSerializer:
+    """Signs cookies with this home's key (made once, kept so logins survive a restart)."""
+    key_file = home / "secret.key"
     if not key_file.exists():
         write_atomic(key_file, secrets.token_hex(32).encode())
     return URLSafeTimedSerializer(key_file.read_text().strip(), salt="classmood-login")
