@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -98,6 +96,7 @@ def export(
     db: DbOption = None,
 ) -> None:
     """Export a session's per-second data, attendance or alerts as CSV or Parquet."""
+    from classmood.output.atomic import atomic_path
     from classmood.store.queries import alerts_frame, class_frame, seconds_frame, students_frame
 
     suffix = out.suffix.lower()
@@ -112,21 +111,11 @@ def export(
         frame = readers[what](store, session)
     finally:
         store.close()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    try:
+    with atomic_path(out) as tmp:
         if suffix == ".csv":
             frame.to_csv(tmp, index=False)
         else:
             frame.to_parquet(tmp, index=False)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     typer.echo(f"wrote {len(frame)} rows to {out}")
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -12,6 +10,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from classmood import __version__
+from classmood.output.atomic import write_text_atomic
 from classmood.aggregate.engagement import CONCENTRATION_WEIGHTS, HIGH_ENGAGEMENT, LOW_ENGAGEMENT
 from classmood.report import charts
 from classmood.store import Store
@@ -83,18 +82,4 @@ def render_report_html(store: Store, name: str) -> str:
 
 def write_report(store: Store, name: str, out: Path) -> Path:
     """Render the report of session ``name`` to ``out`` atomically (temp file, then rename)."""
-    html = render_report_html(store, name)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(html)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a report is an ordinary file
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+    return write_text_atomic(out, render_report_html(store, name))
