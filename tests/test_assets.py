@@ -11,7 +11,7 @@ import cv2
 import pytest
 
 from assets_helpers import match_faces
-from classmood.assets import ASSETS_DIR, SAMPLE_TRUTH, SAMPLE_VIDEO
+from classmood.assets import ASSETS_DIR, SAMPLE_TRUTH, SAMPLE_VIDEO, WEBCAM_CLIP, WEBCAM_TRUTH
 from classmood.assets.portraits import load_portraits
 
 REPO = Path(__file__).resolve().parents[1]
@@ -110,6 +110,19 @@ def test_sample_truth_matches_the_composer_that_built_it(sample_truth):
     for index in range(0, len(sample_truth["frames"]), 30):
         frame = builder.sample_frame(people, index)
         assert [[f.student_id, *f.box] for f in frame.faces] == sample_truth["frames"][index], index
+
+
+def test_webcam_clip_is_a_real_moving_face_with_its_boxes():
+    truth = json.loads(WEBCAM_TRUTH.read_text(encoding="utf-8"))
+    count, frames = _read_frames(WEBCAM_CLIP, {0, 20, 40, 60})
+    assert count == len(truth["boxes"]) == 68
+    for index, frame in frames.items():
+        assert frame.shape == (truth["height"], truth["width"], 3)
+        found, extra, ious = match_faces([truth["boxes"][index]], frame)
+        assert (found, extra) == (1, 0) and ious[0] > 0.7, index
+    xs = [box[0] for box in truth["boxes"]]
+    ys = [box[1] for box in truth["boxes"]]
+    assert max(xs) - min(xs) >= 3 or max(ys) - min(ys) >= 3  # the head really moves
 
 
 @pytest.fixture(scope="module")

@@ -12,3 +12,7 @@ ASSETS_DIR = Path(__file__).resolve().parent
 #: The demo video of a meeting gallery (see ``LICENSES.md``); its face truth is in ``SAMPLE_TRUTH``.
 SAMPLE_VIDEO = ASSETS_DIR / "sample_class.mp4"
 SAMPLE_TRUTH = ASSETS_DIR / "sample_class.truth.json"
+
+#: A real webcam recording of one talking face (160x120, 15 fps, 4.5 s); face boxes in ``WEBCAM_TRUTH``.
+WEBCAM_CLIP = ASSETS_DIR / "webcam_clip.mp4"
+WEBCAM_TRUTH = ASSETS_DIR / "webcam_clip.truth.json"
