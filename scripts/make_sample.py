@@ -194,11 +194,12 @@ def load_photo(name: str) -> np.ndarray:
 
 def build_portraits() -> None:
     """Cut each one-face portrait from its photo; write JPEGs and a manifest of face boxes and licences."""
+    photos = {source.photo: load_photo(source.photo) for source in PORTRAITS}  # all sources first: fail early
     for old in ASSETS_DIR.glob("portrait_*.jpg"):
         old.unlink()
     entries = []
     for source in PORTRAITS:
-        image = load_photo(source.photo)
+        image = photos[source.photo]
         x, y, w, h = source.face_box
         if source.crop is not None:
             cx, cy, cw, ch = source.crop
@@ -311,6 +312,8 @@ def build_webcam_clip() -> None:
 
 def build_detection_set() -> None:
     """Real photos (several with groups of people) plus meeting galleries of 4-49 tiles, with true face boxes."""
+    for annotated in DETECTION_PHOTOS:  # all sources first: fail before anything is deleted
+        _photo_path(PHOTOS[annotated.photo])
     DETECTION_DIR.mkdir(parents=True, exist_ok=True)
     for old in DETECTION_DIR.glob("*.jpg"):
         old.unlink()
