@@ -55,20 +55,21 @@ def analyze(
     """
     from classmood.detect import YuNetDetector
     from classmood.output import write_image
-    from classmood.pipeline import Pipeline
     from classmood.output.window import LiveWindow
+    from classmood.pipeline import Pipeline
     from classmood.runner import output_stem, run_folder, run_stream
     from classmood.sources import open_source, source_kind
 
     _setup_logging()
     kind = source_kind(source)
-    window = LiveWindow() if show else None
-    detector = YuNetDetector(score_threshold=min_score, max_side=detect_size)
-    pipeline = Pipeline(detector, model=model, max_faces=max_faces, annotate=bool(out or show))
     progress = not quiet and kind != "image"
     with open_source(source, every=every, max_frames=max_frames) as src:
-        if kind == "image":
-            result = pipeline.process(next(iter(src)))
+        photo = next(iter(src)) if kind == "image" else None  # a bad file fails before the model loads
+        window = LiveWindow() if show else None
+        detector = YuNetDetector(score_threshold=min_score, max_side=detect_size)
+        pipeline = Pipeline(detector, model=model, max_faces=max_faces, annotate=bool(out or show))
+        if photo is not None:
+            result = pipeline.process(photo)
             written = []
             if out is not None:
                 written.append(write_image(out / f"{output_stem(source)}.annotated.jpg", result.annotated))
