@@ -80,30 +80,27 @@ def accuracy_chart(data: dict, path: Path) -> Path:
 
 
 def stages_chart(data: dict, path: Path) -> Path:
-    """Milliseconds per frame in each pipeline stage, stacked, per system and face count."""
+    """Milliseconds per frame in each stage, stacked, one panel (linear scale) per face count."""
     plt = _plt()
     names = _names(data)
-    rows = []
-    for n, per_sys in data["speed"].items():
-        for key in names:
-            stages = per_sys.get(key, {}).get("stages_ms")
-            if stages:
-                rows.append((f"{names[key]}\n{n} face{'s' if n != '1' else ''}", stages))
-    stage_names = sorted({s for _, st in rows for s in st}, key=lambda s: ("detect", "classify").index(s)
-                         if s in ("detect", "classify") else 9)
-    fig, ax = plt.subplots(figsize=(9, 0.38 * len(rows) + 1.2))
-    left = np.zeros(len(rows))
-    for stage in stage_names:
-        values = np.array([st.get(stage, 0.0) for _, st in rows])
-        ax.barh(range(len(rows)), values, left=left, label=stage)
-        left += values
-    ax.set_yticks(range(len(rows)), [r for r, _ in rows], fontsize=7)
-    ax.invert_yaxis()
-    ax.set_xscale("symlog", linthresh=1.0)
-    ax.set_xlabel("milliseconds per frame (symmetric log scale)")
-    ax.set_title("Cost of each pipeline stage")
-    ax.legend(fontsize=8)
-    ax.grid(axis="x", alpha=0.3)
+    counts = list(data["speed"])
+    stage_order = ("detect", "classify")
+    colours = {"detect": "tab:blue", "classify": "tab:orange"}
+    fig, axes = plt.subplots(1, len(counts), figsize=(3.0 * len(counts), 3.2), squeeze=False)
+    for ax, n in zip(axes[0], counts):
+        keys = [k for k in names if data["speed"][n].get(k, {}).get("stages_ms")]
+        bottom = np.zeros(len(keys))
+        for stage in stage_order:
+            values = np.array([data["speed"][n][k]["stages_ms"].get(stage, 0.0) for k in keys])
+            ax.bar(range(len(keys)), values, bottom=bottom, color=colours[stage], label=stage)
+            bottom += values
+        ax.set_xticks(range(len(keys)), [names[k].replace(" (", "\n(") for k in keys], fontsize=7)
+        ax.set_title(f"{n} face{'s' if n != '1' else ''}", fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].set_ylabel("milliseconds per frame")
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle("Cost of each pipeline stage (mean per frame)")
+    fig.tight_layout()
     fig_path = _save(fig, path)
     plt.close(fig)
     return fig_path

@@ -49,7 +49,7 @@ def _run(quick: bool, out: Path, offline_check: bool, console) -> None:
     from benchmarks.inputs import FULL, QUICK, prepare
     from benchmarks.offline_check import check_all
     from benchmarks.runner import measure_all
-    from benchmarks.systems import BENCH_DIR, default_systems
+    from benchmarks.systems import BENCH_DIR, default_systems, missing_model
 
     started, t0 = datetime.now(timezone.utc), time.perf_counter()
     config = QUICK if quick else FULL
@@ -57,7 +57,14 @@ def _run(quick: bool, out: Path, offline_check: bool, console) -> None:
     def say(text: str) -> None:
         console.print(f"[dim]{time.perf_counter() - t0:6.0f}s[/dim] {text}", highlight=False)
 
-    systems = default_systems()
+    systems, skipped = [], {}
+    for system in default_systems():
+        reason = missing_model(system)
+        if reason:
+            skipped[system.name] = reason
+            say(f"[yellow]skipping {system.name}: {reason}[/yellow]")
+        else:
+            systems.append(system)
     for system in systems:
         if system.venv is not None:
             with console.status(f"setting up the {system.venv.name} venv (first run: several minutes)..."):
@@ -81,6 +88,7 @@ def _run(quick: bool, out: Path, offline_check: bool, console) -> None:
 
     command = "python -m benchmarks " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     data = report.build_results(results, inputs, config, checks, command.strip(), started, time.perf_counter() - t0)
+    data["meta"]["skipped_systems"] = skipped
     chart_dir = out / "benchmarks"
     paths = charts.write_charts(data, chart_dir)
     report.write_json(data, chart_dir / "results.json")

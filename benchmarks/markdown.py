@@ -106,8 +106,9 @@ def offline_table(data: dict) -> list[str]:
     for c in data["offline_peers"]:
         evidence = c["download_evidence"][0] if c["download_evidence"] else (
             ", ".join(c["weight_files"][:2]) or c.get("error") or "-")
-        rows.append([f"`{c['package']}` {c['version']}", c["verdict"], f"`{evidence.replace('|', '/')[:110]}`"])
-    return _table(["package", "verdict", "evidence (first hit)"], rows)
+        rows.append([f"`{c['package']}` {c['version']}", c["verdict"], f"`{evidence.replace('|', '/')[:110]}`",
+                     c.get("note") or "-"])
+    return _table(["package", "verdict", "evidence (first hit)", "in this benchmark"], rows)
 
 
 def render(data: dict, charts: dict[str, str]) -> str:
@@ -131,6 +132,7 @@ def render(data: dict, charts: dict[str, str]) -> str:
         "## Verdict",
         "",
         *[f"- {v}" for v in data["verdicts"]],
+        *[f"- Not measured: {name} ({why})." for name, why in meta.get("skipped_systems", {}).items()],
         "",
         "## End-to-end speed (detect every face + classify its emotion)",
         "",

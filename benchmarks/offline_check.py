@@ -20,6 +20,15 @@ from pathlib import Path
 CANDIDATES = ("fer", "deepface", "hsemotion-onnx", "emotiefflib", "rmn", "py-feat", "fer-pytorch",
               "facial-emotion-recognition")
 
+#: Why a peer that can run offline is or is not in the measured comparison.
+NOTES = {
+    "fer": "measured above",
+    "facial-emotion-recognition": "not measured: needs torch + torchvision + facenet-pytorch (GBs, and PyPI's "
+                                  "torchvision does not import beside this machine's torch build), and its API "
+                                  "(`recognise_emotion`) returns only a picture with labels drawn on it, no "
+                                  "per-face boxes or probabilities to score",
+}
+
 WEIGHT_SUFFIXES = (".h5", ".hdf5", ".onnx", ".pt", ".pth", ".pkl", ".tflite", ".pb", ".caffemodel",
                    ".xml", ".dat", ".bin", ".safetensors", ".ckpt")
 MIN_WEIGHT_BYTES = 50_000
@@ -37,6 +46,7 @@ class PeerCheck:
     download_evidence: list[str] = field(default_factory=list)  # "file:line: code"
     verdict: str = ""
     error: str = ""
+    note: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -112,6 +122,7 @@ def check_package(package: str, cache: Path) -> PeerCheck:
     archive = archives[-1]
     check = inspect_members(package, read_members(archive))
     check.version = _version_from_name(archive.name)
+    check.note = NOTES.get(package, "")
     return check
 
 

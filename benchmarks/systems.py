@@ -109,6 +109,21 @@ FER_VENV = PeerVenv(
 )
 
 
+def missing_model(system: System) -> str | None:
+    """Why a classmood system cannot run here (its bundled model is absent), else ``None``."""
+    model = system.job_options.get("model")
+    if system.venv is not None or model is None:
+        return None
+    from classmood.classify import resolve_model
+    from classmood.errors import ClassmoodError
+
+    try:
+        resolve_model(model)
+    except ClassmoodError as exc:
+        return str(exc)
+    return None
+
+
 def default_systems() -> list[System]:
     """classmood with each bundled model, then the peers."""
     return [
