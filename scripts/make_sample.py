@@ -5,6 +5,7 @@
     python scripts/make_sample.py webcam      # KPhotoAlbum's webcam movie -> webcam_clip.mp4 + its face boxes
     python scripts/make_sample.py detection   # photos + galleries -> benchmarks/data/detection/
     python scripts/make_sample.py all
+    python scripts/make_sample.py check       # the detector's recall/precision on the detection set
 
 Sources (licences in src/classmood/assets/LICENSES.md), each pinned by its MD5:
 - scikit-image's and matplotlib's sample data (``pip install -e .[assets]``);
@@ -355,6 +356,25 @@ def build_detection_set() -> None:
     print(f"wrote {len(images)} images to {DETECTION_DIR} ({total / 1e6:.2f} MB)")
 
 
+def check_detection() -> None:
+    """Print the project detector's recall and precision on the detection set (figures quoted in its README)."""
+    sys.path.insert(0, str(REPO))
+    from benchmarks.metrics import detection_report
+    from classmood.detect.yunet import YuNetDetector
+
+    images = json.loads((DETECTION_DIR / "annotations.json").read_text(encoding="utf-8"))["images"]
+    for max_side in (1920, 960, 640):
+        detector = YuNetDetector(score_threshold=0.5, max_side=max_side)
+        for kind, label in (("photo", "photos"), ("gallery", "galleries")):
+            chosen = [e for e in images if e["kind"] == kind]
+            found = [detector.detect(cv2.imread(str(DETECTION_DIR / e["file"]))).boxes for e in chosen]
+            report = detection_report(found, [[f["box"] for f in e["faces"]] for e in chosen],
+                                      ignore=[e["ignore"] for e in chosen])
+            print(f"max side {max_side:4d} px, {label}: found {report.true_positives}/"
+                  f"{report.true_positives + report.false_negatives}, extra {report.false_positives} "
+                  f"(recall {report.recall:.3f}, precision {report.precision:.3f}, IoU >= {report.iou_threshold})")
+
+
 def _write_json(path: Path, data: dict, compact: bool = False) -> None:
     tmp = path.with_suffix(".partial")
     text = json.dumps(data, separators=(",", ":")) if compact else json.dumps(data, indent=1)
@@ -365,6 +385,9 @@ def _write_json(path: Path, data: dict, compact: bool = False) -> None:
 def main(argv: list[str]) -> int:
     steps = {"portraits": build_portraits, "video": build_video, "webcam": build_webcam_clip,
              "detection": build_detection_set}
+    if len(argv) > 1 and argv[1] == "check":
+        check_detection()
+        return 0
     target = argv[1] if len(argv) > 1 else "all"
     if target != "all" and target not in steps:
         print(f"error: unknown step {target!r} (choose {', '.join(steps)} or all)", file=sys.stderr)
