@@ -365,7 +365,7 @@ def test_video_detection_follows_face_size_without_losing_faces(tmp_path, classi
     assert sum(s < full for s in follow.scales) >= 8  # most frames took the cheap path
     assert [len(r.faces) for r in followed[:6]] == [1] * 6
     assert all(len(r.faces) == 2 for r in followed[6 + 4:])  # found within full_every frames
-    for a, b in zip(followed, reference):
+    for a, b in zip(followed, reference, strict=True):
         for fa in a.faces:
             assert max(iou(fa.box, fb.box) for fb in b.faces) > 0.6
     assert follow._stream is None  # the state ends with the source: photos are searched at full scale

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -28,6 +29,24 @@ root.mainloop()
 """
 
 
+@contextlib.contextmanager
+def running(args, **popen):
+    """A background process, ended when the block ends."""
+    process = subprocess.Popen(args, **popen)
+    try:
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def gallery_png(tmp_path):
+    """Two real faces on a 640x480 picture, saved as PNG."""
+    png = tmp_path / "gallery.png"
+    cv2.imwrite(str(png), scene(faces=(("happy", 0, (60, 100), 150), ("surprise", 0, (380, 160), 150)))[0])
+    return png
+
+
 @pytest.fixture()
 def display():
     """A private X display; yields its DISPLAY value."""
@@ -45,12 +64,9 @@ def display():
 
 def test_analyze_screen_region_finds_faces_in_a_window(tmp_path, display, monkeypatch):
     pytest.importorskip("tkinter")
-    image, _ = scene(faces=(("happy", 0, (60, 100), 150), ("surprise", 0, (380, 160), 150)))
-    png = tmp_path / "gallery.png"
-    cv2.imwrite(str(png), image)
     monkeypatch.setenv("DISPLAY", display)
-    window = subprocess.Popen([sys.executable, "-c", SHOW_IMAGE, str(png)], stdout=subprocess.PIPE, text=True)
-    try:
+    png = gallery_png(tmp_path)
+    with running([sys.executable, "-c", SHOW_IMAGE, str(png)], stdout=subprocess.PIPE, text=True) as window:
         assert window.stdout.readline().strip() == "shown"
         time.sleep(0.3)
         res = run_cli("analyze", "screen:0,0,640,480", "--max-frames", "2", "--json", "--quiet")
@@ -61,9 +77,6 @@ def test_analyze_screen_region_finds_faces_in_a_window(tmp_path, display, monkey
         assert all(r["width"] == 640 and r["height"] == 480 for r in data["results"])
         whole = json.loads(run_cli("analyze", "screen", "--max-frames", "1", "--json", "--quiet").stdout)
         assert whole["results"][0]["width"] == 800  # monitor 1 = the whole 800x600 screen
-    finally:
-        window.terminate()
-        window.wait(timeout=10)
 
 
 def test_screen_without_display_is_one_line_error(monkeypatch):
@@ -82,13 +95,9 @@ def test_show_opens_a_window_with_the_annotated_photo(tmp_path, display, monkeyp
 
     import classmood
 
-    image, _ = scene(faces=(("happy", 0, (60, 100), 150), ("surprise", 0, (380, 160), 150)))
-    png = tmp_path / "class.png"
-    cv2.imwrite(str(png), image)
     monkeypatch.setenv("DISPLAY", display)
-    viewer = subprocess.Popen([sys.executable, "-m", "classmood", "analyze", str(png), "--show", "--quiet"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
+    command = [sys.executable, "-m", "classmood", "analyze", str(gallery_png(tmp_path)), "--show", "--quiet"]
+    with running(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as viewer:
         faces, deadline = [], time.monotonic() + 60
         while len(faces) < 2 and time.monotonic() < deadline and viewer.poll() is None:
             time.sleep(0.5)
@@ -98,9 +107,6 @@ def test_show_opens_a_window_with_the_annotated_photo(tmp_path, display, monkeyp
             faces = classmood.analyze(np.ascontiguousarray(pixels))
         assert viewer.poll() is None, viewer.stderr.read()  # waits for the user to close it
         assert len(faces) == 2
-    finally:
-        viewer.terminate()
-        viewer.wait(timeout=10)
 
 
 def test_show_during_a_video_ends_with_the_video(tmp_path, display, monkeypatch):

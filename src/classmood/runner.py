@@ -12,8 +12,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from classmood.emotions import EMOTIONS
 from classmood.output.window import LiveWindow
 from classmood.pipeline import STAGES, Pipeline

@@ -90,5 +90,5 @@ class EmotionClassifier:
             if detections.landmarks is not None:
                 landmarks = [(float(a), float(b)) for a, b in detections.landmarks[i]]
             faces.append(Face((x, y, w, h), float(detections.scores[i]),
-                              {c: float(v) for c, v in zip(EMOTIONS, p)}, landmarks))
+                              {c: float(v) for c, v in zip(EMOTIONS, p, strict=True)}, landmarks))
         return faces

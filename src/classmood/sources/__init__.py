@@ -12,8 +12,8 @@ from pathlib import Path
 
 from classmood.errors import ClassmoodError
 from classmood.sources.base import Source
-from classmood.sources.images import FolderSource, ImageSource
 from classmood.sources.imageio import IMAGE_EXTENSIONS, read_image
+from classmood.sources.images import FolderSource, ImageSource
 from classmood.sources.live import StreamSource, WebcamSource
 from classmood.sources.screen import ScreenRegion, ScreenSource
 from classmood.sources.video import VIDEO_EXTENSIONS, VideoFileSource
