@@ -181,3 +181,21 @@ def test_monitor_cli_bad_database_is_one_line(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 1 and out.stderr.startswith("error: cannot reach database")
     assert "pw@" not in out.stderr and "Traceback" not in out.stderr
+
+
+def test_monitor_cli_locked_database_keeps_nothing_half_done(tmp_path):
+    video = tmp_path / "v.mp4"
+    write_gallery_video(video, gallery(), seconds=1, fps=5)
+    db_path = tmp_path / "locked.db"
+    Store(f"sqlite:///{db_path}").close()
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another program is writing and does not let go
+    try:
+        out = subprocess.run([*CLI, "monitor", str(video), "--session", "x", "--no-view", "--db", f"sqlite:///{db_path}"],
+                             capture_output=True, text=True, timeout=120)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert out.returncode == 1 and "is locked by another program" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+    assert list_sessions(Store(f"sqlite:///{db_path}")) == []
