@@ -46,7 +46,7 @@ def analyze(
 ) -> None:
     """Find every face in SOURCE and recognise its emotion.
 
-    A photo with --json prints {"faces": [{"box": [x, y, w, h], "score", "emotion",
+    A photo with --json prints {"faces": [{"box": \\[x, y, w, h], "score", "emotion",
     "probabilities"}], "width", "height"} in pixels of the original image. A photo
     without faces is not an error: "faces" is empty and the exit status 0.
     A folder skips unreadable files with a warning (exit 1 only if none could be read).
