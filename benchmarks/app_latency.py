@@ -108,20 +108,13 @@ def measure(server, playwright, camera: Path, loop: int, seconds: float) -> dict
         page.get_by_role("heading", name="Live class").wait_for()
         press_start(page)
         page.get_by_text("S01", exact=True).wait_for()
-        frame = next(f for f in page.frames if "webrtc_streamer" in f.url)
+        frame = _component_frame(page)
         frame.wait_for_function("document.querySelector('video') && document.querySelector('video').videoWidth > 0")
         time.sleep(3)  # warm-up
         assert frame.evaluate(START_WATCH), "no camera or output video to watch"
         time.sleep(seconds)
         cam, out = frame.evaluate("[window.__cam, window.__out]")
         page_figures = _page_figures(page)
-        if os.environ.get("CLASSMOOD_BENCH_DEBUG"):
-            print("cam", [c for c, _ in cam][:80], "\nout", [c for c, _ in out][:80], flush=True)
-            import base64
-            url = frame.evaluate("""() => { const v = document.querySelector('video'); const c = document.createElement('canvas');
-                c.width = v.videoWidth; c.height = v.videoHeight; c.getContext('2d').drawImage(v, 0, 0);
-                return c.toDataURL('image/png'); }""")
-            Path(tempfile.gettempdir(), f"bench_out_{camera.stem}.png").write_bytes(base64.b64decode(url.split(",", 1)[1]))
     finally:
         browser.close()
     latencies, shown_at = match_frames(cam, out, loop)
@@ -137,10 +130,21 @@ def measure(server, playwright, camera: Path, loop: int, seconds: float) -> dict
     }
 
 
+def _component_frame(page, timeout_s: float = 30.0):
+    """The streamlit-webrtc iframe (it can be re-created while the page re-renders)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for frame in page.frames:
+            if "webrtc_streamer" in frame.url and not frame.is_detached():
+                return frame
+        page.wait_for_timeout(200)
+    raise TimeoutError("no streamlit-webrtc frame on the page")
+
+
 def _page_figures(page) -> dict:
     """The server's own figures shown on the Live page: analysed frames/s and analysis latency."""
     figures = {}
-    for label in ("Frames/s", "Analysis latency"):
+    for label in ("Analysed frames/s", "Analysis latency"):
         metric = page.locator("[data-testid='stMetric']", has_text=label).first
         figures[label] = metric.locator("[data-testid='stMetricValue']").inner_text()
     return figures

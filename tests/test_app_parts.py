@@ -153,7 +153,7 @@ def test_stalled_stream_ends_the_class_as_interrupted(home, monkeypatch):
         assert out.width == frame.width
     assert stream.running
     deadline = time.monotonic() + 5
-    while stream.running and time.monotonic() < deadline:
+    while stream.finished is None and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not stream.running and stream.finished is not None
     assert queries.get_summary(store, "stalls").status == "interrupted"

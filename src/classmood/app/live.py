@@ -23,7 +23,7 @@ from classmood.app.config import AppSettings
 from classmood.errors import ClassmoodError
 from classmood.monitor import ClassMonitor, MonitorConfig
 from classmood.store import SessionRecorder
-from classmood.types import Frame
+from classmood.types import Face, Frame
 
 TIMELINE_POINTS = 1800  # one point per second: the last half hour on the live chart
 
@@ -85,13 +85,18 @@ class LiveClass:
 
     def process(self, image: np.ndarray, now: float | None = None) -> np.ndarray:
         """Analyse one BGR frame and return it annotated (the original frame on an error)."""
+        return draw_faces(image, self.analyse(image, now))
+
+    def analyse(self, image: np.ndarray, now: float | None = None) -> list[Face]:
+        """Detect, classify, track, aggregate and record one BGR frame; its faces carry student ids."""
         t0 = time.monotonic()
         now = t0 - self._started if now is None else now
+        faces: list[Face] = []
         try:
             result = self.pipeline.process(Frame(image, self._frames, now))
             with self._lock:
                 if self.closed:
-                    return image
+                    return []
                 snapshot = self.monitor.process(result)
                 self.alert_log.extend(snapshot.opened)
                 second = int(snapshot.timestamp)
@@ -99,15 +104,14 @@ class LiveClass:
                     mood = snapshot.mood
                     self.timeline.append(MoodPoint(float(second), mood.engagement, mood.present, mood.probabilities))
                     self._last_second = second
-            annotated = draw_faces(image, result.faces)
+            faces = result.faces
         except Exception as exc:  # keep the stream alive and tell the teacher on the page
             self.error = f"Analysis failed: {exc}"
-            annotated = image
         with self._lock:
             self._frames += 1
             self._frame_times.append(time.monotonic())
             self._latencies.append(time.monotonic() - t0)
-        return annotated
+        return faces
 
     def snapshot(self) -> ClassSnapshot:
         """A copy of the current state for drawing."""

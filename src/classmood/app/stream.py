@@ -4,6 +4,12 @@ streamlit-webrtc calls ``LiveStream.on_frame`` on its own thread for every recei
 The first frame starts a recorded ``LiveClass``; the teacher pressing Stop, or a watchdog
 that sees no frame for ``settings.stall_seconds`` (connection dropped, tab closed), ends it, so
 the session so far is always kept in the store.
+
+Video and analysis are decoupled: ``on_frame`` hands the frame to a ``LatestFrameAnalyser``
+(one background thread that always takes the newest frame and drops the rest) and returns the
+frame at once with the latest known faces drawn on it. The video therefore flows at the
+camera's rate with only the transport's latency, whatever the analysis costs; the boxes and
+labels are at most one analysis old.
 """
 
 from __future__ import annotations
@@ -12,9 +18,13 @@ import threading
 import time
 from dataclasses import dataclass
 
+import numpy as np
+
+from classmood.annotate import draw_faces
 from classmood.app.config import AppSettings
 from classmood.app.live import ClassSnapshot, LiveClass
 from classmood.errors import ClassmoodError
+from classmood.types import Face
 
 RESTART_GRACE_S = 2.0  # frames still in flight right after a stop do not start a new class
 
@@ -26,6 +36,43 @@ class LiveRequest:
     session_name: str
     source: str  # webcam, screen or the stream URL
     settings: AppSettings
+
+
+class LatestFrameAnalyser:
+    """Analyse the newest offered frame on a background thread; older unanalysed frames are dropped."""
+
+    def __init__(self, live: LiveClass) -> None:
+        self.live = live
+        self.faces: list[Face] = []
+        self.dropped = 0
+        self._frame: np.ndarray | None = None
+        self._wake = threading.Condition()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, daemon=True, name="classmood-live-analysis")
+        self._thread.start()
+
+    def offer(self, image: np.ndarray) -> None:
+        with self._wake:
+            if self._frame is not None:
+                self.dropped += 1
+            self._frame = image
+            self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while self._frame is None and not self._stopped:
+                    self._wake.wait()
+                if self._stopped:
+                    return
+                image, self._frame = self._frame, None
+            self.faces = self.live.analyse(image)
+
+    def stop(self) -> None:
+        with self._wake:
+            self._stopped = True
+            self._wake.notify()
+        self._thread.join(timeout=30)
 
 
 class LiveStream:
@@ -42,29 +89,32 @@ class LiveStream:
         self._last_frame = 0.0
         self._stopped_at = 0.0
         self._watchdog: threading.Thread | None = None
+        self._analyser: LatestFrameAnalyser | None = None
 
     def configure(self, request: LiveRequest) -> None:
         with self._lock:
             self.request = request
 
     def on_frame(self, frame):
-        """streamlit-webrtc's ``video_frame_callback``: analyse and annotate one ``av.VideoFrame``."""
+        """streamlit-webrtc's ``video_frame_callback``: queue one ``av.VideoFrame`` for analysis and
+        return it with the latest known faces drawn."""
         import av
 
-        live = self._ensure_live()
-        if live is None:
+        analyser = self._ensure_live()
+        if analyser is None:
             return frame
         self._last_frame = time.monotonic()
-        annotated = live.process(frame.to_ndarray(format="bgr24"))
-        out = av.VideoFrame.from_ndarray(annotated, format="bgr24")
+        image = frame.to_ndarray(format="bgr24")
+        analyser.offer(image)
+        out = av.VideoFrame.from_ndarray(draw_faces(image, analyser.faces), format="bgr24")  # image stays clean for analysis
         if frame.time_base is not None:
             out.pts, out.time_base = frame.pts, frame.time_base
         return out
 
-    def _ensure_live(self) -> LiveClass | None:
+    def _ensure_live(self) -> LatestFrameAnalyser | None:
         with self._lock:
             if self.live is not None or self.request is None or self.error is not None:
-                return self.live
+                return self._analyser if self.live is not None else None
             if time.monotonic() - self._stopped_at < RESTART_GRACE_S:
                 return None
             try:
@@ -73,12 +123,13 @@ class LiveStream:
                 self.error = str(exc)
                 return None
             self.finished = None
+            self._analyser = LatestFrameAnalyser(self.live)
             self._last_frame = time.monotonic()
             self._watchdog = threading.Thread(target=self._watch, args=(self.live, self.request.settings.stall_seconds),
                                               daemon=True,
                                               name="classmood-live-watchdog")
             self._watchdog.start()
-            return self.live
+            return self._analyser
 
     def _watch(self, live: LiveClass, stall_s: float) -> None:
         while self.live is live:
@@ -90,9 +141,12 @@ class LiveStream:
         """End the live class (idempotent); returns its final state."""
         with self._lock:
             live, self.live = self.live, None
+            analyser, self._analyser = self._analyser, None
             if live is None:
                 return self.finished
             self._stopped_at = time.monotonic()
+        if analyser is not None:
+            analyser.stop()
         live.close(status)
         with self._lock:
             self.finished = live.snapshot()

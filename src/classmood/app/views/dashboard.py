@@ -22,7 +22,7 @@ def metrics(snapshot: ClassSnapshot) -> None:
     cols[1].metric("Class mood", f"{mood.emotion or '—'}", f"{mood.confidence:.0%} confidence" if mood.emotion else None,
                    delta_color="off", delta_arrow="off")
     cols[2].metric("Engagement", f"{mood.engagement:.2f}", mood.engagement_band, delta_color="off", delta_arrow="off")
-    cols[3].metric("Frames/s", f"{snapshot.fps:.1f}")
+    cols[3].metric("Analysed frames/s", f"{snapshot.fps:.1f}")
     cols[4].metric("Analysis latency", f"{snapshot.latency_ms:.0f} ms")
 
 
