@@ -120,9 +120,12 @@ class ClassMonitor:
         if recorder is not None:
             for number, (signature, first_seen, last_seen) in recorder.signatures.items():
                 self.tracker.restore(number, np.frombuffer(signature, np.float32), first_seen, last_seen)
+            self.aggregator.names.update(recorder.names)
         reader = NameReader() if self.config.read_names else None
         self._names = (_NameScheduler(reader, self.config.ocr_every_s, self.config.ocr_attempts)
                        if reader is not None and reader.available else None)
+        if self._names is not None:
+            self._names.reader.names.update(self.aggregator.names)  # named already: not read again
         self.frames = 0
 
     @property
@@ -153,8 +156,10 @@ class ClassMonitor:
                              self.aggregator.alerts.active, update.opened, update.closed, len(faces))
 
     def rename(self, student_id: int, name: str, source: str = "teacher") -> None:
-        """Show ``name`` for a student from now on (and store it)."""
+        """Show ``name`` for a student from now on (and store it); OCR never overrides it."""
         self.aggregator.names[student_id] = name
+        if self._names is not None:
+            self._names.reader.names[student_id] = name
         if self.recorder is not None:
             self.recorder.rename(student_id, name, source)
 

@@ -40,6 +40,7 @@ class SessionRecorder:
         self._last_flush = time.monotonic()
         self._duration = 0.0
         self.signatures: dict[int, tuple[bytes, float, float]] = {}  # of a resumed session's students
+        self.names: dict[int, str] = {}  # names a resumed session's students already have
         with store.session() as db:
             row = db.scalar(select(SessionRow).where(SessionRow.name == name))
             if row is not None and not resume:
@@ -59,6 +60,8 @@ class SessionRecorder:
                            .values(ended_at=row.duration_s))
                 for student in db.scalars(select(StudentRow).where(StudentRow.session_id == row.id)):
                     self._student_ids[student.number] = student.id
+                    if student.name:
+                        self.names[student.number] = student.name
                     if student.signature:
                         self.signatures[student.number] = (student.signature, student.first_seen,
                                                            student.last_seen)
