@@ -199,3 +199,25 @@ def test_monitor_cli_locked_database_keeps_nothing_half_done(tmp_path):
     assert out.returncode == 1 and "is locked by another program" in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
     assert list_sessions(Store(f"sqlite:///{db_path}")) == []
+
+
+def test_teacher_names_are_kept_and_come_back_after_resume(tmp_path):
+    from classmood.emotions import EMOTIONS
+    from classmood.types import Face, Frame, FrameResult
+
+    store = Store(f"sqlite:///{tmp_path / 'n.db'}")
+    frame = gallery().frame(0.0)
+    faces = [Face(tuple(int(v) for v in b), 0.9, dict.fromkeys(EMOTIONS, 1 / 7)) for b in frame.boxes]
+    monitor = ClassMonitor(MonitorConfig(ocr_every_s=0.0), SessionRecorder(store, "named"))
+    first = monitor.process(FrameResult(Frame(frame.image, 0, 0.0), faces))
+    student = first.students[0].student_id
+    monitor.rename(student, "Teacher's pick")
+    for k in range(1, 40):  # OCR runs meanwhile; it must not replace the teacher's name
+        snapshot = monitor.process(FrameResult(Frame(frame.image, k, k * 0.2), faces))
+        time.sleep(0.02)
+    assert snapshot.name_of(student) == "Teacher's pick"
+    monitor.recorder.flush()  # then the process dies
+    again = ClassMonitor(MonitorConfig(read_names=False), SessionRecorder(store, "named", resume=True))
+    after = again.process(FrameResult(Frame(frame.image, 0, 0.0), faces))
+    assert after.name_of(student) == "Teacher's pick"
+    assert {c.student_id for c in after.students} == {c.student_id for c in first.students}  # recognised again
