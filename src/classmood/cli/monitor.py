@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from classmood.errors import cli_errors
+from classmood.errors import ClassmoodError, cli_errors
 
 
 @cli_errors
@@ -45,6 +45,9 @@ def monitor(
     from classmood.store import SessionRecorder, Store
 
     console = Console(stderr=True)
+    session = session.strip()
+    if not session:
+        raise ClassmoodError("--session needs a name, e.g. --session \"physics 3B\"")
     config = MonitorConfig(
         aggregator=AggregatorConfig(alerts=AlertConfig(absent_after_s=absent_after, negative_after_s=negative_after,
                                                        mood_drop=mood_drop)),
