@@ -75,6 +75,7 @@ def export_model(
     name: Annotated[str | None, typer.Option("--name", help="Model name in the metadata (default: file stem).")] = None,
     flip: Annotated[bool, typer.Option("--flip/--no-flip", help="Average each face with its mirror image inside the graph.")] = False,
     description: Annotated[str, typer.Option("--description")] = "",
+    evaluate_on: Annotated[Path | None, typer.Option("--evaluate", help="Labelled face folder (e.g. FER-2013 publictest): measure the exported model on it and record the accuracy in its metadata.")] = None,
 ) -> None:
     """Export checkpoints to ONNX (softmax, ensemble mean and flip TTA inside the graph), checked against torch."""
     _require_torch()
@@ -88,7 +89,17 @@ def export_model(
     archs = sorted({type(m).__name__ for m in members})
     meta = export_onnx(members, out, name=name or out.stem, flip=flip,
                        metadata={"architecture": "+".join(archs), "description": description})
-    typer.echo(f"wrote {out} ({meta['members']} member(s), {meta['params'] / 1e6:.2f}M params, flip TTA {flip})")
+    if evaluate_on is not None:
+        import json
+
+        from classmood.classify.evaluate import evaluate
+
+        report = evaluate(evaluate_on, out).to_dict()
+        meta.update(publictest_accuracy=report["accuracy"], evaluated_on=str(evaluate_on),
+                    per_class_recall={c: v["recall"] for c, v in report["per_class"].items()})
+        out.with_suffix(".json").write_text(json.dumps(meta, indent=1))
+    accuracy = f", accuracy {meta['publictest_accuracy']:.2%} on {evaluate_on}" if evaluate_on else ""
+    typer.echo(f"wrote {out} ({meta['members']} member(s), {meta['params'] / 1e6:.2f}M params, flip TTA {flip}{accuracy})")
 
 
 def register(app: typer.Typer) -> None:

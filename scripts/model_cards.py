@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Write a model card per trained run (docs/models/<run>.md) and the comparison table docs/models.md.
+
+Reads run folders (log.csv, job.yaml, best_summary.json, optional best .pt checkpoints) and
+publictest probabilities computed here (``--evals``: ``<run>.npy`` with flip TTA plus
+``_labels.npy``), so every figure is recomputed from files, not copied by hand.
+
+    python scripts/model_cards.py --runs .gpu/result1 .gpu/result2 --evals .gpu/evals
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from classmood.train.metrics import plot_confusion, plot_curves, summarize
+
+#: The seed project's published figures (FER-2013 test) and the fer package's, per architecture.
+REFERENCE = {
+    "seed_cnn": ("seed project's custom deep CNN", 0.69),
+    "xception": ("seed project's Xception transfer", 0.64),
+    "dexpression": ("seed project's DeXpression", 0.63),
+    "resnet50": ("seed project's ResNet-50 transfer", 0.6311),
+    "mini_xception": ("`fer` package's mini-Xception", 0.66),
+    "vgg13": ("Khaireddin & Chen 2021 VGG (300 epochs, GPU)", 0.7328),
+}
+
+
+def load_run(folder: Path) -> dict:
+    job = yaml.safe_load((folder / "job.yaml").read_text())
+    log = pd.read_csv(folder / "log.csv")
+    best = json.loads((folder / "best_summary.json").read_text()) if (folder / "best_summary.json").exists() else None
+    return {"name": folder.name, "folder": folder, "job": job, "log": log, "best": best}
+
+
+def lineage_log(run: dict, runs: dict) -> pd.DataFrame:
+    """The run's log preceded by its parent's when it was warm-started from one."""
+    init = run["job"].get("init_checkpoint")
+    if not init:
+        return run["log"]
+    parent = runs.get(Path(init).stem)
+    if parent is None:
+        return run["log"]
+    before = lineage_log(parent, runs)
+    after = run["log"].copy()
+    after["epoch"] += before["epoch"].max()
+    after["seconds"] += before["seconds"].max()
+    return pd.concat([before, after], ignore_index=True)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", nargs="+", type=Path, required=True)
+    ap.add_argument("--evals", type=Path, required=True)
+    ap.add_argument("--speeds", type=Path, help="JSON {run: faces_per_s} measured with ONNX Runtime on 2 cores")
+    ap.add_argument("--ensembles", type=Path, help="JSON [{name, members, accuracy}] of measured ensembles")
+    ap.add_argument("--out", type=Path, default=Path("docs/models"))
+    args = ap.parse_args()
+    runs = {}
+    for root in args.runs:
+        for folder in sorted(p for p in root.iterdir() if (p / "log.csv").exists()):
+            runs[folder.name] = load_run(folder)
+    labels = np.load(args.evals / "_labels.npy")
+    speeds = json.loads(args.speeds.read_text()) if args.speeds else {}
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for name, run in runs.items():
+        arch = run["job"]["arch"]
+        probs_path = args.evals / f"{name}.npy"
+        if probs_path.exists():
+            summary = summarize(labels, np.load(probs_path).astype(np.float32).argmax(1))
+            source = "best checkpoint re-evaluated here on all 3,589 publictest faces (flip TTA)"
+        elif run["best"] and run["job"].get("val_split") == "publictest" and run["best"]["n"] == len(labels):
+            summary = run["best"]
+            source = "best epoch on all 3,589 publictest faces (flip TTA), measured during training"
+        else:
+            continue
+        log = lineage_log(run, runs)
+        run_dir = args.out / name
+        run_dir.mkdir(exist_ok=True)
+        log.to_csv(run_dir / "log.csv", index=False)
+        (run_dir / "config.yaml").write_text(yaml.safe_dump({k: v for k, v in run["job"].items() if k not in ("out_dir",)}, sort_keys=True))
+        plot_curves(run_dir / "log.csv", run_dir / "curves.png", f"{name} ({arch}) on FER-2013")
+        plot_confusion(summary, run_dir / "confusion.png", f"{name}: publictest {summary['accuracy']:.2%}")
+        ref = REFERENCE.get(arch)
+        params = run["best"].get("params") if run["best"] else None
+        gpu_seconds = float(log["seconds"].max())
+        row = {"run": name, "arch": arch, "params": params, "epochs": int(log["epoch"].max()),
+               "gpu_seconds": round(gpu_seconds), "accuracy": summary["accuracy"],
+               "reference": ref[1] if ref else None, "reference_name": ref[0] if ref else "",
+               "faces_per_s": speeds.get(name)}
+        rows.append(row)
+        per_class = "\n".join(
+            f"| {c} | {v['precision']:.3f} | {v['recall']:.3f} | {v['n']} |" for c, v in summary["per_class"].items())
+        ref_line = (f"Reference: {ref[0]} reported **{ref[1]:.2%}**; this run is "
+                    f"**{'above' if summary['accuracy'] > ref[1] else 'below'}** it.") if ref else ""
+        (args.out / f"{name}.md").write_text(f"""# Model card: `{name}` ({arch})
+
+- **Data**: FER-2013 `train` (28,709 faces, 48x48 grayscale); selected and measured on `publictest` (3,589); never trained on publictest.
+- **Parameters**: {params if params else 'n/a'}
+- **Training**: {row['epochs']} epochs, {gpu_seconds:.0f} s on one NVIDIA H200 *shared by several runs at once* (see docs/models.md); SGD + Nesterov, cosine schedule over a time budget, bf16 autocast, label smoothing 0.1, GPU-side augmentation (affine, flip, brightness/contrast, random erasing){'; distilled from ' + ', '.join(Path(t).parent.name for t in run['job'].get('teachers', [])) if run['job'].get('teachers') else ''}{'; warm restart from `' + Path(run['job']['init_checkpoint']).stem + '`' if run['job'].get('init_checkpoint') else ''}. Config: [{name}/config.yaml]({name}/config.yaml), log: [{name}/log.csv]({name}/log.csv).
+- **publictest accuracy**: **{summary['accuracy']:.2%}** ({source}).
+- **Speed**: {f"{row['faces_per_s']:.0f} faces/s" if row['faces_per_s'] else 'not measured'} with ONNX Runtime on 2 CPU cores (batch 64).
+{ref_line}
+
+| class | precision | recall | n |
+|---|---|---|---|
+{per_class}
+
+![curves]({name}/curves.png)
+
+![confusion matrix]({name}/confusion.png)
+""")
+    table = pd.DataFrame(rows).sort_values("accuracy", ascending=False)
+    table.to_csv(args.out / "summary.csv", index=False)
+    ensembles = json.loads(args.ensembles.read_text()) if args.ensembles else []
+    lines = ["| run | architecture | params | epochs | GPU s (shared) | publictest acc. (flip TTA) | reference figure | faces/s (ORT, 2 cores) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in table.to_dict("records"):
+        ref = f"{r['reference']:.2%} ({r['reference_name']})" if r["reference"] else ""
+        fps = f"{r['faces_per_s']:.0f}" if r["faces_per_s"] and r["faces_per_s"] == r["faces_per_s"] else ""
+        params = f"{r['params'] / 1e6:.2f}M" if r["params"] and r["params"] == r["params"] else ""
+        lines.append(f"| [{r['run']}](models/{r['run']}.md) | {r['arch']} | {params} | {r['epochs']} | {r['gpu_seconds']} | "
+                     f"{r['accuracy']:.2%} | {ref} | {fps} |")
+    for e in ensembles:
+        lines.append(f"| ensemble `{e['name']}` | {' + '.join(e['members'])} | | | | {e['accuracy']:.2%} | | |")
+    (args.out / "table.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Export the two shipped emotion models from their training checkpoints and measure them on
+# FER-2013 publictest (the accuracy lands in each model's .json). Checkpoints come from the
+# GPU campaign (scripts/gpu_campaign.py); CKPT names the folder that holds them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CKPT=${CKPT:-.gpu/ship}
+DATA=${DATA:-../shared/datasets/fer2013/publictest}
+M=src/classmood/models
+
+classmood export-model "$CKPT/realtime_plain.pt" --out $M/realtime.onnx --name realtime --no-flip \
+  --description "Compact VGG-style CNN (1.2M params) trained on FER-2013 train only; the default for live use" \
+  --evaluate "$DATA"
+classmood export-model "$CKPT/realtime_plain.pt" "$CKPT/realtime_r2.pt" "$CKPT/vgg13_s0_r2.pt" --out $M/accurate.onnx \
+  --name accurate --flip \
+  --description "Ensemble of 3 CNNs (2 compact VGG + VGG-13), mirror-image TTA, FER-2013 train only" \
+  --evaluate "$DATA"
