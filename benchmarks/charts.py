@@ -20,11 +20,23 @@ def _plt():
 
 
 def _save(fig, path: Path) -> Path:
+    """Write the figure atomically (temp file, then rename) and free it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.stem + ".tmp.png")
     fig.savefig(tmp, dpi=110, bbox_inches="tight")
     os.replace(tmp, path)
+    _plt().close(fig)
     return path
+
+
+def _grouped_bars(ax, groups: list[str], series: dict[str, list[float]]):
+    """One bar per series in each group; returns the bar containers."""
+    width = 0.8 / max(1, len(series))
+    x = np.arange(len(groups))
+    bars = [ax.bar(x + (i - (len(series) - 1) / 2) * width, values, width, label=label)
+            for i, (label, values) in enumerate(series.items())]
+    ax.legend(fontsize=8)
+    return bars
 
 
 def _names(data: dict) -> dict[str, str]:
@@ -38,22 +50,16 @@ def speed_chart(data: dict, path: Path) -> Path:
     counts = list(data["speed"])
     keys = [k for k in names if any(k in data["speed"][n] for n in counts)]
     fig, ax = plt.subplots(figsize=(8, 4.2))
-    width = 0.8 / max(1, len(keys))
-    x = np.arange(len(counts))
-    for i, key in enumerate(keys):
-        fps = [data["speed"][n].get(key, {}).get("fps", np.nan) for n in counts]
-        bars = ax.bar(x + (i - (len(keys) - 1) / 2) * width, fps, width, label=names[key])
+    series = {names[k]: [data["speed"][n].get(k, {}).get("fps", np.nan) for n in counts] for k in keys}
+    for bars, fps in zip(_grouped_bars(ax, counts, series), series.values()):
         ax.bar_label(bars, labels=[f"{v:.1f}" if np.isfinite(v) else "" for v in fps], fontsize=7, padding=1)
     ax.set_yscale("log")
-    ax.set_xticks(x, [f"{n} face{'s' if n != '1' else ''}\n{'x'.join(map(str, data['speed'][n]['frame_size']))}"
+    ax.set_xticks(np.arange(len(counts)), [f"{n} face{'s' if n != '1' else ''}\n{'x'.join(map(str, data['speed'][n]['frame_size']))}"
                       for n in counts])
     ax.set_ylabel("frames per second (log scale)")
     ax.set_title("End-to-end speed: detection + emotion of every face")
-    ax.legend(fontsize=8)
     ax.grid(axis="y", which="both", alpha=0.3)
-    fig_path = _save(fig, path)
-    plt.close(fig)
-    return fig_path
+    return _save(fig, path)
 
 
 def accuracy_chart(data: dict, path: Path) -> Path:
@@ -63,20 +69,16 @@ def accuracy_chart(data: dict, path: Path) -> Path:
     acc = data["accuracy"]
     labels = ["overall", *EMOTIONS]
     fig, ax = plt.subplots(figsize=(9, 4))
-    width = 0.8 / max(1, len(acc))
-    x = np.arange(len(labels))
-    for i, (key, rep) in enumerate(acc.items()):
-        values = [rep["accuracy"], *[rep["per_class"].get(c, np.nan) for c in EMOTIONS]]
-        ax.bar(x + (i - (len(acc) - 1) / 2) * width, np.array(values) * 100, width, label=names.get(key, key))
-    ax.set_xticks(x, labels)
+    series = {names.get(k, k): [100 * v for v in (rep["accuracy"], *[rep["per_class"].get(c, np.nan)
+                                                                  for c in EMOTIONS])]
+              for k, rep in acc.items()}
+    _grouped_bars(ax, labels, series)
+    ax.set_xticks(np.arange(len(labels)), labels)
     ax.set_ylabel("% correct (per class: recall)")
     ax.set_ylim(0, 100)
     ax.set_title(f"Emotion accuracy on FER-2013 publictest crops (n={next(iter(acc.values()))['n']})")
-    ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
-    fig_path = _save(fig, path)
-    plt.close(fig)
-    return fig_path
+    return _save(fig, path)
 
 
 def stages_chart(data: dict, path: Path) -> Path:
@@ -101,9 +103,7 @@ def stages_chart(data: dict, path: Path) -> Path:
     axes[0][0].legend(fontsize=8)
     fig.suptitle("Cost of each pipeline stage (mean per frame)")
     fig.tight_layout()
-    fig_path = _save(fig, path)
-    plt.close(fig)
-    return fig_path
+    return _save(fig, path)
 
 
 def write_charts(data: dict, folder: Path) -> dict[str, Path]:

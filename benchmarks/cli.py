@@ -74,7 +74,8 @@ def _run(quick: bool, out: Path, offline_check: bool, console) -> None:
     work = BENCH_DIR / "work" / config.name
     with console.status("building inputs (FER-2013 crops, meeting frames, detection photos)..."):
         inputs = prepare(config, work)
-    say(f"inputs: {len(inputs.crops)} crops, {sum(map(len, inputs.frames.values()))} meeting frames, "
+    frames = sum(len(clip) for clips in inputs.frames.values() for clip in clips)
+    say(f"inputs: {len(inputs.crops)} crops, {frames} meeting frames, "
         f"{sum(len(d.images) for d in inputs.detection_sets)} detection images")
 
     with console.status("measuring (accuracy, detection, then speed face count by face count)..."):

@@ -150,7 +150,9 @@ def render(data: dict, charts: dict[str, str]) -> str:
         "`classmood monitor`/`analyze` do for a webcam, screen or video (the detector may search a frame at the "
         "scale the previous frame's faces allow, and at full scale every 10th frame or when a face goes missing); "
         "*still pictures*: every frame searched from scratch, as for unrelated photos. fer has one mode (every "
-        "frame from scratch). The >= 5x check uses the live figure.",
+        "frame from scratch). The >= 5x check uses the live figure; the ratio of median latencies, less sensitive "
+        "to load spikes from other programs, is `speedup_vs_fer_median` in the JSON: "
+        + ", ".join(f"{n} face(s) {x:.1f}x" for n, x in data.get("speedup_vs_fer_median", {}).items()) + ".",
         "",
         "Face-detection recall / precision on those same frames (IoU >= "
         f"{meta['iou_threshold']}):",

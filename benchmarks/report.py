@@ -77,6 +77,11 @@ def build_results(results: list[SystemResult], inputs: Inputs, config: Config, c
         "speed": speed,
         "speedup_vs_fer": speedups.get(DEFAULT_SYSTEM, {}),
         "speedup_vs_fer_still": speedups.get(DEFAULT_SYSTEM + "_still", {}),
+        # ratio of median latencies: less sensitive than frames/s to other programs' load spikes
+        "speedup_vs_fer_median": {str(n): ref.speed[n]["median_ms"] / by_key[DEFAULT_SYSTEM].speed[n]["median_ms"]
+                                  for n in config.face_counts
+                                  if ref is not None and DEFAULT_SYSTEM in by_key
+                                  and n in ref.speed and n in by_key[DEFAULT_SYSTEM].speed},
         "speedup_vs_fer_by_system": speedups,
         "peak_rss_mb": {k: r.peak_rss_mb for k, r in by_key.items() if r.peak_rss_mb is not None},
         "load_s": {k: r.load_s for k, r in by_key.items() if r.load_s is not None},
