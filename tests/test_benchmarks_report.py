@@ -75,3 +75,11 @@ def test_verdicts_say_plainly_when_a_target_is_missed():
     assert "meets the >= 5x" in lines[1] and "NOT" not in lines[1]
     assert "NOT more accurate" in lines[2]
     assert "higher" in lines[3] and "NOT" not in lines[3]
+
+
+def test_a_missed_speed_target_says_where_the_time_goes():
+    data = {"speedup_vs_fer": {"1": 3.0}, "accuracy": {}, "detection": {},
+            "speed": {"1": {"classmood_realtime": {"stages_ms": {"detect": 45.0, "classify": 5.0}},
+                            "fer": {"stages_ms": {"detect": 140.0, "classify": 3.0}}}}}
+    (line,) = report.verdicts(data)
+    assert "does NOT meet" in line and "Why: face detection is 90%" in line and "45 ms" in line
