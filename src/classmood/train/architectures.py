@@ -308,17 +308,17 @@ def load_matching_weights(model: nn.Module, checkpoint_path: str) -> list[str]:
     state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
     state = state.get("state_dict", state) if isinstance(state, dict) else state
     own = model.state_dict()
-    # torchvision names -> ours, by position among same-shaped tensors in order
-    theirs = [(k, v) for k, v in state.items() if hasattr(v, "shape")]
+    # names differ (torchvision's layer1.0.conv1 vs ours): match in order, looking a few
+    # tensors ahead for the same shape; a tensor of ours with no match keeps its init
+    theirs = [v for v in state.values() if hasattr(v, "shape")]
     loaded, j = [], 0
     for name, tensor in own.items():
-        while j < len(theirs) and tuple(theirs[j][1].shape) != tuple(tensor.shape):
-            j += 1
-        if j >= len(theirs):
-            break
-        own[name] = theirs[j][1].to(tensor.dtype)
+        ahead = next((k for k in range(j, min(j + 4, len(theirs))) if tuple(theirs[k].shape) == tuple(tensor.shape)), None)
+        if ahead is None:
+            continue
+        own[name] = theirs[ahead].to(tensor.dtype)
         loaded.append(name)
-        j += 1
+        j = ahead + 1
     model.load_state_dict(own)
     return loaded
 

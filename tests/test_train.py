@@ -1,0 +1,162 @@
+"""Training, registry and export: a real smoke training on a few hundred FER-2013 faces.
+
+Needs the ``train`` extra (torch); the data set is read from ../shared/datasets (never copied).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from classmood.train.architectures import count_parameters, create_model, list_models, load_matching_weights  # noqa: E402
+from classmood.train.augment import augment, normalize  # noqa: E402
+from classmood.train.config import TrainConfig  # noqa: E402
+from classmood.train.data import load_image_folder  # noqa: E402
+from classmood.train.export import Probabilities, compare_with_torch, export_onnx  # noqa: E402
+from classmood.train.trainer import lr_at  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+FER = ROOT.parent / "shared" / "datasets" / "fer2013"
+needs_fer = pytest.mark.skipif(not FER.is_dir(), reason="FER-2013 not found in ../shared/datasets")
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "classmood", *args], capture_output=True, text=True,
+                          cwd=cwd, env={**os.environ, "PYTHONUNBUFFERED": "1"}, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def tiny_fer(tmp_path_factory) -> Path:
+    """20 train faces per class as an image folder (symlinks into ../shared, nothing copied)."""
+    root = tmp_path_factory.mktemp("fer_tiny")
+    for split, per_class in (("train", 20), ("publictest", 8)):
+        for cls_dir in sorted((FER / split).iterdir()):
+            dest = root / split / cls_dir.name
+            dest.mkdir(parents=True)
+            for src in sorted(cls_dir.iterdir())[:per_class]:
+                (dest / src.name).symlink_to(src)
+    return root
+
+
+def test_every_registered_architecture_maps_faces_to_seven_logits():
+    x = torch.randn(2, 1, 48, 48)
+    for name in list_models():
+        model = create_model(name).eval()
+        with torch.no_grad():
+            assert model(x).shape == (2, 7), name
+        assert count_parameters(model) > 10_000, name
+    with pytest.raises(KeyError, match="unknown architecture"):
+        create_model("no_such_net")
+
+
+def test_augment_keeps_shape_and_changes_pixels_but_normalize_is_exact():
+    faces = torch.randint(0, 256, (16, 48, 48), dtype=torch.uint8)
+    out = augment(faces)
+    assert out.shape == (16, 1, 48, 48) and out.dtype == torch.float32
+    plain = normalize(faces)
+    assert not torch.allclose(out, plain)
+    assert torch.allclose(plain[0, 0], (faces[0].float() / 255 - 0.5) / 0.25)
+
+
+def test_schedule_warms_up_then_decays_to_zero():
+    cfg = TrainConfig(lr=0.1, warmup_frac=0.1)
+    assert lr_at(0.0, cfg) == 0.0
+    assert lr_at(0.05, cfg) == pytest.approx(0.05)
+    assert lr_at(0.1, cfg) == pytest.approx(0.1)
+    assert lr_at(0.55, cfg) == pytest.approx(0.05)
+    assert lr_at(1.0, cfg) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_config_rejects_unknown_keys(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("arch: realtime\nlearning_rate: 0.1\n")
+    with pytest.raises(ValueError, match="learning_rate"):
+        TrainConfig.from_file(path)
+    result = cli("train", str(path))
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("error:") and "learning_rate" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_export_ensemble_with_flip_matches_torch_and_loads_in_the_runtime(tmp_path):
+    from classmood.classify import EmotionClassifier
+
+    members = [create_model("realtime_xs").eval(), create_model("mini_xception").eval()]
+    path = tmp_path / "ens.onnx"
+    meta = export_onnx(members, path, name="ens", flip=True, metadata={"description": "test"})
+    assert meta["members"] == 2 and meta["flip_tta"] is True
+    assert json.loads(path.with_suffix(".json").read_text())["classes"][3] == "happy"
+    wrapper = Probabilities(members, flip=True).eval()
+    assert compare_with_torch(wrapper, path, n=4, seed=1) < 1e-4
+    # the graph really averages the mirror image: a left-right asymmetric face changes the output without it
+    x = torch.randn(1, 1, 48, 48)
+    with torch.no_grad():
+        assert torch.allclose(wrapper(x), wrapper(torch.flip(x, dims=[3])), atol=1e-6)
+    clf = EmotionClassifier(str(path))
+    probs = clf.predict_crops(np.random.default_rng(0).integers(0, 256, (3, 48, 48), dtype=np.uint8))
+    assert probs.shape == (3, 7)
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_user_checkpoint_loads_where_shapes_match(tmp_path):
+    source = create_model("resnet50")
+    state = {k: torch.randn_like(v) if v.is_floating_point() else v for k, v in source.state_dict().items()}
+    state["stem.0.weight"] = torch.randn(64, 3, 7, 7)  # an ImageNet stem: skipped, its shape differs
+    ckpt = tmp_path / "imagenet.pt"
+    torch.save(state, ckpt)
+    model = create_model("resnet50", imagenet_checkpoint=str(ckpt))
+    loaded = model.state_dict()
+    assert torch.equal(loaded["stages.0.body.0.0.weight"], state["stages.0.body.0.0.weight"])
+    assert loaded["stem.0.weight"].shape == (64, 1, 3, 3)
+
+
+@needs_fer
+def test_smoke_training_logs_checkpoints_resumes_distils_and_exports(tiny_fer, tmp_path):
+    run = tmp_path / "run"
+    common = ["--train-data", str(tiny_fer / "train"), "--val-data", str(tiny_fer / "publictest"),
+              "--batch-size", "32", "--out", str(run)]
+    first = cli("train", "--arch", "realtime_xs", "--epochs", "1", *common)
+    assert first.returncode == 0, first.stderr[-2000:]
+    for name in ("config.yaml", "log.csv", "last.pt", "best.pt", "summary.json", "curves.png", "confusion.png"):
+        assert (run / name).is_file(), name
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["n"] == 7 * 8 - 0 and len(summary["confusion"]) == 7
+    assert 0.0 <= summary["accuracy"] <= 1.0
+
+    # a second call with more epochs resumes from last.pt instead of starting over
+    second = cli("train", "--arch", "realtime_xs", "--epochs", "2", *common)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "resumed at epoch 1" in second.stdout
+    rows = (run / "log.csv").read_text().strip().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["1", "2"]
+
+    # distillation from the trained checkpoint, then export of the student with its measured accuracy
+    student = tmp_path / "student"
+    distil = cli("train", "--arch", "realtime_xs", "--epochs", "1", "--teacher", str(run / "best.pt"),
+                 *common[:-1], str(student))
+    assert distil.returncode == 0, distil.stderr[-2000:]
+    onnx_path = tmp_path / "student.onnx"
+    exported = cli("export-model", str(student / "best.pt"), "--out", str(onnx_path), "--evaluate", str(tiny_fer / "publictest"))
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    meta = json.loads(onnx_path.with_suffix(".json").read_text())
+    assert 0.0 <= meta["publictest_accuracy"] <= 1.0 and meta["input_size"] == 48
+
+
+@needs_fer
+def test_data_loader_decodes_folders_and_skips_junk(tmp_path):
+    happy = tmp_path / "happy"
+    happy.mkdir()
+    for src in sorted((FER / "train" / "happy").iterdir())[:3]:
+        (happy / src.name).symlink_to(src)
+    (happy / "broken.jpg").write_bytes(b"not an image")
+    faces = load_image_folder(tmp_path)
+    assert faces.images.shape == (3, 48, 48) and faces.images.dtype == np.uint8
+    assert set(faces.labels.tolist()) == {3}
