@@ -43,13 +43,13 @@ def log(msg: str) -> None:
 
 def run_phase(jobs, runs: Path, data: Path, budget: float, hard_stop: float, extra: dict, args) -> None:
     procs = {}
-    for name, arch, seed in jobs:
+    for name, arch, seed, *job_extra in jobs:
         out = runs / name
         out.mkdir(parents=True, exist_ok=True)
         cfg = {"arch": arch, "out_dir": str(out), "train_data": str(data), "val_data": str(data),
                "train_split": "train", "val_split": "publictest", "epochs": 0, "time_budget_s": budget,
                "batch_size": args.batch_size, "lr": args.lr, "seed": seed, "device": args.device,
-               "limit_per_class": args.limit_per_class, "threads": 2, **extra}
+               "limit_per_class": args.limit_per_class, "threads": 2, **extra, **(job_extra[0] if job_extra else {})}
         (out / "job.yaml").write_text(yaml.safe_dump(cfg))
         fh = open(out / "train.log", "w")
         procs[name] = (subprocess.Popen([sys.executable, "-m", "classmood.train", str(out / "job.yaml")],
@@ -126,6 +126,7 @@ def main() -> int:
     ap.add_argument("--limit-per-class", type=int, default=None, help="smoke runs only")
     ap.add_argument("--poll", type=float, default=30)
     ap.add_argument("--only", nargs="*", help="run only these phase-1 runs (smoke tests)")
+    ap.add_argument("--plan", help="JSON {phase1: [[name, arch, seed, {config}]...], phase2: false, return_weights: [...]}")
     ap.add_argument("--only2", nargs="*", help="run only these phase-2 runs (smoke tests)")
     args = ap.parse_args()
     start = time.time()
@@ -142,8 +143,10 @@ def main() -> int:
     save_arrays({s: load_jpeg_cache(args.cache, s) for s in ("train", "publictest")}, data)
     log(f"decoded data set in {time.time() - start:.0f}s")
 
-    phase1 = [j for j in PHASE1 if not args.only or j[0] in args.only]
-    reserve = args.phase2 + 90  # phase 2 with its start-up, then packing
+    plan = json.loads(Path(args.plan).read_text()) if args.plan else {}
+    phase1 = [tuple(j) for j in plan.get("phase1", PHASE1) if not args.only or j[0] in args.only]
+    RETURN_WEIGHTS.extend(plan.get("return_weights", []))
+    reserve = args.phase2 + 90 if plan.get("phase2", True) else 20  # phase 2 with its start-up, then packing
     run_phase(phase1, runs, data, args.phase1, start + args.deadline - reserve, {}, args)
     pack(runs, out, "phase1")
 
@@ -151,7 +154,7 @@ def main() -> int:
     teachers = best_of(runs, candidates, args.teachers)
     log(f"teachers: {teachers}")
     left = start + args.deadline - time.time() - 60
-    if teachers and left > 30:
+    if teachers and left > 30 and plan.get("phase2", True):
         budget = min(args.phase2, left - 30)
         extra = {"teachers": [str(runs / t / "best.pt") for t in teachers]}
         phase2 = [j for j in PHASE2 if not args.only2 or j[0] in args.only2]

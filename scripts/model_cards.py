@@ -123,7 +123,7 @@ def main() -> int:
     lines = ["| run | architecture | params | epochs | GPU s (shared) | publictest acc. (flip TTA) | reference figure | faces/s (ORT, 2 cores) |",
              "|---|---|---|---|---|---|---|---|"]
     for r in table.to_dict("records"):
-        ref = f"{r['reference']:.2%} ({r['reference_name']})" if r["reference"] else ""
+        ref = f"{r['reference']:.2%} ({r['reference_name']})" if r["reference_name"] else ""
         fps = f"{r['faces_per_s']:.0f}" if r["faces_per_s"] and r["faces_per_s"] == r["faces_per_s"] else ""
         params = f"{r['params'] / 1e6:.2f}M" if r["params"] and r["params"] == r["params"] else ""
         lines.append(f"| [{r['run']}](models/{r['run']}.md) | {r['arch']} | {params} | {r['epochs']} | {r['gpu_seconds']} | "

@@ -38,6 +38,7 @@ class TrainConfig:
     bf16: bool = True
     threads: int | None = None
     imagenet_checkpoint: str | None = None  # resnet50 only: user-supplied weights
+    init_checkpoint: str | None = None  # start from these weights (warm restart), not from scratch
 
     @classmethod
     def from_file(cls, path: str | Path, **overrides) -> "TrainConfig":

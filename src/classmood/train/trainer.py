@@ -90,6 +90,9 @@ class Trainer:
         # channels_last is faster with cuDNN; on the CPU it crashes depthwise-conv backward (torch 2.13)
         self.memory_format = torch.channels_last if self.device.type == "cuda" else torch.contiguous_format
         self.model = create_model(cfg.arch, **kwargs).to(self.device).to(memory_format=self.memory_format)
+        if cfg.init_checkpoint:
+            init = load_checkpoint_model(cfg.init_checkpoint)
+            self.model.load_state_dict(init.state_dict())
         decay = [p for n, p in self.model.named_parameters() if p.ndim > 1]
         no_decay = [p for n, p in self.model.named_parameters() if p.ndim <= 1]
         self.optimizer = torch.optim.SGD(
@@ -206,9 +209,9 @@ class Trainer:
                     seen += len(y)
                 if self._progress(steps_total, time.perf_counter() - started) >= 1.0:
                     break
-            self.elapsed += time.perf_counter() - started
             self.epoch += 1
             metrics = self.evaluate(val_x, val_y)
+            self.elapsed += time.perf_counter() - started  # the budget counts evaluation too
             row = {"epoch": self.epoch, "seconds": round(self.elapsed, 1), "lr": round(lr, 6),
                    "train_loss": round(loss_sum / max(seen, 1), 4), "train_acc": round(correct / max(seen, 1), 4),
                    **{k: round(v, 4) for k, v in metrics.items() if k.startswith("val")}}
