@@ -9,7 +9,8 @@ DATA=${DATA:-../shared/datasets/fer2013/publictest}
 M=src/classmood/models
 
 classmood export-model "$CKPT/realtime_plain.pt" --out $M/realtime.onnx --name realtime --no-flip \
-  --description "Compact VGG-style CNN (1.2M params) trained on FER-2013 train only; the default for live use" \
+  --description "Compact VGG-style CNN (1.2M params), int8, trained on FER-2013 train only; the default for live use" \
+  --int8 "${TRAIN:-../shared/datasets/fer2013/train}" \
   --evaluate "$DATA"
 classmood export-model "$CKPT/realtime_plain.pt" "$CKPT/realtime_r2.pt" "$CKPT/vgg13_s0_r2.pt" --out $M/accurate.onnx \
   --name accurate --flip \

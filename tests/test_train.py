@@ -160,3 +160,25 @@ def test_data_loader_decodes_folders_and_skips_junk(tmp_path):
     faces = load_image_folder(tmp_path)
     assert faces.images.shape == (3, 48, 48) and faces.images.dtype == np.uint8
     assert set(faces.labels.tolist()) == {3}
+
+
+@needs_fer
+def test_int8_quantisation_keeps_the_contract_and_most_predictions(tiny_fer, tmp_path):
+    import onnx
+    import onnxruntime as ort
+
+    from classmood.train.quantize import quantize_int8
+
+    torch.manual_seed(0)
+    model = create_model("realtime_xs").eval()
+    fp32, int8 = tmp_path / "fp32.onnx", tmp_path / "int8.onnx"
+    export_onnx([model], fp32, name="fp32")
+    export_onnx([model], int8, name="int8")
+    quantize_int8(int8, tiny_fer / "train", per_class=10)
+    ops = {node.op_type for node in onnx.load(str(int8)).graph.node}
+    assert "QuantizeLinear" in ops and "DequantizeLinear" in ops
+    faces = normalize(torch.from_numpy(load_image_folder(tiny_fer / "publictest").images)).numpy()
+    run = lambda p: ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]).run(None, {"faces": faces})[0]  # noqa: E731
+    a, b = run(fp32), run(int8)
+    assert b.shape == a.shape and np.allclose(b.sum(axis=1), 1.0, atol=1e-3)
+    assert np.abs(a - b).max() < 0.1

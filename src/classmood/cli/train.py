@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -75,6 +76,7 @@ def export_model(
     name: Annotated[str | None, typer.Option("--name", help="Model name in the metadata (default: file stem).")] = None,
     flip: Annotated[bool, typer.Option("--flip/--no-flip", help="Average each face with its mirror image inside the graph.")] = False,
     description: Annotated[str, typer.Option("--description")] = "",
+    int8: Annotated[Path | None, typer.Option("--int8", help="Quantise to int8 (ONNX Runtime static QDQ), calibrated on faces from this labelled folder (e.g. FER-2013 train).")] = None,
     evaluate_on: Annotated[Path | None, typer.Option("--evaluate", help="Labelled face folder (e.g. FER-2013 publictest): measure the exported model on it and record the accuracy in its metadata.")] = None,
 ) -> None:
     """Export checkpoints to ONNX (softmax, ensemble mean and flip TTA inside the graph), checked against torch."""
@@ -89,9 +91,13 @@ def export_model(
     archs = sorted({type(m).__name__ for m in members})
     meta = export_onnx(members, out, name=name or out.stem, flip=flip,
                        metadata={"architecture": "+".join(archs), "description": description})
-    if evaluate_on is not None:
-        import json
+    if int8 is not None:
+        from classmood.train.quantize import quantize_int8
 
+        quantize_int8(out, int8)
+        meta.update(quantization="int8 static QDQ, per channel", calibrated_on=str(int8))
+        out.with_suffix(".json").write_text(json.dumps(meta, indent=1))
+    if evaluate_on is not None:
         from classmood.classify.evaluate import evaluate
 
         report = evaluate(evaluate_on, out).to_dict()

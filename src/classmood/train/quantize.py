@@ -1,0 +1,45 @@
+"""Static int8 quantisation of an exported emotion model with ONNX Runtime (QDQ, per channel).
+
+Calibration uses real training faces; on AVX-512 VNNI CPUs the realtime model runs about
+3.5x faster for ~0.1 point of accuracy (measured in docs/models.md).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from classmood.train.augment import MEAN, STD
+from classmood.train.data import load_image_folder
+
+
+class _FaceBatches:
+    """ONNX Runtime calibration reader over normalised face batches."""
+
+    def __init__(self, faces: np.ndarray, input_name: str, batch: int = 32):
+        self._batches = iter([{input_name: faces[i:i + batch]} for i in range(0, len(faces), batch)])
+
+    def get_next(self):
+        return next(self._batches, None)
+
+
+def quantize_int8(onnx_path: str | Path, calibration_dir: str | Path, per_class: int = 40, image_size: int = 48) -> None:
+    """Replace ``onnx_path`` by its int8 version, calibrated on ``per_class`` faces of each class."""
+    import onnxruntime as ort
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    onnx_path = Path(onnx_path)
+    faces = load_image_folder(calibration_dir, image_size).subset(per_class)
+    x = ((faces.images.astype(np.float32) / 255.0 - MEAN) / STD)[:, None]
+    input_name = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).get_inputs()[0].name
+    reader = type("Reader", (_FaceBatches, CalibrationDataReader), {})(x, input_name)
+    with tempfile.TemporaryDirectory() as tmp:
+        prepared = Path(tmp) / "prepared.onnx"
+        quant_pre_process(str(onnx_path), str(prepared))
+        quantized = Path(tmp) / "int8.onnx"
+        quantize_static(str(prepared), str(quantized), reader, quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+        quantized.replace(onnx_path)
