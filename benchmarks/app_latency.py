@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from app_harness import app_server, face_canvas, fer_faces, launch_chromium, login, press_start, write_y4m  # noqa: E402
 
 BITS = 12
-STRIP_H = 24
+STRIP_SHARE = 20  # the barcode fills the top 1/20 of the picture (the browser may scale the video down)
 
 # Runs in every frame before its own scripts: keep the camera stream, and decode barcodes.
 PROBE = """
@@ -41,13 +41,14 @@ PROBE = """
   window.__decode = (video, canvas) => {
     const w = video.videoWidth, h = video.videoHeight;
     if (!w || !h) return -1;
-    canvas.width = w; canvas.height = %(strip)d;
+    const strip = Math.max(2, Math.floor(h / %(share)d));
+    canvas.width = w; canvas.height = strip;
     const ctx = canvas.getContext('2d', {willReadFrequently: true});
-    ctx.drawImage(video, 0, 0, w, %(strip)d, 0, 0, w, %(strip)d);
-    const data = ctx.getImageData(0, 0, w, %(strip)d).data;
+    ctx.drawImage(video, 0, 0, w, strip, 0, 0, w, strip);
+    const data = ctx.getImageData(0, 0, w, strip).data;
     let code = 0;
     for (let b = 0; b < %(bits)d; b++) {
-      const x = Math.floor((b + 0.5) * w / %(bits)d), y = Math.floor(%(strip)d / 2);
+      const x = Math.floor((b + 0.5) * w / %(bits)d), y = Math.floor(strip / 2);
       const v = data[(y * w + x) * 4];
       code = (code << 1) | (v > 128 ? 1 : 0);
     }
@@ -63,7 +64,7 @@ PROBE = """
     video.requestVideoFrameCallback(step);
   };
 })();
-""" % {"strip": STRIP_H, "bits": BITS}
+""" % {"share": STRIP_SHARE, "bits": BITS}
 
 START_WATCH = """
 () => {
@@ -82,11 +83,12 @@ START_WATCH = """
 def stamp(frame: np.ndarray, number: int) -> np.ndarray:
     """Write ``number`` as a black/white barcode across the top strip of the frame."""
     out = frame.copy()
-    width = out.shape[1]
+    height, width = out.shape[:2]
+    strip = height // STRIP_SHARE
     for b in range(BITS):
         bit = (number >> (BITS - 1 - b)) & 1
         x0, x1 = int(b * width / BITS), int((b + 1) * width / BITS)
-        out[:STRIP_H, x0:x1] = 255 if bit else 0
+        out[:strip, x0:x1] = 255 if bit else 0
     return out
 
 
@@ -138,7 +140,7 @@ def _component_frame(page, timeout_s: float = 30.0):
             if "webrtc_streamer" in frame.url and not frame.is_detached():
                 return frame
         page.wait_for_timeout(200)
-    raise TimeoutError("no streamlit-webrtc frame on the page")
+    raise TimeoutError(f"no streamlit-webrtc frame on the page: {[f.url for f in page.frames]}")
 
 
 def _page_figures(page) -> dict:

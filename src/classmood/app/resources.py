@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from classmood.pipeline import Pipeline
+from classmood.app.worker import PipelineProcess
 from classmood.store import Store
 
 
 @st.cache_resource(show_spinner="Loading the face and emotion models…")
-def pipeline(model: str) -> Pipeline:
-    """The detector + emotion classifier for ``model`` (realtime or accurate)."""
-    return Pipeline(model=model)
+def pipeline(model: str) -> PipelineProcess:
+    """The detector + emotion classifier for ``model`` (realtime or accurate), in its own process
+    so that detection does not stall the server's video threads."""
+    return PipelineProcess(model)
 
 
 @st.cache_resource

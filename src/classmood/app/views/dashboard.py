@@ -82,8 +82,9 @@ def _clock(seconds: float | None) -> str:
     return f"{seconds // 60:02d}:{seconds % 60:02d}"
 
 
-def class_view(snapshot: ClassSnapshot) -> None:
-    """Everything a teacher sees of a class, from one snapshot."""
+def class_view(snapshot: ClassSnapshot, charts: bool = True) -> None:
+    """Everything a teacher sees of a class, from one snapshot (``charts=False``: without the
+    mood chart, which the Live page redraws less often because charts are costly to render)."""
     if snapshot.error:
         st.error(snapshot.error)
     metrics(snapshot)
@@ -95,5 +96,6 @@ def class_view(snapshot: ClassSnapshot) -> None:
     with right:
         st.subheader("Alerts")
         alert_list(snapshot.alerts, names)
-    st.subheader("Class mood")
-    mood_chart(snapshot.timeline)
+    if charts:
+        st.subheader("Class mood")
+        mood_chart(snapshot.timeline)

@@ -17,7 +17,8 @@ from classmood.app.views import dashboard
 from classmood.errors import ClassmoodError
 
 SOURCES = {"webcam": "Webcam", "screen": "Share a window or screen", "url": "Stream URL"}
-REFRESH_S = 1.0
+REFRESH_S = 1.0  # students, alerts and figures
+CHART_REFRESH_S = 5.0  # the mood chart: redrawing charts every second made the video stutter on 2 cores
 
 
 def _start_class(request: LiveRequest) -> LiveClass:
@@ -71,6 +72,7 @@ def render() -> None:
     if problem:
         st.warning(problem)
         _dashboard(stream)
+        _mood_chart(stream)
         return
     stream.configure(LiveRequest(name, url or kind, settings))
 
@@ -95,6 +97,7 @@ def render() -> None:
     if kind == "screen":
         st.caption("Press Start, then pick the meeting window (gallery view) in the browser's sharing dialog.")
     _dashboard(stream)
+    _mood_chart(stream)
 
 
 def _problem(name: str, kind: str, url: str, stream: LiveStream) -> str:
@@ -128,7 +131,7 @@ def _dashboard(stream: LiveStream) -> None:
         st.caption(f"Recording session #{snapshot.session_id} · {snapshot.elapsed_s:.0f} s · "
                    f"{snapshot.frames} frames analysed")
         _alert_toasts(snapshot)
-        dashboard.class_view(snapshot)
+        dashboard.class_view(snapshot, charts=False)
         _rename(live, snapshot)
     elif stream.finished is not None:
         snapshot = stream.finished
@@ -137,10 +140,18 @@ def _dashboard(stream: LiveStream) -> None:
                    "See it under History.", icon=":material/save:")
         if stream.finished_reason:
             st.caption(stream.finished_reason + " Everything up to that moment is kept.")
-        dashboard.class_view(snapshot)
+        dashboard.class_view(snapshot, charts=False)
     else:
         st.caption("Press Start to begin. Nothing is stored until the first frame arrives; "
                    "no video or pictures are ever stored unless Settings say so.")
+
+
+@st.fragment(run_every=CHART_REFRESH_S)
+def _mood_chart(stream: LiveStream) -> None:
+    source = stream.live.snapshot() if stream.live is not None else stream.finished
+    if source is not None:
+        st.subheader("Class mood")
+        dashboard.mood_chart(source.timeline)
 
 
 def _alert_toasts(snapshot) -> None:

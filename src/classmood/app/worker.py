@@ -1,0 +1,137 @@
+"""Run the face pipeline in a separate process, so the web server's own threads keep flowing.
+
+The face detector holds Python's GIL while it runs; inside the Streamlit server that starves
+aiortc's threads (WebRTC receive, decode, encode) and the video stutters and lags by seconds.
+``PipelineProcess`` has the same ``process(frame) -> FrameResult`` call as ``Pipeline`` but does
+the detection and classification in a child process (frames and faces go through a pipe), so
+only tracking, aggregation and recording stay in the server.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import threading
+from multiprocessing.connection import Client, Listener
+
+from classmood.errors import ClassmoodError
+from classmood.types import Face, Frame, FrameResult
+
+START_TIMEOUT_S = 120.0
+CALL_TIMEOUT_S = 60.0
+
+
+def main(address: str, model: str) -> None:
+    """Entry point of the worker process (``python -m classmood.app.worker ADDRESS MODEL``)."""
+    connection = Client(address, family="AF_UNIX", authkey=bytes.fromhex(os.environ.pop("CLASSMOOD_WORKER_KEY")))
+    with connection:
+        _serve(connection, model)
+
+
+def _serve(connection, model: str) -> None:
+    """Child process: build the pipeline, then answer frames until the pipe closes."""
+    try:
+        from classmood.pipeline import Pipeline
+
+        pipeline = Pipeline(model=model)
+    except Exception as exc:  # noqa: BLE001 - reported to the parent as one line
+        connection.send(("error", f"{type(exc).__name__}: {exc}"))
+        return
+    connection.send(("ready", None))
+    while True:
+        try:
+            image, index, timestamp = connection.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            result = pipeline.process(Frame(image, index, timestamp))
+            faces = [(f.box, f.score, f.probabilities, f.landmarks) for f in result.faces]
+            connection.send(("ok", (faces, result.timings)))
+        except Exception as exc:  # noqa: BLE001 - one bad frame must not end the worker
+            connection.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+class PipelineProcess:
+    """A ``Pipeline`` (``model``) in a child process; thread-safe, restarted if it dies."""
+
+    def __init__(self, model: str = "realtime") -> None:
+        self.model = model
+        self._lock = threading.Lock()
+        self._process = None
+        self._connection = None
+        with self._lock:
+            self._start()
+
+    def _start(self) -> None:
+        """Start ``python -m classmood.app.worker`` and wait until its pipeline is loaded.
+
+        A plain child interpreter (not multiprocessing's spawn, which would re-run the server's
+        main module) that connects back over a private Unix socket with a random key.
+        """
+        authkey = secrets.token_bytes(32)
+        with Listener(family="AF_UNIX", authkey=authkey) as listener:
+            env = dict(os.environ, CLASSMOOD_WORKER_KEY=authkey.hex())
+            process = subprocess.Popen([sys.executable, "-m", "classmood.app.worker", listener.address, self.model],
+                                       env=env, stdin=subprocess.DEVNULL)
+            listener._listener._socket.settimeout(START_TIMEOUT_S)  # accept() must not wait forever on a dead child
+            try:
+                connection = listener.accept()
+            except OSError:
+                process.kill()
+                raise ClassmoodError(f"the {self.model} face pipeline did not start") from None
+        try:
+            ready = connection.poll(START_TIMEOUT_S)
+            status, detail = connection.recv() if ready else ("error", "no answer")
+        except (EOFError, OSError):
+            status, detail = "error", "it exited"
+        if status != "ready":
+            connection.close()
+            process.kill()
+            raise ClassmoodError(f"cannot load the {self.model} face pipeline: {detail}")
+        self._process, self._connection = process, connection
+
+    def process(self, frame: Frame) -> FrameResult:
+        """Detect and classify the faces of one frame (like ``Pipeline.process``)."""
+        with self._lock:
+            if self._process is None or self._process.poll() is not None:
+                self._start()
+            try:
+                self._connection.send((frame.image, frame.index, frame.timestamp))
+                if not self._connection.poll(CALL_TIMEOUT_S):
+                    raise TimeoutError
+                status, payload = self._connection.recv()
+            except (EOFError, OSError, TimeoutError, BrokenPipeError):
+                self._stop()
+                raise ClassmoodError("the face pipeline process stopped; it restarts with the next frame") from None
+        if status != "ok":
+            raise ClassmoodError(f"face analysis failed: {payload}")
+        faces, timings = payload
+        return FrameResult(frame, [Face(tuple(box), score, probs, landmarks) for box, score, probs, landmarks in faces],
+                           dict(timings))
+
+    def _stop(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+        if self._process is not None:
+            try:
+                self._process.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._process = self._connection = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()
+
+    def __del__(self) -> None:  # a cached pipeline dies with the server; be tidy in tests
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
