@@ -227,3 +227,33 @@ def test_display_capture_script_is_injected_into_the_component_page():
     assert body.startswith(b"<html><head>" + SCRIPT) and body.endswith(b"</html>")
     length = dict(sent[0]["headers"])[b"content-length"]
     assert int(length) == len(body)
+
+
+def test_pipeline_process_matches_the_pipeline_and_survives_a_crash():
+    from classmood.app.worker import PipelineProcess
+    from classmood.pipeline import Pipeline
+    from classmood.types import Frame
+
+    image = face_canvas(fer_faces(3))
+    frame = Frame(image, 7, 1.5)
+    expected = Pipeline().process(frame)
+    worker = PipelineProcess("realtime")
+    try:
+        result = worker.process(frame)
+        assert result.frame is frame and len(result.faces) == len(expected.faces) == 3
+        for got, want in zip(result.faces, expected.faces):
+            assert got.box == want.box and got.emotion == want.emotion
+            assert got.probabilities == pytest.approx(want.probabilities, abs=1e-6)
+        worker._process.kill()  # the analysis process dies mid-class
+        worker._process.wait()
+        assert len(worker.process(frame).faces) == 3  # the next frame starts a new one
+    finally:
+        worker.close()
+
+
+def test_pipeline_process_with_unknown_model_says_so():
+    from classmood.app.worker import PipelineProcess
+    from classmood.errors import ClassmoodError
+
+    with pytest.raises(ClassmoodError, match="cannot load the no-such-model face pipeline"):
+        PipelineProcess("no-such-model")
