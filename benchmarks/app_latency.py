@@ -140,6 +140,7 @@ def _component_frame(page, timeout_s: float = 30.0):
             if "webrtc_streamer" in frame.url and not frame.is_detached():
                 return frame
         page.wait_for_timeout(200)
+    page.screenshot(path=str(Path(tempfile.gettempdir()) / "app_latency_failure.png"))
     raise TimeoutError(f"no streamlit-webrtc frame on the page: {[f.url for f in page.frames]}")
 
 
