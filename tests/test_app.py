@@ -27,7 +27,7 @@ from app_harness import (  # noqa: E402
 if chromium_path() is None:
     pytest.fail("Debian's chromium is needed for the app tests: apt-get install -y chromium", pytrace=False)
 
-UI_TIMEOUT_MS = 60_000
+UI_TIMEOUT_MS = 90_000  # generous: CI shares 2 cores with the analysis and the browser
 
 
 @pytest.fixture(scope="module")

@@ -90,6 +90,7 @@ class LiveStream:
         self._stopped_at = 0.0
         self._watchdog: threading.Thread | None = None
         self._analyser: LatestFrameAnalyser | None = None
+        self._stopping = False
 
     def configure(self, request: LiveRequest) -> None:
         with self._lock:
@@ -115,7 +116,7 @@ class LiveStream:
         with self._lock:
             if self.live is not None or self.request is None or self.error is not None:
                 return self._analyser if self.live is not None else None
-            if time.monotonic() - self._stopped_at < RESTART_GRACE_S:
+            if self._stopping or time.monotonic() - self._stopped_at < RESTART_GRACE_S:
                 return None
             try:
                 self.live = self._make_live(self.request)
@@ -145,12 +146,16 @@ class LiveStream:
             if live is None:
                 return self.finished
             self._stopped_at = time.monotonic()
-        if analyser is not None:
-            analyser.stop()
-        live.close(status)
-        with self._lock:
-            self.finished = live.snapshot()
-            self.finished_reason = reason
+            self._stopping = True
+        try:
+            if analyser is not None:
+                analyser.stop()
+            live.close(status)
+        finally:
+            with self._lock:
+                self.finished = live.snapshot()
+                self.finished_reason = reason
+                self._stopping = False
         return self.finished
 
     def reset_error(self) -> None:
@@ -159,4 +164,5 @@ class LiveStream:
 
     @property
     def running(self) -> bool:
-        return self.live is not None
+        """True from the first frame until the class is fully recorded (also while it is ending)."""
+        return self.live is not None or self._stopping

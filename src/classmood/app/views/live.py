@@ -26,7 +26,7 @@ def _start_class(request: LiveRequest) -> LiveClass:
     from classmood.store import SessionRecorder
 
     settings = request.settings
-    recorder = SessionRecorder(resources.store(), request.session_name, source=f"app:{request.source}",
+    recorder = SessionRecorder(resources.store(), _free_name(request.session_name), source=f"app:{request.source}",
                                settings={"model": settings.model, "absent_seconds": settings.absent_seconds,
                                          "negative_seconds": settings.negative_seconds})
     return LiveClass(settings, resources.pipeline(settings.model), recorder)
@@ -45,6 +45,15 @@ def _session_name_taken(name: str) -> bool:
 
     with resources.store().session() as db:
         return db.scalar(select(SessionRow.id).where(SessionRow.name == name)) is not None
+
+
+def _free_name(name: str) -> str:
+    """``name``, or ``name (2)``, ``name (3)``… when a session already has it."""
+    candidate, number = name, 1
+    while _session_name_taken(candidate):
+        number += 1
+        candidate = f"{name} ({number})"
+    return candidate
 
 
 def render() -> None:
@@ -68,12 +77,15 @@ def render() -> None:
         url = st.text_input("Stream URL (rtsp://, http://…, or a video file path on this computer)",
                             key="live_url", disabled=stream.running).strip()
 
+    if name and not stream.running and _session_name_taken(name):
+        st.caption(f"A session named “{name}” exists already; this class will be saved as “{_free_name(name)}”.")
     problem = _problem(name, kind, url, stream)
     if problem:
         st.warning(problem)
         _dashboard(stream)
         _mood_chart(stream)
         return
+    resources.pipeline(settings.model)  # load the models now, not on the first video frame
     stream.configure(LiveRequest(name, url or kind, settings))
 
     common = dict(
@@ -105,8 +117,6 @@ def _problem(name: str, kind: str, url: str, stream: LiveStream) -> str:
         return ""
     if not name:
         return "Give the session a name before you start."
-    if _session_name_taken(name):
-        return f"A session named “{name}” already exists; choose another name."
     if kind == "url" and not url:
         return "Enter the stream URL, then press Start."
     if kind == "url" and "://" not in url and not Path(url).expanduser().is_file():
