@@ -141,6 +141,19 @@ def test_server_binds_to_localhost_only(server):
     assert ours == ["0100007F:%04X" % port]  # 127.0.0.1
 
 
+def test_sign_out_ends_access(browser, server):
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(UI_TIMEOUT_MS)
+    login(page, server)
+    page.get_by_role("heading", name="Live class").wait_for()
+    page.get_by_role("link", name="Sign out").click()
+    page.wait_for_url("**/login")
+    page.goto(server.url + "/history")
+    page.wait_for_url("**/login?next=/history")
+    context.close()
+
+
 # --- live class ----------------------------------------------------------------------------------
 
 def test_live_webcam_class_is_annotated_recorded_and_reported(page, server):

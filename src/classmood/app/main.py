@@ -24,5 +24,6 @@ navigation = st.navigation(pages)
 with st.sidebar:
     st.markdown("**classmood** · the teacher's class view")
     st.caption("Runs on this computer only. Aggregates per pseudonymous student; no video stored.")
-    st.link_button("Sign out", "/logout")
+    # a plain same-tab link (Streamlit's link buttons open a new tab): leaving drops the session
+    st.html('<a href="/logout" target="_self" id="classmood-sign-out">Sign out</a>')
 navigation.run()
