@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from classmood.output.atomic import partial_path
+from classmood.output.atomic import AtomicWriter, partial_path
 
 
-class BrowserVideoWriter:
+class BrowserVideoWriter(AtomicWriter):
     """H.264/yuv420p mp4 that Chromium and Firefox play; the file appears only on ``close()``."""
 
     def __init__(self, path: str | Path, fps: float) -> None:
