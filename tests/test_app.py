@@ -319,12 +319,36 @@ def test_too_large_and_wrong_type_uploads_are_refused(page, workdir):
         page.get_by_text("not allowed", exact=False)).first.wait_for()
 
 
+# --- history ---
+
+def test_history_deletes_a_session(page, server, workdir):
+    video = workdir / "to-delete.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (320, 240))
+    for _ in range(10):
+        writer.write(face_canvas(fer_faces(1), 320, 240))
+    writer.release()
+    upload(page, video)
+    page.get_by_text("Done: 10 frames").wait_for()
+    name = db_rows(server, "select name from sessions where source = 'upload:to-delete.mp4'")[0][0]
+    go_to(page, "History")
+    select_session(page, name)
+    page.get_by_text("Show the report").click()
+    page.frame_locator("iframe").last.get_by_text(name).first.wait_for()  # the report, shown in the page
+    page.get_by_text("Delete this session").click()
+    page.get_by_role("button", name="Delete session").click()
+    wait_until(lambda: not db_rows(server, "select id from sessions where name = ?", name), timeout_s=30)
+    assert not db_rows(server, "select count(*) from student_seconds s left join sessions x on x.id = s.session_id "
+                               "where x.id is null")[0][0]
+
+
 # --- settings --------------------------------------------------------------------------------------
 
 def test_settings_are_saved(page, server):
     go_to(page, "Settings")
     page.get_by_role("heading", name="Settings").wait_for()
     page.get_by_text("Store video frames", exact=False).wait_for()
+    page.get_by_role("combobox", name="Emotion model").click()
+    page.get_by_role("option", name="accurate").click()
     notice = page.get_by_label("Notice shown before each class")
     notice.fill("Mood analysis on: ask me if you want it off.")
     page.get_by_role("button", name="Save settings").click()
@@ -333,7 +357,8 @@ def test_settings_are_saved(page, server):
 
     saved = json.loads((server.home / "settings.json").read_text())
     assert saved["consent_text"] == "Mood analysis on: ask me if you want it off."
-    assert saved["store_frames"] is False and saved["ice_servers"] == []
+    assert saved["store_frames"] is False and saved["ice_servers"] == [] and saved["model"] == "accurate"
+    assert server.health()["model"] == "accurate"
     go_to(page, "Live")
     page.get_by_text("Mood analysis on: ask me if you want it off.").wait_for()
 

@@ -50,6 +50,8 @@ def _downloads(name: str, seconds, key: str) -> None:
     html = report_html(name)
     right.download_button("Download HTML report", html.encode(), file_name=f"{slug}.html", mime="text/html",
                           key=f"{key}-html")
+    with st.expander("Show the report"):
+        st.iframe(html, height=900)  # our own report (names are escaped by its template)
 
 
 def report_html(name: str) -> str:
