@@ -44,8 +44,45 @@ def run(
         raise typer.Exit(130) from None
 
 
+@app.command("report")
+def report_command(
+    out: Path = typer.Option(None, "--out", help="Folder holding benchmarks.md and benchmarks/results.json "
+                                                  "(default: docs/)."),
+) -> None:
+    """Rewrite benchmarks.md and the charts from an existing results.json (no measuring)."""
+    import json
+
+    from rich.console import Console
+
+    from benchmarks.systems import REPO_ROOT
+
+    console = Console(stderr=True)
+    out = out or REPO_ROOT / "docs"
+    source = out / "benchmarks" / "results.json"
+    try:
+        data = json.loads(source.read_text())
+        target = _write_page(data, out)
+    except (OSError, ValueError, KeyError) as exc:
+        console.print(f"[red]error:[/red] cannot rebuild the report from {source}: {exc!r}", highlight=False)
+        raise typer.Exit(1) from None
+    console.print(f"wrote {target} and its charts from {source}", highlight=False)
+
+
+def _write_page(data: dict, out: Path) -> Path:
+    """Charts, then the markdown page (atomically), for one results dict."""
+    from benchmarks import charts, markdown
+
+    paths = charts.write_charts(data, out / "benchmarks")
+    page = markdown.render(data, {k: str(p.relative_to(out)) for k, p in paths.items()})
+    target = out / "benchmarks.md"
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_text(page)
+    tmp.replace(target)
+    return target
+
+
 def _run(quick: bool, out: Path, offline_check: bool, console) -> None:
-    from benchmarks import charts, markdown, report
+    from benchmarks import report
     from benchmarks.inputs import FULL, QUICK, prepare
     from benchmarks.offline_check import check_all
     from benchmarks.runner import measure_all
@@ -90,14 +127,8 @@ def _run(quick: bool, out: Path, offline_check: bool, console) -> None:
     command = "python -m benchmarks " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     data = report.build_results(results, inputs, config, checks, command.strip(), started, time.perf_counter() - t0)
     data["meta"]["skipped_systems"] = skipped
-    chart_dir = out / "benchmarks"
-    paths = charts.write_charts(data, chart_dir)
-    report.write_json(data, chart_dir / "results.json")
-    page = markdown.render(data, {k: str(p.relative_to(out)) for k, p in paths.items()})
-    target = out / "benchmarks.md"
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(page)
-    tmp.replace(target)
+    report.write_json(data, out / "benchmarks" / "results.json")
+    target = _write_page(data, out)
     for line in data["verdicts"]:
         say(line)
-    say(f"wrote {target}, {chart_dir / 'results.json'} and {len(paths)} charts")
+    say(f"wrote {target}, {out / 'benchmarks' / 'results.json'} and the charts")

@@ -104,11 +104,11 @@ def stages_table(data: dict) -> list[str]:
 def offline_table(data: dict) -> list[str]:
     rows = []
     for c in data["offline_peers"]:
-        evidence = c["download_evidence"][0] if c["download_evidence"] else (
-            ", ".join(c["weight_files"][:2]) or c.get("error") or "-")
-        rows.append([f"`{c['package']}` {c['version']}", c["verdict"], f"`{evidence.replace('|', '/')[:110]}`",
+        hits = c["download_evidence"][:2] or c["weight_files"][:2] or [c.get("error") or "-"]
+        evidence = "<br>".join(f"`{h.replace('|', '/')[:110]}`" for h in hits)
+        rows.append([f"`{c['package']}` {c['version']}", c["verdict"], evidence,
                      c.get("note") or "-"])
-    return _table(["package", "verdict", "evidence (first hit)", "in this benchmark"], rows)
+    return _table(["package", "verdict", "evidence (first hits)", "in this benchmark"], rows)
 
 
 def render(data: dict, charts: dict[str, str]) -> str:
@@ -203,8 +203,9 @@ def render(data: dict, charts: dict[str, str]) -> str:
         "## Reproduce",
         "",
         "```",
-        "python -m benchmarks run          # full run, ~20 min on 2 cores (first run also installs the fer venv)",
-        "python -m benchmarks run --quick  # smoke run, ~3 min",
+        "python -m benchmarks run          # full run: ~15 min on 2 busy cores (the first run also installs fer's venv)",
+        "python -m benchmarks run --quick  # smoke run: ~2-4 min, written under .bench/results/quick",
+        "python -m benchmarks report       # rewrite this page and its charts from docs/benchmarks/results.json",
         "```",
         "",
         "All figures are also in `docs/benchmarks/results.json`.",

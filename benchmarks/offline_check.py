@@ -86,8 +86,16 @@ def inspect_members(package: str, members: dict[str, bytes | int]) -> PeerCheck:
             code = line.split("#", 1)[0]
             if DOWNLOAD_CALL.search(code):
                 check.download_evidence.append(f"{name}:{number}: {line.strip()[:120]}")
+    check.download_evidence.sort(key=_evidence_rank)
     check.verdict = verdict(check)
     return check
+
+
+def _evidence_rank(line: str) -> tuple[bool, bool, int]:
+    """Calls before imports, a package's ``__init__`` and shallow files first (the telling hit first)."""
+    path, _, code = line.split(":", 2)
+    code = code.split(":", 1)[-1].strip()
+    return (code.startswith(("from ", "import ")), not path.endswith("__init__.py"), path.count("/"))
 
 
 def _is_test_or_example(name: str) -> bool:

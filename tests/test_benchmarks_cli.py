@@ -44,3 +44,9 @@ def test_failed_peer_setup_is_a_clear_error(tmp_path):
     with pytest.raises(BenchmarkError, match="setting up the broken venv failed"):
         venv.ensure(log)
     assert not venv.is_ready() and "pip" in log.read_text()
+
+
+def test_report_without_results_is_a_one_line_error(tmp_path):
+    proc = bench("report", "--out", str(tmp_path))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "cannot rebuild the report" in proc.stderr and not (tmp_path / "benchmarks.md").exists()

@@ -1,7 +1,10 @@
 """A tiny real run of the benchmark's own pipeline (classmood only, no peer venv), then its report."""
 
 import json
+import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 from datetime import datetime, timezone
 
 import numpy as np
@@ -64,6 +67,11 @@ def test_report_json_markdown_and_charts(tiny_run, tmp_path):
     page = markdown.render(data, {k: f"benchmarks/{p.name}" for k, p in paths.items()})
     assert "## End-to-end speed" in page and "![speed](benchmarks/speed.png)" in page
     assert "| 9 | 1920x1080 |" in page and "`peer` 1.0" in page and "cannot run offline" in page
+    # the report command rebuilds the same page from the JSON alone
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "report", "--out", str(tmp_path)],
+                          capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1], timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "benchmarks.md").read_text() == page
 
 
 def test_verdicts_say_plainly_when_a_target_is_missed():
