@@ -9,7 +9,11 @@ real SQLite database, which the tests read back.
 from __future__ import annotations
 
 import sqlite3
+import ssl
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import cv2
@@ -361,6 +365,52 @@ def test_settings_are_saved(page, server):
     assert server.health()["model"] == "accurate"
     go_to(page, "Live")
     page.get_by_text("Mood analysis on: ask me if you want it off.").wait_for()
+
+
+# --- HTTPS for the LAN ---
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "classmood test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+def test_https_with_a_certificate_and_a_secure_cookie(workdir):
+    folder = workdir / "tls"
+    folder.mkdir()
+    cert, key = self_signed(folder)
+    with app_server(folder / "server", args=["--ssl-cert", str(cert), "--ssl-key", str(key)], scheme="https") as tls:
+        assert tls.url.startswith("https://") and tls.health()["status"] == "ok"
+        body = urllib.parse.urlencode({"password": PASSWORD, "next": "/"}).encode()
+        context = ssl.create_default_context()
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+
+        class Keep(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):
+                return None
+
+        opener = urllib.request.build_opener(Keep, urllib.request.HTTPSHandler(context=context))
+        try:
+            opener.open(urllib.request.Request(tls.url + "/login", data=body), timeout=10)
+        except urllib.error.HTTPError as answer:
+            assert answer.code == 303
+            cookie = answer.headers["set-cookie"]
+        assert "classmood_session=" in cookie and "secure" in cookie.lower() and "httponly" in cookie.lower()
 
 
 # --- first run --------------------------------------------------------------------------------------

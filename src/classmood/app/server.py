@@ -76,6 +76,7 @@ async def login_post(request: Request):
         max_age=auth.SESSION_MAX_AGE_S,
         httponly=True,
         samesite="strict",
+        secure=request.url.scheme == "https",
     )
     return response
 

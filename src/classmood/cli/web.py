@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 
@@ -15,6 +17,10 @@ def serve(
                                   "Use 0.0.0.0 to serve the LAN."),
     port: int = typer.Option(8501, min=1, max=65535, envvar="CLASSMOOD_APP_PORT", help="TCP port."),
     max_upload_mb: int = typer.Option(None, help="Largest upload in MB (default: the Settings value, 200)."),
+    ssl_cert: Path = typer.Option(None, envvar="CLASSMOOD_APP_SSL_CERT",
+                                  help="PEM certificate: serve HTTPS. Browsers allow the camera and screen "
+                                       "sharing only on https:// or on localhost, so the LAN needs this."),
+    ssl_key: Path = typer.Option(None, envvar="CLASSMOOD_APP_SSL_KEY", help="PEM private key of --ssl-cert."),
 ) -> None:
     """Serve the teacher's class view: Live, Recorded, History and Settings pages.
 
@@ -26,10 +32,13 @@ def serve(
         import streamlit_webrtc  # noqa: F401
     except ImportError:
         _fail("the web app needs its extra: pip install 'classmood[app]'")
-    from pathlib import Path
-
     from classmood.app.config import AppSettings
 
+    if (ssl_cert is None) != (ssl_key is None):
+        _fail("give both --ssl-cert and --ssl-key, or neither")
+    for tls_file in (ssl_cert, ssl_key):
+        if tls_file is not None and not tls_file.is_file():
+            _fail(f"{tls_file}: no such file")
     _check_port_free(host, port)
     settings = AppSettings.load()
     server = Path(__file__).resolve().parent.parent / "app" / "server.py"
@@ -46,6 +55,8 @@ def serve(
         "--client.showErrorDetails", "false",
         "--theme.primaryColor", "#4f46e5",
     ]
+    if ssl_cert is not None:
+        args += ["--server.sslCertFile", str(ssl_cert.resolve()), "--server.sslKeyFile", str(ssl_key.resolve())]
     import os
     import sys
 
