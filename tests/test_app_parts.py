@@ -257,3 +257,35 @@ def test_pipeline_process_with_unknown_model_says_so():
 
     with pytest.raises(ClassmoodError, match="cannot load the no-such-model face pipeline"):
         PipelineProcess("no-such-model")
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--ssl-cert", "missing-cert.pem"], "give both --ssl-cert and --ssl-key"),
+    (["--ssl-cert", "missing-cert.pem", "--ssl-key", "missing-key.pem"], "missing-cert.pem: no such file"),
+    (["--host", "no-such-host.invalid"], "cannot bind to no-such-host.invalid"),
+])
+def test_app_command_bad_options_fail_in_one_line(tmp_path, extra, message):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", "from classmood.cli import main; main()", "app", *extra],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_app_command_refuses_a_port_in_use(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run([sys.executable, "-c", "from classmood.cli import main; main()", "app",
+                               "--port", str(port)], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                              env={**__import__("os").environ, "CLASSMOOD_APP_HOME": str(tmp_path / "home")})
+    assert done.returncode != 0 and f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr

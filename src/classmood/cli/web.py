@@ -27,10 +27,10 @@ def serve(
     The first visit asks to choose a password unless CLASSMOOD_APP_PASSWORD is set; it is stored
     hashed (argon2). GET /health answers without a password, for monitors and Docker.
     """
-    try:
-        import streamlit  # noqa: F401
-        import streamlit_webrtc  # noqa: F401
-    except ImportError:
+    import importlib.util
+
+    # look, do not import: importing streamlit-webrtc outside a Streamlit run prints warnings
+    if any(importlib.util.find_spec(name) is None for name in ("streamlit", "streamlit_webrtc", "argon2")):
         _fail("the web app needs its extra: pip install 'classmood[app]'")
     from classmood.app.config import AppSettings
 
