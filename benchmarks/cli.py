@@ -54,6 +54,7 @@ def report_command(
 
     from rich.console import Console
 
+    from benchmarks import report
     from benchmarks.systems import REPO_ROOT
 
     console = Console(stderr=True)
@@ -61,6 +62,7 @@ def report_command(
     source = out / "benchmarks" / "results.json"
     try:
         data = json.loads(source.read_text())
+        data["verdicts"] = report.verdicts(data)
         target = _write_page(data, out)
     except (OSError, ValueError, KeyError) as exc:
         console.print(f"[red]error:[/red] cannot rebuild the report from {source}: {exc!r}", highlight=False)

@@ -106,11 +106,12 @@ def verdicts(data: dict) -> list[str]:
             line += " " + _why_slow(data, n)
         out.append(line)
     acc = data["accuracy"]
+    names = {k: v.get("name", k) for k, v in data.get("meta", {}).get("systems", {}).items()}
     if REFERENCE in acc:
         for key in (k for k in acc if k != REFERENCE):
             a, b = acc[key]["accuracy"], acc[REFERENCE]["accuracy"]
             word = "more" if a > b else "NOT more"
-            out.append(f"Emotion accuracy: {key} {a:.1%} vs fer {b:.1%} on the same {acc[key]['n']} "
+            out.append(f"Emotion accuracy: {names.get(key, key)} {a:.1%} vs fer {b:.1%} on the same {acc[key]['n']} "
                        f"publictest crops: {word} accurate than fer.")
     for set_name, systems in data["detection"].items():
         if DEFAULT_SYSTEM in systems and REFERENCE in systems:
@@ -132,10 +133,13 @@ def _why_slow(data: dict, n: str) -> str:
     if not ours or not theirs:
         return ""
     total = sum(ours.values()) or 1.0
+    clips = per.get(DEFAULT_SYSTEM, {}).get("clip_median_ms", [])
+    spread = (f" classmood's median latency per meeting: {', '.join(f'{v:.0f}' for v in clips)} ms, so one "
+              f"meeting can decide the mean." if len(clips) > 1 and max(clips) > 3 * min(clips) else "")
     return (f"Why: face detection is {ours.get('detect', 0) / total:.0%} of classmood's time per frame "
             f"(YuNet {ours.get('detect', 0):.0f} ms vs fer's Haar cascade {theirs.get('detect', 0):.0f} ms; emotion "
             f"{ours.get('classify', 0):.1f} ms vs {theirs.get('classify', 0):.1f} ms): with one face there is "
-            f"little classification work to save, so the ratio is the detectors' ratio.")
+            f"little classification work to save, so the ratio is the detectors' ratio.{spread}")
 
 
 def write_json(data: dict, path: Path) -> None:

@@ -94,6 +94,7 @@ def measure_speed(system: System, n: int, inputs: Inputs, config: Config, work: 
     figures = _speed_figures(out, truth)
     if "still" in out:  # the same clips as unrelated pictures (no frame-to-frame help)
         figures["still"] = _speed_figures(out["still"], truth)
+    figures["clip_median_ms"] = [float(np.median(g["latencies_s"]) * 1e3) for g in raw["groups"]]
     figures["peak_rss_mb"] = raw["peak_rss_mb"]
     figures["load_s"] = raw["load_s"]
     return figures, raw
