@@ -90,3 +90,22 @@ def test_worker_failure_leaves_no_result(tmp_path):
     assert proc.returncode != 0 and not result.exists()
     proc, result = run_worker(tmp_path, {"task": "no-such-task"})
     assert proc.returncode != 0 and "unknown task" in proc.stderr and not result.exists()
+
+
+def test_fer_worker_feeds_exactly_the_crop_and_maps_labels_by_name():
+    sys.path.insert(0, str(WORKER.parent))
+    import fer_worker
+
+    x, y, w, h = fer_worker.crop_rectangle(48, 48)
+    offset = fer_worker.FER_OFFSET  # fer widens the box by this much on every side
+    assert (x - offset, y - offset, x + w + offset, y + h + offset) == (0, 0, 48, 48)
+    fer_scores = {"angry": 0.1, "disgust": 0.0, "fear": 0.05, "happy": 0.6, "sad": 0.05, "surprise": 0.1,
+                  "neutral": 0.1}  # fer's own order puts neutral last
+    probs = fer_worker.to_probabilities(fer_scores)
+    assert probs[protocol.EMOTIONS.index("happy")] == 0.6 and probs[protocol.EMOTIONS.index("neutral")] == 0.1
+
+
+def test_protocol_class_order_matches_classmood():
+    from classmood.emotions import EMOTIONS
+
+    assert protocol.EMOTIONS == EMOTIONS  # workers in peer venvs cannot import classmood, so it is copied
