@@ -91,7 +91,7 @@ def render() -> None:
     common = dict(
         rtc_configuration=rtc_configuration(settings),
         video_frame_callback=stream.on_frame,
-        async_processing=True,
+        async_processing=False,  # the callback only queues and draws (analysis has its own thread): no extra frame of delay
     )
     if kind == "url":
         ctx = webrtc_streamer(key="live-url", mode=WebRtcMode.RECVONLY,
