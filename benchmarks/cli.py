@@ -88,7 +88,7 @@ def _run(quick: bool, out: Path, offline_check: bool, console) -> None:
     from benchmarks.inputs import FULL, QUICK, prepare
     from benchmarks.offline_check import check_all
     from benchmarks.runner import measure_all
-    from benchmarks.systems import BENCH_DIR, default_systems, missing_model
+    from benchmarks.systems import BENCH_DIR, BenchmarkError, default_systems, missing_model, model_fingerprint
 
     started, t0 = datetime.now(timezone.utc), time.perf_counter()
     config = QUICK if quick else FULL
@@ -110,6 +110,7 @@ def _run(quick: bool, out: Path, offline_check: bool, console) -> None:
                 system.venv.ensure(BENCH_DIR / "logs" / f"setup_{system.venv.name}.log")
             say(f"{system.venv.name} venv ready at {system.venv.path}")
 
+    fingerprints = {s.key: model_fingerprint(s) for s in systems}
     work = BENCH_DIR / "work" / config.name
     with console.status("building inputs (FER-2013 crops, meeting frames, detection photos)..."):
         inputs = prepare(config, work)
@@ -126,9 +127,16 @@ def _run(quick: bool, out: Path, offline_check: bool, console) -> None:
             checks = check_all(BENCH_DIR / "peer_sources")
         say(f"offline check: {sum('can run offline' in c.verdict for c in checks)} of {len(checks)} peers can run offline")
 
+    changed = [s.name for s in systems if model_fingerprint(s) != fingerprints[s.key]]
+    if changed:  # a half-old, half-new run would report figures no model has
+        raise BenchmarkError(f"the bundled model of {', '.join(changed)} changed during the run; run it again")
+
     command = "python -m benchmarks " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     data = report.build_results(results, inputs, config, checks, command.strip(), started, time.perf_counter() - t0)
     data["meta"]["skipped_systems"] = skipped
+    for key, digest in fingerprints.items():
+        if digest:
+            data["meta"]["systems"][key]["model_sha256"] = digest
     report.write_json(data, out / "benchmarks" / "results.json")
     target = _write_page(data, out)
     for line in data["verdicts"]:

@@ -115,6 +115,7 @@ def render(data: dict, charts: dict[str, str]) -> str:
     """The whole page; ``charts`` maps chart names to paths relative to the page."""
     meta, machine = data["meta"], data["meta"]["machine"]
     versions = "; ".join(f"{v['name']}: " + ", ".join(f"{p} {ver}" for p, ver in v["versions"].items() if ver != "-")
+                         + (f", model sha256 {v['model_sha256']}" if v.get("model_sha256") else "")
                          for v in meta["systems"].values())
     lines = [
         "# Benchmarks: classmood vs its peers",

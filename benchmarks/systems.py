@@ -124,6 +124,18 @@ def missing_model(system: System) -> str | None:
     return None
 
 
+def model_fingerprint(system: System) -> str | None:
+    """sha256 (first 12 hex digits) of a classmood system's ONNX file; ``None`` for peers."""
+    model = system.job_options.get("model")
+    if system.venv is not None or model is None:
+        return None
+    import hashlib
+
+    from classmood.classify import resolve_model
+
+    return hashlib.sha256(resolve_model(model).path.read_bytes()).hexdigest()[:12]
+
+
 def default_systems() -> list[System]:
     """classmood with each bundled model, then the peers."""
     return [

@@ -50,3 +50,18 @@ def test_report_without_results_is_a_one_line_error(tmp_path):
     proc = bench("report", "--out", str(tmp_path))
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "cannot rebuild the report" in proc.stderr and not (tmp_path / "benchmarks.md").exists()
+
+
+def test_model_fingerprint_follows_the_model_file(tmp_path, monkeypatch):
+    from benchmarks.systems import default_systems, model_fingerprint
+    from classmood.emotions import EMOTIONS
+
+    meta = {"name": "realtime", "classes": list(EMOTIONS), "input_size": 48, "mean": 0.5, "std": 0.5}
+    (tmp_path / "realtime.json").write_text(json.dumps(meta))
+    (tmp_path / "realtime.onnx").write_bytes(b"first model bytes")
+    monkeypatch.setenv("CLASSMOOD_MODELS_DIR", str(tmp_path))
+    realtime, fer = next(s for s in default_systems() if s.key == "classmood_realtime"), default_systems()[-1]
+    first = model_fingerprint(realtime)
+    (tmp_path / "realtime.onnx").write_bytes(b"a retrained model")
+    assert len(first) == 12 and model_fingerprint(realtime) != first  # a swap mid-run is caught
+    assert model_fingerprint(fer) is None
