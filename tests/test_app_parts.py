@@ -289,3 +289,37 @@ def test_app_command_refuses_a_port_in_use(tmp_path):
                               env={**__import__("os").environ, "CLASSMOOD_APP_HOME": str(tmp_path / "home")})
     assert done.returncode != 0 and f"cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("store_frames", [False, True])
+def test_live_frames_are_kept_only_when_asked(home, store_frames):
+    import av
+
+    from classmood.app.config import AppSettings
+    from classmood.app.live import LiveClass
+    from classmood.app.stream import LiveRequest, LiveStream
+    from classmood.pipeline import Pipeline
+    from classmood.store import SessionRecorder, Store
+
+    store = Store()
+    settings = AppSettings.load()
+    settings.store_frames = store_frames
+
+    def start(request: LiveRequest) -> LiveClass:
+        return LiveClass(request.settings, Pipeline(), SessionRecorder(store, request.session_name))
+
+    stream = LiveStream(start)
+    stream.configure(LiveRequest("kept?", "webcam", settings))
+    frame = av.VideoFrame.from_ndarray(face_canvas(fer_faces(1)), format="bgr24")
+    for _ in range(5):
+        stream.on_frame(frame)
+        time.sleep(0.12)
+    stream.stop()
+    kept = list((home / "frames").glob("*.mp4")) if (home / "frames").exists() else []
+    if store_frames:
+        assert kept == [stream.kept_video] and kept[0].stat().st_size > 0
+        with av.open(str(kept[0])) as container:
+            assert sum(1 for _ in container.decode(video=0)) >= 3
+    else:
+        assert kept == [] and stream.kept_video is None
+        assert not any(p.suffix in {".mp4", ".jpg", ".png"} for p in home.rglob("*"))

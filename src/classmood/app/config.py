@@ -82,6 +82,16 @@ class AppSettings:
         write_atomic(self.path(), json.dumps(asdict(self), indent=2).encode())
 
 
+def kept_video_path(session_name: str) -> Path:
+    """Where an annotated video is kept when *store video frames* is on: ``<app home>/frames/``."""
+    from datetime import datetime
+
+    slug = "".join(c if c.isalnum() or c in "-_" else "_" for c in session_name)
+    folder = app_home() / "frames"
+    folder.mkdir(exist_ok=True)
+    return folder / f"{slug}-{datetime.now():%Y%m%d-%H%M%S}.mp4"
+
+
 def environment_overrides() -> list[str]:
     """Settings fixed by ``CLASSMOOD_APP_<FIELD>`` variables (they win over the saved file)."""
     return [f.name for f in fields(AppSettings) if f"CLASSMOOD_APP_{f.name.upper()}" in os.environ]

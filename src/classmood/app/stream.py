@@ -75,6 +75,34 @@ class LatestFrameAnalyser:
         self._thread.join(timeout=30)
 
 
+class FrameKeeper:
+    """Keeps the annotated video of a live class (only when Settings say *store video frames*).
+
+    At most ``fps`` frames a second are kept, so the file plays at about real speed.
+    """
+
+    def __init__(self, path, fps: float = 10.0) -> None:
+        from classmood.app.media import BrowserVideoWriter
+
+        self.path = path
+        self.interval = 1.0 / fps
+        self._writer = BrowserVideoWriter(path, fps)
+        self._last = -1e9
+        self._lock = threading.Lock()
+
+    def keep(self, image: np.ndarray) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if self._writer is not None and now - self._last >= self.interval:
+                self._writer.write(image)
+                self._last = now
+
+    def close(self):
+        with self._lock:
+            writer, self._writer = self._writer, None
+        return writer.close() if writer is not None else None
+
+
 class LiveStream:
     """Owns the live class of one browser tab; safe to call from the frame thread."""
 
@@ -90,6 +118,8 @@ class LiveStream:
         self._stopped_at = 0.0
         self._watchdog: threading.Thread | None = None
         self._analyser: LatestFrameAnalyser | None = None
+        self._keeper: FrameKeeper | None = None
+        self.kept_video = None  # where the annotated video of the last class was kept, if it was
         self._stopping = False
 
     def configure(self, request: LiveRequest) -> None:
@@ -107,7 +137,10 @@ class LiveStream:
         self._last_frame = time.monotonic()
         image = frame.to_ndarray(format="bgr24")
         analyser.offer(image)
-        out = av.VideoFrame.from_ndarray(draw_faces(image, analyser.faces), format="bgr24")  # image stays clean for analysis
+        annotated = draw_faces(image, analyser.faces)  # a copy: the image stays clean for analysis
+        if self._keeper is not None:
+            self._keeper.keep(annotated)
+        out = av.VideoFrame.from_ndarray(annotated, format="bgr24")
         if frame.time_base is not None:
             out.pts, out.time_base = frame.pts, frame.time_base
         return out
@@ -125,6 +158,10 @@ class LiveStream:
                 return None
             self.finished = None
             self._analyser = LatestFrameAnalyser(self.live)
+            if self.request.settings.store_frames:
+                from classmood.app.config import kept_video_path
+
+                self._keeper = FrameKeeper(kept_video_path(self.request.session_name))
             self._last_frame = time.monotonic()
             self._watchdog = threading.Thread(target=self._watch, args=(self.live, self.request.settings.stall_seconds),
                                               daemon=True,
@@ -143,6 +180,7 @@ class LiveStream:
         with self._lock:
             live, self.live = self.live, None
             analyser, self._analyser = self._analyser, None
+            keeper, self._keeper = self._keeper, None
             if live is None:
                 return self.finished
             self._stopped_at = time.monotonic()
@@ -151,6 +189,7 @@ class LiveStream:
             if analyser is not None:
                 analyser.stop()
             live.close(status)
+            self.kept_video = keeper.close() if keeper is not None else None
         finally:
             with self._lock:
                 self.finished = live.snapshot()

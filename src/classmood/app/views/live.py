@@ -82,8 +82,7 @@ def render() -> None:
     problem = _problem(name, kind, url, stream)
     if problem:
         st.warning(problem)
-        _dashboard(stream)
-        _mood_chart(stream)
+        _class_state(stream, ticking=stream.running)
         return
     resources.pipeline(settings.model)  # load the models now, not on the first video frame
     stream.configure(LiveRequest(name, url or kind, settings))
@@ -108,8 +107,7 @@ def render() -> None:
         stream.stop("finished", "You stopped the video.")
     if kind == "screen":
         st.caption("Press Start, then pick the meeting window (gallery view) in the browser's sharing dialog.")
-    _dashboard(stream)
-    _mood_chart(stream)
+    _class_state(stream, ticking=stream.running or ctx.state.playing)
 
 
 def _problem(name: str, kind: str, url: str, stream: LiveStream) -> str:
@@ -133,8 +131,28 @@ def _player(url: str):
         raise ClassmoodError(f"cannot open stream {url}: {exc}") from None
 
 
+def _class_state(stream: LiveStream, ticking: bool) -> None:
+    """The class at a glance; refreshed on timers only while video plays (an idle page has no
+    timer, so leaving it cannot race a timed redraw)."""
+    if ticking:
+        _live_status(stream)
+        _live_chart(stream)
+    else:
+        _status(stream)
+        _chart(stream)
+
+
 @st.fragment(run_every=REFRESH_S)
-def _dashboard(stream: LiveStream) -> None:
+def _live_status(stream: LiveStream) -> None:
+    _status(stream)
+
+
+@st.fragment(run_every=CHART_REFRESH_S)
+def _live_chart(stream: LiveStream) -> None:
+    _chart(stream)
+
+
+def _status(stream: LiveStream) -> None:
     live = stream.live
     if live is not None:
         snapshot = live.snapshot()
@@ -150,14 +168,15 @@ def _dashboard(stream: LiveStream) -> None:
                    "See it under History.", icon=":material/save:")
         if stream.finished_reason:
             st.caption(stream.finished_reason + " Everything up to that moment is kept.")
+        if stream.kept_video is not None:
+            st.caption(f"Annotated video kept at {stream.kept_video} (Settings: store video frames).")
         dashboard.class_view(snapshot, charts=False)
     else:
         st.caption("Press Start to begin. Nothing is stored until the first frame arrives; "
                    "no video or pictures are ever stored unless Settings say so.")
 
 
-@st.fragment(run_every=CHART_REFRESH_S)
-def _mood_chart(stream: LiveStream) -> None:
+def _chart(stream: LiveStream) -> None:
     source = stream.live.snapshot() if stream.live is not None else stream.finished
     if source is not None:
         st.subheader("Class mood")

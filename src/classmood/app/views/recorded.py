@@ -12,21 +12,13 @@ import pandas as pd
 import streamlit as st
 
 from classmood.app import resources
-from classmood.app.config import AppSettings
+from classmood.app.config import AppSettings, kept_video_path
 from classmood.app.live import LiveClass
 from classmood.app.media import BrowserVideoWriter
 from classmood.app.views.session_view import render_session
 from classmood.errors import ClassmoodError
 from classmood.sources import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from classmood.types import Frame
-
-def _frames_folder() -> Path:
-    from classmood.app.config import app_home
-
-    folder = app_home() / "frames"
-    folder.mkdir(exist_ok=True)
-    return folder
-
 
 ACCEPTED = sorted(e.lstrip(".") for e in IMAGE_EXTENSIONS | VIDEO_EXTENSIONS)
 
@@ -113,7 +105,7 @@ def _analyse_video(path: Path, settings: AppSettings, shown_name: str) -> tuple[
         live.close("finished")
         video = written.read_bytes() if written is not None else None
         if settings.store_frames and written is not None:
-            kept = _frames_folder() / f"{session_name.replace(' ', '_').replace(':', '-')}.mp4"
+            kept = kept_video_path(session_name)
             kept.write_bytes(video)
             st.caption(f"Annotated video kept at {kept} (Settings: store video frames).")
     except BaseException:
