@@ -89,7 +89,7 @@ def prepare(config: Config, work: Path, data_root: Path = DEFAULT_ROOT, seed: in
     face_pool = load_crops(data_root, "publictest", POOL_PER_CLASS, seed) if config.crops_per_class else crops
     try:
         frames, truth = _portrait_meetings(config, work, seed)
-        source = ("galleries of real, licensed portraits (classmood.assets: public domain / CC0) with their true "
+        source = ("galleries of real, licensed portraits (classmood.assets: public domain, CC0 and CC BY-SA 4.0) with their true "
                   "face boxes, composed like a meeting app's gallery view with name labels")
     except ImportError:
         frames, truth = _fer_meetings(config, work, face_pool, rng, config.face_counts, "meeting")
