@@ -36,6 +36,9 @@ class _StreamState:
     faces: int = 0  # faces found
     smallest: float = 0.0  # side of the smallest face, original pixels
     since_full: int = 0  # frames since the last detection at full scale
+    # faces the reduced scale found when a fallback search at full scale then found more: a face
+    # only visible at full scale (often a false one) must not force two searches on every frame
+    reduced_baseline: int | None = None
 
 
 class YuNetDetector:
@@ -101,13 +104,19 @@ class YuNetDetector:
         height, width = image.shape[:2]
         full = self.scale_for(width, height)
         reduced = self._reduced_scale(full, width, height)
+        state = self._stream
         if reduced is not None:
             found = self.detect_at(image, reduced)
-            if len(found) >= self._stream.faces:
+            if len(found) >= state.faces or (state.reduced_baseline and len(found) >= state.reduced_baseline):
                 self._remember(found, full=False)
                 return found
+            missed_at_reduced = len(found)
+        else:
+            missed_at_reduced = None
         found = self.detect_at(image, full)
         self._remember(found, full=True)
+        if state is not None:
+            state.reduced_baseline = missed_at_reduced  # kept until the next full-scale search
         return found
 
     def detect_at(self, image: np.ndarray, scale: float) -> Detections:
