@@ -4,7 +4,7 @@
 # GPU campaign (scripts/gpu_campaign.py); CKPT names the folder that holds them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CKPT=${CKPT:-.gpu/ship}
+CKPT=${CKPT:-checkpoints}
 DATA=${DATA:-../shared/datasets/fer2013/publictest}
 M=src/classmood/models
 
