@@ -264,15 +264,22 @@ def test_stream_url_is_analysed_live(page, server, workdir):
 # --- recorded class ------------------------------------------------------------------------------
 
 def upload(page, path: Path) -> None:
-    go_to(page, "Recorded")
-    page.get_by_role("heading", name="Recorded class").wait_for()
-    uploader = page.locator("input[type=file]")
-    try:
-        uploader.wait_for(state="attached", timeout=30_000)
-    except PlaywrightTimeout:  # seen once on a loaded CI machine: the uploader never drew; a person reloads
-        page.reload()
-        go_to(page, "Recorded")
-        page.get_by_role("heading", name="Recorded class").wait_for()
+    """Open Recorded and choose ``path`` in its uploader.
+
+    On this 2-core machine the page sometimes does not draw after a navigation (seen in about one
+    full run in three, never in isolation; cause not found yet): like a person, reload and retry.
+    """
+    for attempt in range(3):
+        try:
+            go_to(page, "Recorded")
+            page.get_by_role("heading", name="Recorded class").wait_for(timeout=30_000)
+            uploader = page.locator("input[type=file]")
+            uploader.wait_for(state="attached", timeout=30_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            page.reload()
     uploader.set_input_files(str(path))
 
 
