@@ -3,6 +3,8 @@
 # database, and print the SQLAlchemy URL on stdout
 # (everything else goes to stderr). Used by .ci/run for tests/test_store*.py; the driver
 # (psycopg) comes with the package's test extra.
+# The server is started with every inherited descriptor closed or sent to /dev/null: a daemon
+# that kept the caller's $(...) pipe open would make the caller wait for ever.
 set -euo pipefail
 exec 3>&1 1>&2
 if [ -z "$(ls /usr/lib/postgresql 2>/dev/null)" ]; then
@@ -11,7 +13,8 @@ if [ -z "$(ls /usr/lib/postgresql 2>/dev/null)" ]; then
 fi
 version=$(ls /usr/lib/postgresql | sort -V | tail -1)
 pg_lsclusters -h | awk '{print $1" "$2}' | grep -qx "$version main" || pg_createcluster "$version" main
-pg_ctlcluster "$version" main start 2>/dev/null || pg_ctlcluster "$version" main status >/dev/null
+pg_ctlcluster "$version" main start </dev/null >/dev/null 2>&1 3>&- ||
+  pg_ctlcluster "$version" main status </dev/null >/dev/null 3>&-
 port=$(pg_lsclusters -h | awk -v v="$version" '$1==v && $2=="main" {print $3}')
 for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 -p "$port" && break; sleep 1; done
 as_postgres() { su postgres -c "psql -p $port -v ON_ERROR_STOP=1 -tAc \"$1\""; }
