@@ -151,6 +151,31 @@ def test_smoke_training_logs_checkpoints_resumes_distils_and_exports(tiny_fer, t
 
 
 @needs_fer
+def test_distillation_from_an_onnx_teacher_uses_its_cached_probabilities(tiny_fer, tmp_path):
+    from classmood.classify.onnx_classifier import EmotionClassifier
+    from classmood.train.config import TrainConfig
+    from classmood.train.data import load_image_folder
+    from classmood.train.trainer import Trainer
+
+    cfg = TrainConfig(arch="realtime_xs", out_dir=str(tmp_path / "kd"), train_data=str(tiny_fer / "train"),
+                      val_data=str(tiny_fer / "publictest"), epochs=1, batch_size=16, teacher_model="realtime",
+                      device="cpu", threads=1)
+    Trainer(cfg).fit()
+    cached = np.load(tmp_path / "kd" / "teacher_probs.npy")
+    faces = load_image_folder(tiny_fer / "train")
+    assert cached.shape == (len(faces), 7)
+    # the targets are the bundled model's own probabilities on the unaugmented training faces
+    assert np.allclose(cached, EmotionClassifier("realtime").predict_crops(faces.images), atol=1e-5)
+    trainer = Trainer(cfg)
+    trainer.teacher_probs = torch.from_numpy(cached)
+    logits = torch.zeros(4, 7)
+    y = torch.from_numpy(faces.labels[:4])
+    with_teacher = trainer._loss(logits, None, y, torch.arange(4))
+    trainer.teacher_probs = None
+    assert not torch.isclose(with_teacher, trainer._loss(logits, None, y, torch.arange(4)))
+
+
+@needs_fer
 def test_data_loader_decodes_folders_and_skips_junk(tmp_path):
     happy = tmp_path / "happy"
     happy.mkdir()

@@ -31,6 +31,7 @@ def train(
     lr: Annotated[float | None, typer.Option("--lr")] = None,
     limit_per_class: Annotated[int | None, typer.Option("--limit-per-class", min=1, help="Smoke runs: at most N faces per class.")] = None,
     teacher: Annotated[list[str] | None, typer.Option("--teacher", help="Checkpoint to distil from (repeatable).")] = None,
+    teacher_model: Annotated[str | None, typer.Option("--teacher-model", help="ONNX model (path or bundled name, e.g. accurate) to distil from; its targets are computed once.")] = None,
     init: Annotated[str | None, typer.Option("--init", help="Start from this checkpoint's weights.")] = None,
     device: Annotated[str | None, typer.Option("--device", help="auto, cpu or cuda.")] = None,
     no_bf16: Annotated[bool, typer.Option("--no-bf16", help="Train in float32 (bf16 autocast is ~2x faster on CPUs with AVX-512 bf16).")] = False,
@@ -50,7 +51,7 @@ def train(
     overrides = {
         "arch": arch, "out_dir": out, "train_data": train_data, "val_data": val_data, "epochs": epochs,
         "time_budget_s": time_budget, "batch_size": batch_size, "lr": lr, "limit_per_class": limit_per_class,
-        "teachers": teacher or None, "init_checkpoint": init, "device": device, "bf16": False if no_bf16 else None,
+        "teachers": teacher or None, "teacher_model": teacher_model, "init_checkpoint": init, "device": device, "bf16": False if no_bf16 else None,
     }
     try:
         cfg = TrainConfig.from_file(config, **overrides) if config else TrainConfig.from_dict({k: v for k, v in overrides.items() if v is not None})

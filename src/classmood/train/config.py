@@ -31,6 +31,7 @@ class TrainConfig:
     label_smoothing: float = 0.1
     augment: dict = field(default_factory=dict)  # overrides of AugmentConfig
     teachers: list[str] = field(default_factory=list)  # checkpoint paths for distillation
+    teacher_model: str | None = None  # ONNX model (path or bundled name): targets computed once, ~3x cheaper
     distill_alpha: float = 0.7
     distill_temperature: float = 3.0
     seed: int = 0

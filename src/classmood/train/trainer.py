@@ -97,6 +97,7 @@ class Trainer:
             lr=cfg.lr, momentum=cfg.momentum, nesterov=True,
         )
         self.teachers = [load_checkpoint_model(p, self.device) for p in cfg.teachers]
+        self.teacher_probs: torch.Tensor | None = None  # (N, 7) targets from cfg.teacher_model
         self.epoch, self.step, self.elapsed, self.best = 0, 0, 0.0, 0.0
 
     # --- data ---------------------------------------------------------------------------------
@@ -142,13 +143,25 @@ class Trainer:
             return max(by_steps, (self.elapsed + running) / self.cfg.time_budget_s)
         return by_steps
 
-    def _loss(self, logits, x, y):
+    def _teacher_targets(self, train_x: torch.Tensor) -> torch.Tensor:
+        """Probabilities of ``cfg.teacher_model`` on the (unaugmented) training faces, cached in the run folder."""
+        cache = self.out / "teacher_probs.npy"
+        if cache.exists() and np.load(cache, mmap_mode="r").shape[0] == train_x.shape[0]:
+            return torch.from_numpy(np.load(cache)).to(self.device)
+        probs = teacher_probabilities(self.cfg.teacher_model, train_x.cpu().numpy())
+        np.save(cache, probs)
+        return torch.from_numpy(probs).to(self.device)
+
+    def _loss(self, logits, x, y, idx):
         ce = F.cross_entropy(logits, y, label_smoothing=self.cfg.label_smoothing)
-        if not self.teachers:
+        if not self.teachers and self.teacher_probs is None:
             return ce
         t = self.cfg.distill_temperature
         with torch.no_grad():
-            soft = torch.stack([m(x).float().div(t).softmax(1) for m in self.teachers]).mean(0)
+            if self.teacher_probs is not None:  # softmax(log p / t): the teacher's probabilities at temperature t
+                soft = self.teacher_probs[idx].clamp_min(1e-8).log().div(t).softmax(1)
+            else:
+                soft = torch.stack([m(x).float().div(t).softmax(1) for m in self.teachers]).mean(0)
         kd = F.kl_div(logits.div(t).log_softmax(1), soft, reduction="batchmean") * t * t
         return self.cfg.distill_alpha * kd + (1 - self.cfg.distill_alpha) * ce
 
@@ -170,6 +183,8 @@ class Trainer:
         resumed = resume and self._resume()
         train_x, train_y = self._load(cfg.train_data, cfg.train_split)
         val_x, val_y = self._load(cfg.val_data, cfg.val_split)
+        if cfg.teacher_model:
+            self.teacher_probs = self._teacher_targets(train_x)
         n = train_x.shape[0]
         steps_per_epoch = max(1, n // cfg.batch_size)
         steps_total = steps_per_epoch * max(1, cfg.epochs)
@@ -196,7 +211,7 @@ class Trainer:
                     group["lr"] = lr
                 with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
                     logits = self.model(x)
-                    loss = self._loss(logits.float(), x, y)
+                    loss = self._loss(logits.float(), x, y, idx)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 self.optimizer.step()
@@ -245,6 +260,23 @@ class Trainer:
             plot_confusion(summary, self.out / "confusion.png", f"{self.cfg.arch}: publictest {summary['accuracy']:.2%} (flip TTA)")
         except ImportError:  # plotting is optional on a bare training machine
             pass
+
+
+def teacher_probabilities(model: str, faces: np.ndarray, batch: int = 256) -> np.ndarray:
+    """Probabilities ``(N, 7)`` of an ONNX emotion model (path or bundled name) on uint8 faces ``(N, S, S)``."""
+    import cv2
+
+    from classmood.classify.onnx_classifier import EmotionClassifier
+
+    classifier = EmotionClassifier(model)
+    size = classifier.size
+    out = []
+    for start in tqdm(range(0, len(faces), batch), desc=f"teacher {Path(model).stem}", leave=False, disable=None):
+        chunk = faces[start:start + batch]
+        if chunk.shape[1:] != (size, size):
+            chunk = np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA) for f in chunk])
+        out.append(classifier.predict_crops(chunk))
+    return np.concatenate(out).astype(np.float32)
 
 
 def train(cfg: TrainConfig, resume: bool = True) -> TrainResult:
