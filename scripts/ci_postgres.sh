@@ -9,10 +9,10 @@ set -euo pipefail
 exec 3>&1 1>&2
 if [ -z "$(ls /usr/lib/postgresql 2>/dev/null)" ]; then
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql </dev/null >/dev/null 3>&-  # its postinst may start a server
 fi
 version=$(ls /usr/lib/postgresql | sort -V | tail -1)
-pg_lsclusters -h | awk '{print $1" "$2}' | grep -qx "$version main" || pg_createcluster "$version" main
+pg_lsclusters -h | awk '{print $1" "$2}' | grep -qx "$version main" || pg_createcluster "$version" main </dev/null 3>&-
 pg_ctlcluster "$version" main start </dev/null >/dev/null 2>&1 3>&- ||
   pg_ctlcluster "$version" main status </dev/null >/dev/null 3>&-
 port=$(pg_lsclusters -h | awk -v v="$version" '$1==v && $2=="main" {print $3}')
