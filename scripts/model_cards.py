@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -33,18 +32,36 @@ REFERENCE = {
 
 
 def load_run(folder: Path) -> dict:
-    job = yaml.safe_load((folder / "job.yaml").read_text())
+    """A run folder of the GPU campaign (job.yaml) or of ``classmood train`` (config.yaml)."""
+    job_file = folder / "job.yaml" if (folder / "job.yaml").exists() else folder / "config.yaml"
+    job = yaml.safe_load(job_file.read_text())
     log = pd.read_csv(folder / "log.csv")
     best = json.loads((folder / "best_summary.json").read_text()) if (folder / "best_summary.json").exists() else None
     return {"name": folder.name, "folder": folder, "job": job, "log": log, "best": best}
 
 
+def on_cpu(run: dict) -> bool:
+    return run["job"].get("device") == "cpu"
+
+
+def lineage(run: dict, runs: dict) -> list[dict]:
+    """The run and the runs it was warm-started from, oldest first."""
+    parent = runs.get(Path(run["job"].get("init_checkpoint") or "").stem)
+    return (lineage(parent, runs) if parent else []) + [run]
+
+
+def training_time(run: dict, runs: dict) -> str:
+    """Seconds of training along the lineage, per kind of machine."""
+    gpu = sum(float(r["log"]["seconds"].max()) for r in lineage(run, runs) if not on_cpu(r))
+    cpu = sum(float(r["log"]["seconds"].max()) for r in lineage(run, runs) if on_cpu(r))
+    parts = ([f"{gpu:.0f} s on one NVIDIA H200 *shared by several runs at once* (see docs/models.md)"] if gpu else []) + \
+            ([f"{cpu:.0f} s on this project's 2-core CPU (bf16 autocast)"] if cpu else [])
+    return " + ".join(parts)
+
+
 def lineage_log(run: dict, runs: dict) -> pd.DataFrame:
     """The run's log preceded by its parent's when it was warm-started from one."""
-    init = run["job"].get("init_checkpoint")
-    if not init:
-        return run["log"]
-    parent = runs.get(Path(init).stem)
+    parent = runs.get(Path(run["job"].get("init_checkpoint") or "").stem)
     if parent is None:
         return run["log"]
     before = lineage_log(parent, runs)
@@ -58,7 +75,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", nargs="+", type=Path, required=True)
     ap.add_argument("--evals", type=Path, required=True)
-    ap.add_argument("--speeds", type=Path, help="JSON {run: faces_per_s} measured with ONNX Runtime on 2 cores")
+    ap.add_argument("--speeds", type=Path, help="JSON {run or architecture: faces_per_s}: benchmarks/model_speed.py --json")
     ap.add_argument("--ensembles", type=Path, help="JSON [{name, members, accuracy}] of measured ensembles")
     ap.add_argument("--out", type=Path, default=Path("docs/models"))
     args = ap.parse_args()
@@ -90,11 +107,12 @@ def main() -> int:
         plot_confusion(summary, run_dir / "confusion.png", f"{name}: publictest {summary['accuracy']:.2%}")
         ref = REFERENCE.get(arch)
         params = run["best"].get("params") if run["best"] else None
-        gpu_seconds = float(log["seconds"].max())
+        seconds = {kind: round(sum(float(r["log"]["seconds"].max()) for r in lineage(run, runs) if on_cpu(r) == (kind == "cpu")))
+                   for kind in ("gpu", "cpu")}
         row = {"run": name, "arch": arch, "params": params, "epochs": int(log["epoch"].max()),
-               "gpu_seconds": round(gpu_seconds), "accuracy": summary["accuracy"],
+               "gpu_seconds": seconds["gpu"], "cpu_seconds": seconds["cpu"], "accuracy": summary["accuracy"],
                "reference": ref[1] if ref else None, "reference_name": ref[0] if ref else "",
-               "faces_per_s": speeds.get(name)}
+               "faces_per_s": speeds.get(name, speeds.get(arch))}  # speed depends on the architecture only
         rows.append(row)
         per_class = "\n".join(
             f"| {c} | {v['precision']:.3f} | {v['recall']:.3f} | {v['n']} |" for c, v in summary["per_class"].items())
@@ -104,7 +122,7 @@ def main() -> int:
 
 - **Data**: FER-2013 `train` (28,709 faces, 48x48 grayscale); selected and measured on `publictest` (3,589); never trained on publictest.
 - **Parameters**: {params if params else 'n/a'}
-- **Training**: {row['epochs']} epochs, {gpu_seconds:.0f} s on one NVIDIA H200 *shared by several runs at once* (see docs/models.md); SGD + Nesterov, cosine schedule over a time budget, bf16 autocast, label smoothing 0.1, GPU-side augmentation (affine, flip, brightness/contrast, random erasing){'; distilled from ' + ', '.join(Path(t).parent.name for t in run['job'].get('teachers', [])) if run['job'].get('teachers') else ''}{'; warm restart from `' + Path(run['job']['init_checkpoint']).stem + '`' if run['job'].get('init_checkpoint') else ''}. Config: [{name}/config.yaml]({name}/config.yaml), log: [{name}/log.csv]({name}/log.csv).
+- **Training**: {row['epochs']} epochs, {training_time(run, runs)}; SGD + Nesterov, cosine schedule over a time budget, bf16 autocast, label smoothing 0.1, GPU-side augmentation (affine, flip, brightness/contrast, random erasing){'; distilled from ' + ', '.join(Path(t).parent.name for t in run['job'].get('teachers', [])) if run['job'].get('teachers') else ''}{'; distilled from the ONNX model `' + Path(run['job']['teacher_model']).stem + '`' if run['job'].get('teacher_model') else ''}{'; warm restart from `' + Path(run['job']['init_checkpoint']).stem + '`' if run['job'].get('init_checkpoint') else ''}. Config: [{name}/config.yaml]({name}/config.yaml), log: [{name}/log.csv]({name}/log.csv).
 - **publictest accuracy**: **{summary['accuracy']:.2%}** ({source}).
 - **Speed**: {f"{row['faces_per_s']:.0f} faces/s" if row['faces_per_s'] else 'not measured'} with ONNX Runtime on 2 CPU cores (batch 64).
 {ref_line}
@@ -120,16 +138,17 @@ def main() -> int:
     table = pd.DataFrame(rows).sort_values("accuracy", ascending=False)
     table.to_csv(args.out / "summary.csv", index=False)
     ensembles = json.loads(args.ensembles.read_text()) if args.ensembles else []
-    lines = ["| run | architecture | params | epochs | GPU s (shared) | publictest acc. (flip TTA) | reference figure | faces/s (ORT, 2 cores) |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| run | architecture | params | epochs | GPU s (shared) | CPU s (2 cores) | publictest acc. (flip TTA) | reference figure | faces/s (ORT, 2 cores) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in table.to_dict("records"):
         ref = f"{r['reference']:.2%} ({r['reference_name']})" if r["reference_name"] else ""
         fps = f"{r['faces_per_s']:.0f}" if r["faces_per_s"] and r["faces_per_s"] == r["faces_per_s"] else ""
+        cpu = str(r["cpu_seconds"]) if r["cpu_seconds"] else ""
         params = f"{r['params'] / 1e6:.2f}M" if r["params"] and r["params"] == r["params"] else ""
-        lines.append(f"| [{r['run']}](models/{r['run']}.md) | {r['arch']} | {params} | {r['epochs']} | {r['gpu_seconds']} | "
+        lines.append(f"| [{r['run']}](models/{r['run']}.md) | {r['arch']} | {params} | {r['epochs']} | {r['gpu_seconds']} | {cpu} | "
                      f"{r['accuracy']:.2%} | {ref} | {fps} |")
     for e in ensembles:
-        lines.append(f"| ensemble `{e['name']}` | {' + '.join(e['members'])} | | | | {e['accuracy']:.2%} | | |")
+        lines.append(f"| ensemble `{e['name']}` | {' + '.join(e['members'])} | | | | | {e['accuracy']:.2%} | | |")
     (args.out / "table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

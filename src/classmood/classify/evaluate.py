@@ -18,6 +18,7 @@ from classmood.classify.crop import crop_faces
 from classmood.classify.onnx_classifier import EmotionClassifier
 from classmood.emotions import EMOTIONS
 from classmood.errors import ClassmoodError
+from classmood.metrics import per_class_scores
 
 log = logging.getLogger(__name__)
 
@@ -44,22 +45,13 @@ class EvalReport:
         return float(np.trace(self.confusion) / self.n) if self.n else 0.0
 
     def to_dict(self) -> dict:
-        predicted = self.confusion.sum(axis=0)
-        per_class = {}
-        for i, name in enumerate(EMOTIONS):
-            tp = int(self.confusion[i, i])
-            per_class[name] = {
-                "precision": round(tp / predicted[i], 4) if predicted[i] else 0.0,
-                "recall": round(tp / self.n_per_class[i], 4) if self.n_per_class[i] else 0.0,
-                "n": int(self.n_per_class[i]),
-            }
         return {
             "accuracy": round(self.accuracy, 4),
             "n": self.n,
             "correct": int(np.trace(self.confusion)),
             "classes": list(EMOTIONS),
             "confusion": self.confusion.astype(int).tolist(),
-            "per_class": per_class,
+            "per_class": per_class_scores(self.confusion, self.n_per_class, digits=4),
             "model": self.model,
             "detect": self.detect,
             "flip": self.flip,

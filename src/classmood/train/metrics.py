@@ -1,4 +1,8 @@
-"""Accuracy, confusion matrix, per-class precision/recall, and their pictures."""
+"""Pictures of training results: confusion matrix and loss/accuracy curves.
+
+The numbers themselves (accuracy, confusion matrix, per-class precision/recall) come from
+``classmood.metrics``, shared with ``classmood evaluate``; re-exported here for the trainer.
+"""
 
 from __future__ import annotations
 
@@ -6,33 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from classmood.emotions import EMOTIONS
+from classmood.metrics import confusion_matrix, summarize
 
-
-def confusion_matrix(true: np.ndarray, pred: np.ndarray, n: int = len(EMOTIONS)) -> np.ndarray:
-    """Rows are true classes, columns predicted."""
-    return np.bincount(true * n + pred, minlength=n * n).reshape(n, n)
-
-
-def summarize(true: np.ndarray, pred: np.ndarray, classes=EMOTIONS) -> dict:
-    """``{accuracy, n, classes, confusion, per_class: {c: {precision, recall, n}}}``."""
-    cm = confusion_matrix(np.asarray(true), np.asarray(pred), len(classes))
-    per_class = {}
-    for i, name in enumerate(classes):
-        predicted, actual = cm[:, i].sum(), cm[i].sum()
-        per_class[name] = {
-            "precision": float(cm[i, i] / predicted) if predicted else 0.0,
-            "recall": float(cm[i, i] / actual) if actual else 0.0,
-            "n": int(actual),
-        }
-    total = int(cm.sum())
-    return {
-        "accuracy": float(np.trace(cm) / total) if total else 0.0,
-        "n": total,
-        "classes": list(classes),
-        "confusion": cm.tolist(),
-        "per_class": per_class,
-    }
+__all__ = ["confusion_matrix", "plot_confusion", "plot_curves", "summarize"]
 
 
 def plot_confusion(summary: dict, path: str | Path, title: str = "") -> None:
