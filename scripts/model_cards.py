@@ -40,6 +40,11 @@ def load_run(folder: Path) -> dict:
     return {"name": folder.name, "folder": folder, "job": job, "log": log, "best": best}
 
 
+def measured_on_publictest(job: dict) -> bool:
+    """Validated on publictest: a split of the campaign's cache file, or the image folder."""
+    return job.get("val_split") == "publictest" or str(job.get("val_data", "")).rstrip("/").endswith("publictest")
+
+
 def on_cpu(run: dict) -> bool:
     return run["job"].get("device") == "cpu"
 
@@ -93,7 +98,7 @@ def main() -> int:
         if probs_path.exists():
             summary = summarize(labels, np.load(probs_path).astype(np.float32).argmax(1))
             source = "best checkpoint re-evaluated here on all 3,589 publictest faces (flip TTA)"
-        elif run["best"] and run["job"].get("val_split") == "publictest" and run["best"]["n"] == len(labels):
+        elif run["best"] and measured_on_publictest(run["job"]) and run["best"]["n"] == len(labels):
             summary = run["best"]
             source = "best epoch on all 3,589 publictest faces (flip TTA), measured during training"
         else:
@@ -122,7 +127,7 @@ def main() -> int:
 
 - **Data**: FER-2013 `train` (28,709 faces, 48x48 grayscale); selected and measured on `publictest` (3,589); never trained on publictest.
 - **Parameters**: {params if params else 'n/a'}
-- **Training**: {row['epochs']} epochs, {training_time(run, runs)}; SGD + Nesterov, cosine schedule over a time budget, bf16 autocast, label smoothing 0.1, GPU-side augmentation (affine, flip, brightness/contrast, random erasing){'; distilled from ' + ', '.join(Path(t).parent.name for t in run['job'].get('teachers', [])) if run['job'].get('teachers') else ''}{'; distilled from the ONNX model `' + Path(run['job']['teacher_model']).stem + '`' if run['job'].get('teacher_model') else ''}{'; warm restart from `' + Path(run['job']['init_checkpoint']).stem + '`' if run['job'].get('init_checkpoint') else ''}. Config: [{name}/config.yaml]({name}/config.yaml), log: [{name}/log.csv]({name}/log.csv).
+- **Training**: {row['epochs']} epochs, {training_time(run, runs)}; SGD + Nesterov, cosine schedule over a time budget, bf16 autocast, label smoothing 0.1, on-device augmentation (affine, flip, brightness/contrast, random erasing){'; distilled from ' + ', '.join(Path(t).parent.name for t in run['job'].get('teachers', [])) if run['job'].get('teachers') else ''}{'; distilled from the ONNX model `' + Path(run['job']['teacher_model']).stem + '`' if run['job'].get('teacher_model') else ''}{'; warm restart from `' + Path(run['job']['init_checkpoint']).stem + '`' if run['job'].get('init_checkpoint') else ''}. Config: [{name}/config.yaml]({name}/config.yaml), log: [{name}/log.csv]({name}/log.csv).
 - **publictest accuracy**: **{summary['accuracy']:.2%}** ({source}).
 - **Speed**: {f"{row['faces_per_s']:.0f} faces/s" if row['faces_per_s'] else 'not measured'} with ONNX Runtime on 2 CPU cores (batch 64).
 {ref_line}
