@@ -144,8 +144,14 @@ class Trainer:
         return by_steps
 
     def _teacher_targets(self, train_x: torch.Tensor) -> torch.Tensor:
-        """Probabilities of ``cfg.teacher_model`` on the (unaugmented) training faces, cached in the run folder."""
-        cache = self.out / "teacher_probs.npy"
+        """Probabilities of ``cfg.teacher_model`` on the (unaugmented) training faces, cached in the run
+        folder under the model file's digest (another teacher never reuses them)."""
+        import hashlib
+
+        from classmood.classify.registry import resolve_model
+
+        digest = hashlib.sha256(resolve_model(self.cfg.teacher_model).path.read_bytes()).hexdigest()[:12]
+        cache = self.out / f"teacher_probs_{digest}.npy"
         if cache.exists() and np.load(cache, mmap_mode="r").shape[0] == train_x.shape[0]:
             return torch.from_numpy(np.load(cache)).to(self.device)
         probs = teacher_probabilities(self.cfg.teacher_model, train_x.cpu().numpy())
