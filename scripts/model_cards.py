@@ -55,25 +55,30 @@ def lineage(run: dict, runs: dict) -> list[dict]:
     return (lineage(parent, runs) if parent else []) + [run]
 
 
-def training_time(run: dict, runs: dict) -> str:
-    """Seconds of training along the lineage, per kind of machine."""
-    gpu = sum(float(r["log"]["seconds"].max()) for r in lineage(run, runs) if not on_cpu(r))
-    cpu = sum(float(r["log"]["seconds"].max()) for r in lineage(run, runs) if on_cpu(r))
-    parts = ([f"{gpu:.0f} s on one NVIDIA H200 *shared by several runs at once* (see docs/models.md)"] if gpu else []) + \
-            ([f"{cpu:.0f} s on this project's 2-core CPU (bf16 autocast)"] if cpu else [])
+def seconds_by_machine(run: dict, runs: dict) -> dict[str, int]:
+    """Seconds of training along the lineage: ``{"gpu": s, "cpu": s}``."""
+    chain = lineage(run, runs)
+    return {kind: round(sum(float(r["log"]["seconds"].max()) for r in chain if on_cpu(r) == (kind == "cpu")))
+            for kind in ("gpu", "cpu")}
+
+
+def training_time(seconds: dict[str, int]) -> str:
+    """``seconds_by_machine`` in words, for a model card."""
+    parts = ([f"{seconds['gpu']} s on one NVIDIA H200 *shared by several runs at once* (see docs/models.md)"] if seconds["gpu"] else []) + \
+            ([f"{seconds['cpu']} s on this project's 2-core CPU (bf16 autocast)"] if seconds["cpu"] else [])
     return " + ".join(parts)
 
 
 def lineage_log(run: dict, runs: dict) -> pd.DataFrame:
-    """The run's log preceded by its parent's when it was warm-started from one."""
-    parent = runs.get(Path(run["job"].get("init_checkpoint") or "").stem)
-    if parent is None:
-        return run["log"]
-    before = lineage_log(parent, runs)
-    after = run["log"].copy()
-    after["epoch"] += before["epoch"].max()
-    after["seconds"] += before["seconds"].max()
-    return pd.concat([before, after], ignore_index=True)
+    """The logs of the run's lineage end to end: each continues its parent's epochs and seconds."""
+    logs, epoch, seconds = [], 0, 0.0
+    for r in lineage(run, runs):
+        log = r["log"].copy()
+        log["epoch"] += epoch
+        log["seconds"] += seconds
+        epoch, seconds = log["epoch"].max(), log["seconds"].max()
+        logs.append(log)
+    return pd.concat(logs, ignore_index=True)
 
 
 def main() -> int:
@@ -112,8 +117,7 @@ def main() -> int:
         plot_confusion(summary, run_dir / "confusion.png", f"{name}: publictest {summary['accuracy']:.2%}")
         ref = REFERENCE.get(arch)
         params = run["best"].get("params") if run["best"] else None
-        seconds = {kind: round(sum(float(r["log"]["seconds"].max()) for r in lineage(run, runs) if on_cpu(r) == (kind == "cpu")))
-                   for kind in ("gpu", "cpu")}
+        seconds = seconds_by_machine(run, runs)
         row = {"run": name, "arch": arch, "params": params, "epochs": int(log["epoch"].max()),
                "gpu_seconds": seconds["gpu"], "cpu_seconds": seconds["cpu"], "accuracy": summary["accuracy"],
                "reference": ref[1] if ref else None, "reference_name": ref[0] if ref else "",
@@ -127,7 +131,7 @@ def main() -> int:
 
 - **Data**: FER-2013 `train` (28,709 faces, 48x48 grayscale); selected and measured on `publictest` (3,589); never trained on publictest.
 - **Parameters**: {params if params else 'n/a'}
-- **Training**: {row['epochs']} epochs, {training_time(run, runs)}; SGD + Nesterov, cosine schedule over a time budget, bf16 autocast, label smoothing 0.1, on-device augmentation (affine, flip, brightness/contrast, random erasing){'; distilled from ' + ', '.join(Path(t).parent.name for t in run['job'].get('teachers', [])) if run['job'].get('teachers') else ''}{'; distilled from the ONNX model `' + Path(run['job']['teacher_model']).stem + '`' if run['job'].get('teacher_model') else ''}{'; warm restart from `' + Path(run['job']['init_checkpoint']).stem + '`' if run['job'].get('init_checkpoint') else ''}. Config: [{name}/config.yaml]({name}/config.yaml), log: [{name}/log.csv]({name}/log.csv).
+- **Training**: {row['epochs']} epochs, {training_time(seconds)}; SGD + Nesterov, cosine schedule over a time budget, bf16 autocast, label smoothing 0.1, on-device augmentation (affine, flip, brightness/contrast, random erasing){'; distilled from ' + ', '.join(Path(t).parent.name for t in run['job'].get('teachers', [])) if run['job'].get('teachers') else ''}{'; distilled from the ONNX model `' + Path(run['job']['teacher_model']).stem + '`' if run['job'].get('teacher_model') else ''}{'; warm restart from `' + Path(run['job']['init_checkpoint']).stem + '`' if run['job'].get('init_checkpoint') else ''}. Config: [{name}/config.yaml]({name}/config.yaml), log: [{name}/log.csv]({name}/log.csv).
 - **publictest accuracy**: **{summary['accuracy']:.2%}** ({source}).
 - **Speed**: {f"{row['faces_per_s']:.0f} faces/s" if row['faces_per_s'] else 'not measured'} with ONNX Runtime on 2 CPU cores (batch 64).
 {ref_line}

@@ -152,10 +152,10 @@ class Trainer:
 
         digest = hashlib.sha256(resolve_model(self.cfg.teacher_model).path.read_bytes()).hexdigest()[:12]
         cache = self.out / f"teacher_probs_{digest}.npy"
-        if cache.exists() and np.load(cache, mmap_mode="r").shape[0] == train_x.shape[0]:
-            return torch.from_numpy(np.load(cache)).to(self.device)
-        probs = teacher_probabilities(self.cfg.teacher_model, train_x.cpu().numpy())
-        np.save(cache, probs)
+        probs = np.load(cache) if cache.exists() else None
+        if probs is None or probs.shape[0] != train_x.shape[0]:
+            probs = teacher_probabilities(self.cfg.teacher_model, train_x.cpu().numpy())
+            np.save(cache, probs)
         return torch.from_numpy(probs).to(self.device)
 
     def _loss(self, logits, x, y, idx):
