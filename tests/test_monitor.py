@@ -151,7 +151,18 @@ def test_kill_9_loses_only_the_last_seconds_and_resume_continues(tmp_path):
     seconds = seconds_frame(store, "killed")
     assert sorted(seconds["second"].unique()) == list(range(int(stored)))  # no hole up to the kill
     per_second = seconds.groupby("second").size()
-    assert per_second.min() >= 7  # the class was recorded, not just a row here and there
+    # every second up to the kill holds what an uninterrupted run records for it (YuNet misses some of
+    # these 48-px faces, so that count varies from second to second, but a file is processed deterministically)
+    reference_db = tmp_path / "reference.db"
+    reference = subprocess.run([*CLI, "monitor", str(video), "--session", "reference", "--db",
+                                f"sqlite:///{reference_db}", "--no-view", "--no-names", "--max-frames",
+                                str(5 * int(stored))], env=env, capture_output=True, text=True, timeout=300)
+    assert reference.returncode == 0, reference.stderr
+    reference_store = Store(f"sqlite:///{reference_db}")
+    reference_seconds = seconds_frame(reference_store, "reference")
+    reference_store.close()
+    assert per_second.tolist() == reference_seconds.groupby("second").size().tolist()
+    assert per_second.min() >= 5  # the class was recorded, not just a row here and there
     assert list_sessions(store)[0].status == "running"
     students_before = set(students_frame(store, "killed")["student"])
     assert sqlite3.connect(db_path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
