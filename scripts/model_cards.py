@@ -6,6 +6,7 @@ publictest probabilities computed here (``--evals``: ``<run>.npy`` with flip TTA
 ``_labels.npy``), so every figure is recomputed from files, not copied by hand.
 
     python scripts/model_cards.py --runs .gpu/result1 .gpu/result2 --evals .gpu/evals
+    python scripts/model_cards.py --runs runs/NEW_RUN --keep-published   # add one run, keep the rest
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ REFERENCE = {
 }
 
 
+PUBLICTEST_FACES = 3589
+
+
 def load_run(folder: Path) -> dict:
     """A run folder of the GPU campaign (job.yaml) or of ``classmood train`` (config.yaml)."""
     job_file = folder / "job.yaml" if (folder / "job.yaml").exists() else folder / "config.yaml"
@@ -49,16 +53,41 @@ def on_cpu(run: dict) -> bool:
     return run["job"].get("device") == "cpu"
 
 
+def run_name(checkpoint: str) -> str:
+    """The run a checkpoint belongs to: ``X.pt`` (campaign) or ``X/best.pt`` / ``X/last.pt`` (classmood train)."""
+    path = Path(checkpoint)
+    return path.parent.name if path.stem in ("best", "last") else path.stem
+
+
+def load_published(name: str, published: Path) -> dict | None:
+    """A run whose folder is gone but whose card was published: its card's log (already the whole
+    lineage, epochs and seconds running on) and its seconds per machine from the published table."""
+    table = published / "summary.csv"
+    if not (published / name / "log.csv").exists() or not table.exists():
+        return None
+    rows = pd.read_csv(table).set_index("run")
+    if name not in rows.index:
+        return None
+    row = rows.loc[name]
+    return {"name": name, "job": {}, "log": pd.read_csv(published / name / "log.csv"), "best": None,
+            "seconds": {"gpu": int(row["gpu_seconds"]), "cpu": int(row["cpu_seconds"])}}
+
+
 def lineage(run: dict, runs: dict) -> list[dict]:
-    """The run and the runs it was warm-started from, oldest first."""
-    parent = runs.get(Path(run["job"].get("init_checkpoint") or "").stem)
-    return (lineage(parent, runs) if parent else []) + [run]
+    """The run and the runs it was warm-started from, oldest first. A published ancestor (``seconds``
+    set) stands for its whole lineage."""
+    init = run["job"].get("init_checkpoint")
+    parent = runs.get(run_name(init)) if init else None
+    if parent is None or "seconds" in parent:
+        return ([parent] if parent else []) + [run]
+    return lineage(parent, runs) + [run]
 
 
 def seconds_by_machine(run: dict, runs: dict) -> dict[str, int]:
     """Seconds of training along the lineage: ``{"gpu": s, "cpu": s}``."""
     chain = lineage(run, runs)
-    return {kind: round(sum(float(r["log"]["seconds"].max()) for r in chain if on_cpu(r) == (kind == "cpu")))
+    return {kind: round(sum(r["seconds"][kind] if "seconds" in r else float(r["log"]["seconds"].max())
+                            for r in chain if "seconds" in r or on_cpu(r) == (kind == "cpu")))
             for kind in ("gpu", "cpu")}
 
 
@@ -84,26 +113,38 @@ def lineage_log(run: dict, runs: dict) -> pd.DataFrame:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", nargs="+", type=Path, required=True)
-    ap.add_argument("--evals", type=Path, required=True)
+    ap.add_argument("--evals", type=Path, help="folder of <run>.npy publictest probabilities (flip TTA) + _labels.npy")
     ap.add_argument("--speeds", type=Path, help="JSON {run or architecture: faces_per_s}: benchmarks/model_speed.py --json")
     ap.add_argument("--ensembles", type=Path, help="JSON [{name, members, accuracy}] of measured ensembles")
     ap.add_argument("--out", type=Path, default=Path("docs/models"))
+    ap.add_argument("--keep-published", action="store_true",
+                    help="keep the published cards and table rows of runs not given (their folders may be gone)")
     args = ap.parse_args()
     runs = {}
-    for root in args.runs:
-        for folder in sorted(p for p in root.iterdir() if (p / "log.csv").exists()):
+    for root in args.runs:  # a run folder, or a folder of runs
+        folders = [root] if (root / "log.csv").exists() else sorted(p for p in root.iterdir() if (p / "log.csv").exists())
+        for folder in folders:
             runs[folder.name] = load_run(folder)
-    labels = np.load(args.evals / "_labels.npy")
+    published = pd.read_csv(args.out / "summary.csv") if args.keep_published and (args.out / "summary.csv").exists() \
+        else pd.DataFrame()
+    if not published.empty:
+        published["reference_name"] = published["reference_name"].fillna("")
+        for name in published["run"]:
+            if name not in runs and (earlier := load_published(name, args.out)):
+                runs[name] = earlier
+    labels = np.load(args.evals / "_labels.npy") if args.evals else None
     speeds = json.loads(args.speeds.read_text()) if args.speeds else {}
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
     for name, run in runs.items():
+        if "seconds" in run:  # published earlier: card and row are kept as they are
+            continue
         arch = run["job"]["arch"]
-        probs_path = args.evals / f"{name}.npy"
-        if probs_path.exists():
+        probs_path = args.evals / f"{name}.npy" if args.evals else None
+        if probs_path and probs_path.exists():
             summary = summarize(labels, np.load(probs_path).astype(np.float32).argmax(1))
             source = "best checkpoint re-evaluated here on all 3,589 publictest faces (flip TTA)"
-        elif run["best"] and measured_on_publictest(run["job"]) and run["best"]["n"] == len(labels):
+        elif run["best"] and measured_on_publictest(run["job"]) and run["best"]["n"] == PUBLICTEST_FACES:
             summary = run["best"]
             source = "best epoch on all 3,589 publictest faces (flip TTA), measured during training"
         else:
@@ -144,7 +185,10 @@ def main() -> int:
 
 ![confusion matrix]({name}/confusion.png)
 """)
-    table = pd.DataFrame(rows).sort_values("accuracy", ascending=False)
+    table = pd.DataFrame(rows)
+    if not published.empty:
+        table = pd.concat([published[~published["run"].isin(table["run"])], table], ignore_index=True)
+    table = table.sort_values("accuracy", ascending=False)
     table.to_csv(args.out / "summary.csv", index=False)
     ensembles = json.loads(args.ensembles.read_text()) if args.ensembles else []
     lines = ["| run | architecture | params | epochs | GPU s (shared) | CPU s (2 cores) | publictest acc. (flip TTA) | reference figure | faces/s (ORT, 2 cores) |",

@@ -50,6 +50,13 @@ def lr_at(progress: float, cfg: TrainConfig) -> float:
     return cfg.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, p)))
 
 
+def channels_last_format(model: torch.nn.Module, device: torch.device) -> torch.memory_format:
+    """channels_last where it pays: always with cuDNN; on the CPU (1.1-1.5x faster steps here) only for
+    models without grouped/depthwise convolutions, whose backward crashes in that layout (torch 2.13)."""
+    grouped = any(isinstance(m, torch.nn.Conv2d) and m.groups > 1 for m in model.modules())
+    return torch.channels_last if device.type == "cuda" or not grouped else torch.contiguous_format
+
+
 def load_checkpoint_model(path: str | Path, device: torch.device | str = "cpu") -> torch.nn.Module:
     """Rebuild the model stored in a checkpoint (``arch`` + weights), in eval mode."""
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
@@ -84,9 +91,9 @@ class Trainer:
             torch.backends.cudnn.benchmark = True
         self.aug = AugmentConfig(**cfg.augment)
         kwargs = {"imagenet_checkpoint": cfg.imagenet_checkpoint} if cfg.imagenet_checkpoint else {}
-        # channels_last is faster with cuDNN; on the CPU it crashes depthwise-conv backward (torch 2.13)
-        self.memory_format = torch.channels_last if self.device.type == "cuda" else torch.contiguous_format
-        self.model = create_model(cfg.arch, **kwargs).to(self.device).to(memory_format=self.memory_format)
+        model = create_model(cfg.arch, **kwargs)
+        self.memory_format = channels_last_format(model, self.device)
+        self.model = model.to(self.device).to(memory_format=self.memory_format)
         if cfg.init_checkpoint:
             init = load_checkpoint_model(cfg.init_checkpoint)
             self.model.load_state_dict(init.state_dict())
