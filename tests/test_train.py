@@ -21,7 +21,7 @@ from classmood.train.augment import augment, normalize
 from classmood.train.config import TrainConfig
 from classmood.train.data import load_image_folder
 from classmood.train.export import Probabilities, compare_with_torch, export_onnx
-from classmood.train.trainer import lr_at
+from classmood.train.trainer import channels_last_format, lr_at
 
 ROOT = Path(__file__).resolve().parents[1]
 FER = ROOT.parent / "shared" / "datasets" / "fer2013"
@@ -55,6 +55,20 @@ def test_every_registered_architecture_maps_faces_to_seven_logits():
         assert count_parameters(model) > 10_000, name
     with pytest.raises(KeyError, match="unknown architecture"):
         create_model("no_such_net")
+
+
+@pytest.mark.parametrize("name", ["dexpression", "mini_xception"])
+def test_cpu_training_step_in_the_chosen_memory_format(name):
+    model = create_model(name)
+    layout = channels_last_format(model, torch.device("cpu"))
+    depthwise = any(isinstance(m, torch.nn.Conv2d) and m.groups > 1 for m in model.modules())
+    assert layout == (torch.contiguous_format if depthwise else torch.channels_last)
+    model = model.to(memory_format=layout)
+    x = torch.randn(4, 1, 48, 48).contiguous(memory_format=layout)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss = model(x).float().logsumexp(1).mean()
+    loss.backward()  # the layout that crashes depthwise backward is never chosen
+    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
 
 
 def test_augment_keeps_shape_and_changes_pixels_but_normalize_is_exact():
