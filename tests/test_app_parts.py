@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("argon2", reason="the web app needs the app extra: pip install -e '.[app]'")
 pytest.importorskip("itsdangerous")
 
-from app_harness import face_canvas, fer_faces  # noqa: E402
+from app_harness import face_canvas, fer_faces
 
 
 @pytest.fixture
@@ -129,25 +129,37 @@ def test_live_class_annotates_tracks_alerts_and_records(home):
     assert not queries.seconds_frame(store, recorder.name).empty
 
 
-def test_stalled_stream_ends_the_class_as_interrupted(home, monkeypatch):
-    import av
-
-    from classmood.app.config import AppSettings
+def _live_stream(store, settings, name: str):
+    """A LiveStream whose classes run the real pipeline and record into ``store``."""
     from classmood.app.live import LiveClass
     from classmood.app.stream import LiveRequest, LiveStream
     from classmood.pipeline import Pipeline
-    from classmood.store import SessionRecorder, Store, queries
-
-    store = Store()
-    settings = AppSettings.load()
-    settings.stall_seconds = 0.4
+    from classmood.store import SessionRecorder
 
     def start(request: LiveRequest) -> LiveClass:
         return LiveClass(request.settings, Pipeline(), SessionRecorder(store, request.session_name))
 
     stream = LiveStream(start)
-    stream.configure(LiveRequest("stalls", "webcam", settings))
-    frame = av.VideoFrame.from_ndarray(face_canvas(fer_faces(1)), format="bgr24")
+    stream.configure(LiveRequest(name, "webcam", settings))
+    return stream
+
+
+def _camera_frame(faces: int):
+    """A webcam frame (av.VideoFrame) with ``faces`` real FER-2013 faces."""
+    import av
+
+    return av.VideoFrame.from_ndarray(face_canvas(fer_faces(faces) if faces else []), format="bgr24")
+
+
+def test_stalled_stream_ends_the_class_as_interrupted(home, monkeypatch):
+    from classmood.app.config import AppSettings
+    from classmood.store import Store, queries
+
+    store = Store()
+    settings = AppSettings.load()
+    settings.stall_seconds = 0.4
+    stream = _live_stream(store, settings, "stalls")
+    frame = _camera_frame(1)
     for _ in range(3):
         out = stream.on_frame(frame)
         assert out.width == frame.width
@@ -171,9 +183,7 @@ def test_live_class_that_cannot_record_says_why(home):
 
     stream = LiveStream(start)
     stream.configure(LiveRequest("x", "webcam", AppSettings.load()))
-    import av
-
-    frame = av.VideoFrame.from_ndarray(face_canvas([]), format="bgr24")
+    frame = _camera_frame(0)
     assert stream.on_frame(frame) is frame
     assert stream.error == "a session named 'x' already exists"
 
@@ -202,7 +212,11 @@ def test_browser_video_is_h264_and_atomic(tmp_path):
 def test_display_capture_script_is_injected_into_the_component_page():
     import asyncio
 
-    from classmood.app.display_capture import SCRIPT, WEBRTC_COMPONENT_PAGE, DisplayCaptureInjector
+    from classmood.app.display_capture import (
+        SCRIPT,
+        WEBRTC_COMPONENT_PAGE,
+        DisplayCaptureInjector,
+    )
 
     page = b"<html><head><title>x</title></head><body></body></html>"
 
@@ -269,7 +283,7 @@ def test_app_command_bad_options_fail_in_one_line(tmp_path, extra, message):
     import sys
 
     done = subprocess.run([sys.executable, "-c", "from classmood.cli import main; main()", "app", *extra],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+                          check=False, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert message in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
@@ -285,7 +299,8 @@ def test_app_command_refuses_a_port_in_use(tmp_path):
         busy.listen()
         port = busy.getsockname()[1]
         done = subprocess.run([sys.executable, "-c", "from classmood.cli import main; main()", "app",
-                               "--port", str(port)], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                               "--port", str(port)], check=False, cwd=tmp_path, capture_output=True, text=True,
+                              timeout=60,
                               env={**__import__("os").environ, "CLASSMOOD_APP_HOME": str(tmp_path / "home")})
     assert done.returncode != 0 and f"cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "Traceback" not in done.stderr
@@ -296,21 +311,13 @@ def test_live_frames_are_kept_only_when_asked(home, store_frames):
     import av
 
     from classmood.app.config import AppSettings
-    from classmood.app.live import LiveClass
-    from classmood.app.stream import LiveRequest, LiveStream
-    from classmood.pipeline import Pipeline
-    from classmood.store import SessionRecorder, Store
+    from classmood.store import Store
 
     store = Store()
     settings = AppSettings.load()
     settings.store_frames = store_frames
-
-    def start(request: LiveRequest) -> LiveClass:
-        return LiveClass(request.settings, Pipeline(), SessionRecorder(store, request.session_name))
-
-    stream = LiveStream(start)
-    stream.configure(LiveRequest("kept?", "webcam", settings))
-    frame = av.VideoFrame.from_ndarray(face_canvas(fer_faces(1)), format="bgr24")
+    stream = _live_stream(store, settings, "kept?")
+    frame = _camera_frame(1)
     for _ in range(5):
         stream.on_frame(frame)
         time.sleep(0.12)
