@@ -152,10 +152,13 @@ def test_sign_out_ends_access(browser, server):
     page.set_default_timeout(UI_TIMEOUT_MS)
     login(page, server)
     page.get_by_role("heading", name="Live class").wait_for()
+    cookie = next(c["value"] for c in context.cookies() if c["name"] == "classmood_session")
     page.get_by_role("link", name="Sign out").click()
     page.wait_for_url("**/login")
     page.goto(server.url + "/history")
     page.wait_for_url("**/login?next=/history")
+    # a copy of the cookie taken before signing out no longer opens anything
+    assert server.get("/history", {"Accept": "text/html", "Cookie": f"classmood_session={cookie}"})[0] == 303
     context.close()
 
 

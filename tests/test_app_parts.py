@@ -57,6 +57,21 @@ def test_session_cookie_cannot_be_forged_or_kept_forever(home, monkeypatch):
     assert not auth.token_is_valid(token)
 
 
+def test_sign_out_and_a_new_password_revoke_cookies(home):
+    from classmood.app import auth
+
+    auth.set_password("a good password")
+    kept, signed_out = auth.issue_token(), auth.issue_token()
+    auth.revoke_token(signed_out)
+    assert not auth.token_is_valid(signed_out) and auth.token_is_valid(kept)
+    assert "a good password" not in (home / "revoked.json").read_text()
+    auth.revoke_token("not.a.cookie")  # ignored, nothing breaks
+    assert auth.token_is_valid(kept)
+    auth.set_password("another good password")
+    assert not auth.token_is_valid(kept)  # issued under the old password
+    assert auth.token_is_valid(auth.issue_token())
+
+
 def test_login_redirect_stays_on_this_server():
     from classmood.app.server import _safe_next
 

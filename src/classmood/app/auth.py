@@ -2,14 +2,19 @@
 
 The hash is argon2id (argon2-cffi) in ``<app home>/password.argon2``; the plain password is
 never written. After a good login the browser gets a signed, time-limited, HttpOnly cookie
-(itsdangerous) whose key lives in ``<app home>/secret.key``.
+(itsdangerous) whose key lives in ``<app home>/secret.key``. Signing out revokes that cookie on the
+server (its id goes into ``<app home>/revoked.json`` until it would have expired anyway), and a new
+password revokes every cookie issued under the old one.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import os
 import secrets
+import time
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -76,17 +81,52 @@ def _serializer_for(home: Path) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(key_file.read_text().strip(), salt="classmood-login")
 
 
+def _password_fingerprint() -> str:
+    """Changes whenever the password does (a digest of the stored hash, never of the password)."""
+    return hashlib.sha256(_password_file().read_bytes()).hexdigest()[:16] if password_is_set() else ""
+
+
+def _revoked_file() -> Path:
+    return app_home() / "revoked.json"
+
+
+def _revoked() -> dict[str, float]:
+    """Revoked cookie ids -> when they were revoked."""
+    try:
+        return {str(k): float(v) for k, v in json.loads(_revoked_file().read_text()).items()}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
 def issue_token() -> str:
     """A signed cookie value for a teacher who just logged in."""
-    return _serializer().dumps({"login": True})
+    return _serializer().dumps({"login": True, "id": secrets.token_urlsafe(12), "pw": _password_fingerprint()})
+
+
+def _claims(token: str | None) -> dict | None:
+    """The signed content of a cookie we issued less than ``SESSION_MAX_AGE_S`` ago, else None."""
+    if not token:
+        return None
+    try:
+        claims = _serializer().loads(token, max_age=SESSION_MAX_AGE_S)
+    except BadSignature:
+        return None
+    return claims if isinstance(claims, dict) else None
 
 
 def token_is_valid(token: str | None) -> bool:
-    """True for a cookie value we signed less than ``SESSION_MAX_AGE_S`` ago."""
-    if not token:
-        return False
-    try:
-        _serializer().loads(token, max_age=SESSION_MAX_AGE_S)
-    except BadSignature:
-        return False
-    return True
+    """True for a recent cookie of ours, issued under the current password and not signed out."""
+    claims = _claims(token)
+    return (claims is not None and claims.get("pw") == _password_fingerprint()
+            and claims.get("id") not in _revoked())
+
+
+def revoke_token(token: str | None) -> None:
+    """Sign out: this cookie stops working at once, even if a copy of it is replayed."""
+    claims = _claims(token)
+    if claims is None or not claims.get("id"):
+        return
+    now = time.time()
+    kept = {k: t for k, t in _revoked().items() if now - t < SESSION_MAX_AGE_S}  # older ones expired anyway
+    kept[claims["id"]] = now
+    write_atomic(_revoked_file(), json.dumps(kept).encode())

@@ -82,6 +82,7 @@ async def login_post(request: Request):
 
 
 async def logout(request: Request) -> RedirectResponse:
+    auth.revoke_token(request.cookies.get(auth.COOKIE_NAME))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(auth.COOKIE_NAME)
     return response
