@@ -83,12 +83,18 @@ def lineage(run: dict, runs: dict) -> list[dict]:
     return lineage(parent, runs) + [run]
 
 
+def own_seconds(run: dict) -> dict[str, float]:
+    """A run's training seconds per machine (for a published ancestor: its whole lineage's)."""
+    if "seconds" in run:
+        return run["seconds"]
+    total = float(run["log"]["seconds"].max())
+    return {"gpu": 0.0, "cpu": total} if on_cpu(run) else {"gpu": total, "cpu": 0.0}
+
+
 def seconds_by_machine(run: dict, runs: dict) -> dict[str, int]:
     """Seconds of training along the lineage: ``{"gpu": s, "cpu": s}``."""
     chain = lineage(run, runs)
-    return {kind: round(sum(r["seconds"][kind] if "seconds" in r else float(r["log"]["seconds"].max())
-                            for r in chain if "seconds" in r or on_cpu(r) == (kind == "cpu")))
-            for kind in ("gpu", "cpu")}
+    return {kind: round(sum(own_seconds(r)[kind] for r in chain)) for kind in ("gpu", "cpu")}
 
 
 def training_time(seconds: dict[str, int]) -> str:

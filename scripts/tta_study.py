@@ -17,9 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from classmood.train.augment import normalize
+from classmood.train.augment import normalize, warp
 from classmood.train.data import load_split
 from classmood.train.trainer import load_checkpoint_model
 
@@ -33,8 +32,7 @@ def affine(x: torch.Tensor, dx=0.0, dy=0.0, scale=1.0, rot=0.0) -> torch.Tensor:
     a = math.radians(rot)
     c, s = math.cos(a) / scale, math.sin(a) / scale
     theta = torch.tensor([[c, -s, dx], [s, c, dy]], dtype=torch.float32).expand(x.shape[0], 2, 3)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return warp(x, theta)
 
 
 @torch.no_grad()

@@ -37,6 +37,12 @@ def normalize(images_uint8: torch.Tensor) -> torch.Tensor:
     return (x - MEAN) / STD
 
 
+def warp(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    """Resample ``(N, 1, H, W)`` faces through ``(N, 2, 3)`` affine maps (bilinear, border padding)."""
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
 def augment(images_uint8: torch.Tensor, cfg: AugmentConfig = AugmentConfig()) -> torch.Tensor:
     """Augmented, normalised float batch ``(N, 1, H, W)`` from uint8 ``(N, H, W)``."""
     x = images_uint8.float().div_(255.0).unsqueeze(1)
@@ -49,8 +55,7 @@ def augment(images_uint8: torch.Tensor, cfg: AugmentConfig = AugmentConfig()) ->
         torch.stack([cos * flip, -sin, (torch.rand(n, device=dev) * 2 - 1) * cfg.shift * 2], 1),
         torch.stack([sin * flip, cos, (torch.rand(n, device=dev) * 2 - 1) * cfg.shift * 2], 1),
     ], 1)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    x = warp(x, theta)
 
     mean = x.mean(dim=(2, 3), keepdim=True)
     contrast = 1 + (torch.rand(n, 1, 1, 1, device=dev) * 2 - 1) * cfg.contrast
