@@ -82,6 +82,34 @@ def best_of(runs: Path, names, k: int) -> list[str]:
     return [n for _, n in sorted(scored, reverse=True)[:k]]
 
 
+def slim_weights(state: dict, int8_above: int = 3_000_000) -> dict:
+    """fp16 weights; models over ``int8_above`` parameters keep conv/linear weights as int8 with one fp32
+    scale per output channel (``name`` -> ``{"q": int8, "scale": fp32}``), to fit the transfer limit."""
+    big = sum(v.numel() for v in state.values() if v.is_floating_point()) > int8_above
+    slim = {}
+    for k, v in state.items():
+        if not v.is_floating_point():
+            slim[k] = v
+        elif big and v.ndim >= 2:
+            scale = v.float().abs().flatten(1).amax(1).clamp_min(1e-12) / 127
+            shape = (-1,) + (1,) * (v.ndim - 1)
+            slim[k] = {"q": (v.float() / scale.view(shape)).round().clamp(-127, 127).to(torch.int8), "scale": scale}
+        else:
+            slim[k] = v.half()
+    return slim
+
+
+def unslim_weights(slim: dict) -> dict:
+    """The float32 state dict back from ``slim_weights``."""
+    out = {}
+    for k, v in slim.items():
+        if isinstance(v, dict):
+            out[k] = v["q"].float() * v["scale"].view((-1,) + (1,) * (v["q"].ndim - 1))
+        else:
+            out[k] = v.float() if v.is_floating_point() else v
+    return out
+
+
 def pack(runs: Path, out: Path, tag: str) -> None:
     """Logs/summaries/pictures of every run, and fp16 weights of the runs worth shipping."""
     with tarfile.open(out / f"runs_{tag}.tar.gz", "w:gz") as tar:
@@ -96,7 +124,7 @@ def pack(runs: Path, out: Path, tag: str) -> None:
                 continue
             ckpt = torch.load(best, map_location="cpu", weights_only=False)
             slim = {"arch": ckpt["arch"], "epoch": ckpt["epoch"], "val_acc_flip": ckpt["val_acc_flip"],
-                    "config": ckpt["config"], "model": {k: (v.half() if v.is_floating_point() else v) for k, v in ckpt["model"].items()}}
+                    "config": ckpt["config"], "model": slim_weights(ckpt["model"])}
             blob = io.BytesIO()
             torch.save(slim, blob)
             info = tarfile.TarInfo(f"{name}.pt")

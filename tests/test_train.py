@@ -191,6 +191,30 @@ def test_distillation_from_an_onnx_teacher_uses_its_cached_probabilities(tiny_fe
 
 
 @needs_fer
+def test_distillation_from_a_precomputed_probabilities_file(tiny_fer, tmp_path):
+    from classmood.train.config import TrainConfig
+    from classmood.train.data import load_image_folder
+    from classmood.train.trainer import Trainer
+
+    labels = load_image_folder(tiny_fer / "train").labels
+    probs = np.full((len(labels), 7), 0.02, np.float16)
+    probs[np.arange(len(labels)), (labels + 1) % 7] = 0.88  # a teacher that is always wrong, on purpose
+    np.save(tmp_path / "teacher.npy", probs)
+    cfg = TrainConfig(arch="realtime_xs", out_dir=str(tmp_path / "kd"), train_data=str(tiny_fer / "train"),
+                      val_data=str(tiny_fer / "publictest"), epochs=1, batch_size=16,
+                      teacher_probs=str(tmp_path / "teacher.npy"), device="cpu", threads=1)
+    trainer = Trainer(cfg)
+    trainer.fit()
+    assert trainer.teacher_probs.shape == (len(labels), 7)
+    assert torch.allclose(trainer.teacher_probs.sum(1), torch.ones(len(labels)))  # renormalised from fp16
+    assert trainer.teacher_probs.argmax(1).tolist() == ((labels + 1) % 7).tolist()
+    np.save(tmp_path / "short.npy", probs[:-1])
+    with pytest.raises(ValueError, match="expected"):
+        Trainer(TrainConfig(**{**cfg.to_dict(), "teacher_probs": str(tmp_path / "short.npy"),
+                               "out_dir": str(tmp_path / "kd2")})).fit()
+
+
+@needs_fer
 def test_data_loader_decodes_folders_and_skips_junk(tmp_path):
     happy = tmp_path / "happy"
     happy.mkdir()
@@ -222,3 +246,15 @@ def test_int8_quantisation_keeps_the_contract_and_most_predictions(tiny_fer, tmp
     a, b = run(fp32), run(int8)
     assert b.shape == a.shape and np.allclose(b.sum(axis=1), 1.0, atol=1e-3)
     assert np.abs(a - b).max() < 0.1
+
+
+@needs_fer
+def test_packed_jpeg_cache_stores_the_shared_header_once_and_decodes_identically(tiny_fer, tmp_path):
+    from classmood.train.data import load_image_folder, load_jpeg_cache, pack_jpeg_cache
+
+    pack_jpeg_cache({"train": tiny_fer / "train", "publictest": tiny_fer / "publictest"}, tmp_path / "fer.pkl")
+    raw = sum(p.stat().st_size for p in tiny_fer.rglob("*") if p.is_file())
+    assert (tmp_path / "fer.pkl").stat().st_size < raw * 0.9  # FER-2013 JPEGs share ~330 header bytes
+    for split in ("train", "publictest"):
+        packed, folder = load_jpeg_cache(tmp_path / "fer.pkl", split), load_image_folder(tiny_fer / split)
+        assert np.array_equal(packed.images, folder.images) and np.array_equal(packed.labels, folder.labels)

@@ -262,6 +262,7 @@ class Bottleneck(nn.Module):
             nn.Conv2d(width, cout, 1, bias=False),
             nn.BatchNorm2d(cout),
         )
+        nn.init.zeros_(self.body[-1].weight)  # each block starts as the identity: deep nets train from scratch
         self.skip = (
             nn.Identity()
             if cin == cout and stride == 1

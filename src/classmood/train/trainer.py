@@ -108,9 +108,13 @@ class Trainer:
         self.epoch, self.step, self.elapsed, self.best = 0, 0, 0.0, 0.0
 
     # --- data ---------------------------------------------------------------------------------
-    def _load(self, source, split) -> tuple[torch.Tensor, torch.Tensor]:
-        arrays: FaceArrays = load_split(source, split, self.cfg.image_size).subset(self.cfg.limit_per_class, self.cfg.seed)
-        return torch.from_numpy(arrays.images).to(self.device), torch.from_numpy(arrays.labels).to(self.device)
+    def _load(self, source, split) -> tuple[torch.Tensor, torch.Tensor, np.ndarray | None]:
+        """Faces and labels on the device, and which faces of the split a ``limit_per_class`` run kept."""
+        arrays: FaceArrays = load_split(source, split, self.cfg.image_size)
+        keep = arrays.subset_indices(self.cfg.limit_per_class, self.cfg.seed)
+        if keep is not None:
+            arrays = FaceArrays(arrays.images[keep], arrays.labels[keep])
+        return torch.from_numpy(arrays.images).to(self.device), torch.from_numpy(arrays.labels).to(self.device), keep
 
     # --- checkpoints --------------------------------------------------------------------------
     def _state(self) -> dict:
@@ -194,10 +198,12 @@ class Trainer:
         cfg = self.cfg
         cfg.save(self.out / "config.yaml")
         resumed = resume and self._resume()
-        train_x, train_y = self._load(cfg.train_data, cfg.train_split)
-        val_x, val_y = self._load(cfg.val_data, cfg.val_split)
+        train_x, train_y, train_keep = self._load(cfg.train_data, cfg.train_split)
+        val_x, val_y, _ = self._load(cfg.val_data, cfg.val_split)
         if cfg.teacher_model:
             self.teacher_probs = self._teacher_targets(train_x)
+        elif cfg.teacher_probs:
+            self.teacher_probs = load_teacher_probs(cfg.teacher_probs, len(train_y), self.device, train_keep)
         n = train_x.shape[0]
         steps_per_epoch = max(1, n // cfg.batch_size)
         steps_total = steps_per_epoch * max(1, cfg.epochs)
@@ -273,6 +279,17 @@ class Trainer:
             plot_confusion(summary, self.out / "confusion.png", f"{self.cfg.arch}: publictest {summary['accuracy']:.2%} (flip TTA)")
         except ImportError:  # plotting is optional on a bare training machine
             pass
+
+
+def load_teacher_probs(path: str | Path, n: int, device: torch.device, keep: np.ndarray | None = None) -> torch.Tensor:
+    """Precomputed teacher probabilities ``(n, 7)``, one row per training face in load order; rows of the
+    whole split are cut to the faces a ``limit_per_class`` run keeps (``keep``)."""
+    probs = np.load(path).astype(np.float32)
+    if keep is not None and probs.shape[0] > n:
+        probs = probs[keep]
+    if probs.ndim != 2 or probs.shape[0] != n:
+        raise ValueError(f"teacher_probs {path} has shape {probs.shape}, expected ({n}, classes)")
+    return torch.from_numpy(probs / probs.sum(1, keepdims=True)).to(device)
 
 
 def teacher_probabilities(model: str, faces: np.ndarray, batch: int = 256) -> np.ndarray:
