@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import subprocess
 import sys
 import tarfile
@@ -23,6 +22,8 @@ from pathlib import Path
 
 import torch
 import yaml
+
+from classmood.train.slim import slim_weights
 
 PHASE1 = [  # run name, architecture, seed
     ("vgg13_s0", "vgg13", 0), ("vgg13_s1", "vgg13", 1), ("resnet18_pre", "resnet18_pre", 0),
@@ -51,7 +52,7 @@ def run_phase(jobs, runs: Path, data: Path, budget: float, hard_stop: float, ext
                "batch_size": args.batch_size, "lr": args.lr, "seed": seed, "device": args.device,
                "limit_per_class": args.limit_per_class, "threads": 2, **extra, **(job_extra[0] if job_extra else {})}
         (out / "job.yaml").write_text(yaml.safe_dump(cfg))
-        fh = open(out / "train.log", "w")
+        fh = open(out / "train.log", "w")  # noqa: SIM115 - the child writes to it until it ends
         procs[name] = (subprocess.Popen([sys.executable, "-m", "classmood.train", str(out / "job.yaml")],
                                         stdout=fh, stderr=subprocess.STDOUT), fh)
     while any(p.poll() is None for p, _ in procs.values()):
@@ -80,34 +81,6 @@ def best_of(runs: Path, names, k: int) -> list[str]:
         if summary.exists():
             scored.append((json.loads(summary.read_text())["accuracy"], name))
     return [n for _, n in sorted(scored, reverse=True)[:k]]
-
-
-def slim_weights(state: dict, int8_above: int = 3_000_000) -> dict:
-    """fp16 weights; models over ``int8_above`` parameters keep conv/linear weights as int8 with one fp32
-    scale per output channel (``name`` -> ``{"q": int8, "scale": fp32}``), to fit the transfer limit."""
-    big = sum(v.numel() for v in state.values() if v.is_floating_point()) > int8_above
-    slim = {}
-    for k, v in state.items():
-        if not v.is_floating_point():
-            slim[k] = v
-        elif big and v.ndim >= 2:
-            scale = v.float().abs().flatten(1).amax(1).clamp_min(1e-12) / 127
-            shape = (-1,) + (1,) * (v.ndim - 1)
-            slim[k] = {"q": (v.float() / scale.view(shape)).round().clamp(-127, 127).to(torch.int8), "scale": scale}
-        else:
-            slim[k] = v.half()
-    return slim
-
-
-def unslim_weights(slim: dict) -> dict:
-    """The float32 state dict back from ``slim_weights``."""
-    out = {}
-    for k, v in slim.items():
-        if isinstance(v, dict):
-            out[k] = v["q"].float() * v["scale"].view((-1,) + (1,) * (v["q"].ndim - 1))
-        else:
-            out[k] = v.float() if v.is_floating_point() else v
-    return out
 
 
 def pack(runs: Path, out: Path, tag: str) -> None:

@@ -21,11 +21,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-sys.path.insert(0, str(Path(__file__).parent))
-from gpu_campaign import unslim_weights  # noqa: E402
-
-from classmood.train.data import load_split  # noqa: E402
-from classmood.train.trainer import load_checkpoint_model, predict_logits  # noqa: E402
+from classmood.train.data import load_split
+from classmood.train.slim import unslim_weights
+from classmood.train.trainer import load_checkpoint_model, predict_logits
 
 
 def flip_probabilities(checkpoint: Path, images: torch.Tensor) -> np.ndarray:

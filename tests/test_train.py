@@ -258,3 +258,24 @@ def test_packed_jpeg_cache_stores_the_shared_header_once_and_decodes_identically
     for split in ("train", "publictest"):
         packed, folder = load_jpeg_cache(tmp_path / "fer.pkl", split), load_image_folder(tiny_fer / split)
         assert np.array_equal(packed.images, folder.images) and np.array_equal(packed.labels, folder.labels)
+
+
+def test_slimmed_weights_are_small_and_predict_like_the_original():
+    from classmood.train.slim import slim_weights, unslim_weights
+
+    torch.manual_seed(0)
+    for name, int8 in (("realtime", False), ("vgg13", True)):  # 1.2M params stay fp16; 5.2M go int8
+        model = create_model(name).eval()
+        state = model.state_dict()
+        slim = slim_weights(state)
+        assert any(isinstance(v, dict) for v in slim.values()) is int8
+        restored = create_model(name).eval()
+        restored.load_state_dict(unslim_weights(slim))
+        x = torch.randn(16, 1, 48, 48)
+        with torch.no_grad():
+            a, b = model(x).softmax(1), restored(x).softmax(1)
+        assert (a - b).abs().max() < 0.02
+        float_bytes = sum(v.numel() * 4 for v in state.values() if v.is_floating_point())
+        slim_bytes = sum(t.numel() * t.element_size() for v in slim.values()
+                         for t in (v.values() if isinstance(v, dict) else [v]) if t.is_floating_point() or t.dtype == torch.int8)
+        assert slim_bytes < float_bytes * (0.27 if int8 else 0.51)

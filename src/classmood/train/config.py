@@ -43,13 +43,13 @@ class TrainConfig:
     init_checkpoint: str | None = None  # start from these weights (warm restart), not from scratch
 
     @classmethod
-    def from_file(cls, path: str | Path, **overrides) -> "TrainConfig":
+    def from_file(cls, path: str | Path, **overrides) -> TrainConfig:
         text = Path(path).read_text()
         data = yaml.safe_load(text) if str(path).endswith((".yml", ".yaml")) else json.loads(text)
         return cls.from_dict({**(data or {}), **{k: v for k, v in overrides.items() if v is not None}})
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
+    def from_dict(cls, data: dict) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

@@ -31,7 +31,7 @@ class FaceArrays:
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
-    def subset(self, limit_per_class: int | None, seed: int = 0) -> "FaceArrays":
+    def subset(self, limit_per_class: int | None, seed: int = 0) -> FaceArrays:
         """At most ``limit_per_class`` random faces per class (all when ``None``)."""
         keep = self.subset_indices(limit_per_class, seed)
         return self if keep is None else FaceArrays(self.images[keep], self.labels[keep])
