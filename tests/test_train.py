@@ -279,3 +279,40 @@ def test_slimmed_weights_are_small_and_predict_like_the_original():
         slim_bytes = sum(t.numel() * t.element_size() for v in slim.values()
                          for t in (v.values() if isinstance(v, dict) else [v]) if t.is_floating_point() or t.dtype == torch.int8)
         assert slim_bytes < float_bytes * (0.27 if int8 else 0.51)
+
+
+@needs_fer
+def test_soup_averages_weights_and_remeasures_batch_norm(tiny_fer, tmp_path):
+    from classmood.train.soup import average_weights, recalibrate_batchnorm
+
+    torch.manual_seed(0)
+    paths = []
+    for i in range(3):
+        model = create_model("realtime_xs")
+        torch.save({"arch": "realtime_xs", "model": model.state_dict()}, tmp_path / f"m{i}.pt")
+        paths.append(tmp_path / f"m{i}.pt")
+    states = [torch.load(p, weights_only=False)["model"] for p in paths]
+    arch, mean = average_weights(paths)
+    name = next(k for k, v in mean.items() if v.ndim == 4)
+    assert arch == "realtime_xs" and torch.allclose(mean[name], sum(s[name] for s in states) / 3)
+
+    faces = load_image_folder(tiny_fer / "train").images
+    model = create_model(arch)
+    model.load_state_dict(mean)
+    recalibrate_batchnorm(model, faces, batch_size=len(faces) // 5)  # equal batches: the mean of means is exact
+    assert not model.training
+    first_conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
+    first_bn = next(m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    x = torch.from_numpy(faces)
+    with torch.no_grad():
+        out = first_conv(normalize(torch.cat([x, x.flip(2)])))
+    assert torch.allclose(first_bn.running_mean, out.mean((0, 2, 3)), atol=1e-5)
+
+    torch.save({"arch": "realtime", "model": create_model("realtime").state_dict()}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="different architectures"):
+        average_weights([paths[0], tmp_path / "other.pt"])
+    made = cli("soup", str(paths[0]), str(paths[1]), "--out", str(tmp_path / "soup.pt"), "--train-data", str(tiny_fer / "train"))
+    assert made.returncode == 0, made.stderr[-2000:]
+    assert torch.load(tmp_path / "soup.pt", weights_only=False)["config"]["soup_of"] == [str(paths[0]), str(paths[1])]
+    bad = cli("soup", str(paths[0]), str(tmp_path / "other.pt"), "--out", str(tmp_path / "bad.pt"), "--train-data", str(tiny_fer / "train"))
+    assert bad.returncode != 0 and "different architectures" in bad.stderr and "Traceback" not in bad.stderr

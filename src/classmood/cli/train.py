@@ -1,4 +1,4 @@
-"""Commands ``train`` and ``export-model``: emotion models (needs the ``train`` extra: torch)."""
+"""Commands ``train``, ``soup`` and ``export-model``: emotion models (needs the ``train`` extra: torch)."""
 
 from __future__ import annotations
 
@@ -109,6 +109,36 @@ def export_model(
     typer.echo(f"wrote {out} ({meta['members']} member(s), {meta['params'] / 1e6:.2f}M params, flip TTA {flip}{accuracy})")
 
 
+@cli_errors
+def soup(
+    checkpoints: Annotated[list[Path], typer.Argument(help="Checkpoints of one architecture that share a parent (warm restarts of one run).")],
+    out: Annotated[Path, typer.Option("--out", help="Path of the soup checkpoint (.pt).")],
+    train_data: Annotated[Path, typer.Option("--train-data", help="Face folder whose faces (and mirrors) re-measure the batch-norm statistics; labels unused.")] = Path("../shared/datasets/fer2013/train"),
+) -> None:
+    """Average the weights of several fine-tunes into one model (a model soup) and recalibrate its batch norm."""
+    _require_torch()
+    import torch
+
+    from classmood.train.data import load_image_folder
+    from classmood.train.soup import make_soup
+
+    missing = [str(p) for p in checkpoints if not p.is_file()]
+    if missing:
+        raise ClassmoodError(f"checkpoint not found: {', '.join(missing)}")
+    if not train_data.is_dir():
+        raise ClassmoodError(f"data set not found: {train_data}")
+    try:
+        faces = load_image_folder(train_data)
+        arch, model = make_soup(checkpoints, faces.images)
+    except (ValueError, FileNotFoundError) as exc:
+        raise ClassmoodError(str(exc)) from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"arch": arch, "model": {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()},
+                "config": {"arch": arch, "soup_of": [str(p) for p in checkpoints], "bn_recalibrated_on": str(train_data)}}, out)
+    typer.echo(f"wrote {out}: {arch} soup of {len(checkpoints)} checkpoints, batch norm re-measured on {len(faces)} faces + mirrors")
+
+
 def register(app: typer.Typer) -> None:
     app.command("train")(train)
+    app.command("soup")(soup)
     app.command("export-model")(export_model)

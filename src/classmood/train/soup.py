@@ -1,0 +1,51 @@
+"""Model soups: one model whose weights are the mean of several fine-tunes of a common parent.
+
+Averaging the weights of runs that share a starting point (warm restarts of one checkpoint)
+keeps one model's cost and gains much of an ensemble's accuracy (Wortsman et al. 2022). The
+batch-norm statistics of averaged weights are not the average of the statistics, so they are
+measured again on the training faces and their mirror images (no labels used).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.optim.swa_utils import update_bn
+
+from classmood.train.architectures import create_model
+from classmood.train.augment import normalize
+
+
+def average_weights(paths: list[str | Path]) -> tuple[str, dict]:
+    """The architecture name and the mean state dict of same-architecture checkpoints."""
+    if len(paths) < 2:
+        raise ValueError("a soup needs at least two checkpoints")
+    ckpts = [torch.load(p, map_location="cpu", weights_only=False) for p in paths]
+    archs = {c["arch"] for c in ckpts}
+    if len(archs) != 1:
+        raise ValueError(f"checkpoints of different architectures cannot be averaged: {', '.join(sorted(archs))}")
+    first = ckpts[0]["model"]
+    mean = {k: (sum(c["model"][k].float() for c in ckpts) / len(ckpts)) if v.is_floating_point() else v
+            for k, v in first.items()}
+    return archs.pop(), mean
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(model: nn.Module, faces: np.ndarray, batch_size: int = 256) -> nn.Module:
+    """Recompute every batch-norm layer's running mean/variance over ``faces`` (uint8 ``(N, S, S)``)
+    and their mirror images (torch's SWA ``update_bn``: the mean over batches); returns it in eval mode."""
+    images = torch.from_numpy(faces)
+    batches = (normalize(torch.cat([chunk, chunk.flip(2)])) for chunk in images.split(batch_size))
+    update_bn(batches, model)
+    return model.eval()
+
+
+def make_soup(paths: list[str | Path], faces: np.ndarray) -> tuple[str, nn.Module]:
+    """Average the checkpoints' weights and recalibrate batch norm on ``faces``."""
+    arch, state = average_weights(paths)
+    model = create_model(arch)
+    model.load_state_dict(state)
+    return arch, recalibrate_batchnorm(model, faces)
