@@ -22,7 +22,7 @@ import torch
 from tqdm import tqdm
 
 from classmood.train.data import load_split
-from classmood.train.slim import unslim_weights
+from classmood.train.slim import fp16_weights, unslim_weights
 from classmood.train.trainer import load_checkpoint_model, predict_logits
 
 
@@ -53,8 +53,7 @@ def main() -> int:
         members = [m for m in tar.getmembers() if m.name.endswith(".pt")]
         for member in tqdm(members, desc="checkpoints"):
             slim = torch.load(tar.extractfile(member), map_location="cpu", weights_only=False)
-            ckpt = {**slim, "model": {k: v.half() if v.is_floating_point() else v
-                                      for k, v in unslim_weights(slim["model"]).items()}}
+            ckpt = {**slim, "model": fp16_weights(unslim_weights(slim["model"]))}
             out = args.ckpt / member.name
             torch.save(ckpt, out)
             probs = flip_probabilities(out, images)

@@ -120,6 +120,7 @@ def soup(
     import torch
 
     from classmood.train.data import load_image_folder
+    from classmood.train.slim import fp16_weights
     from classmood.train.soup import make_soup
 
     missing = [str(p) for p in checkpoints if not p.is_file()]
@@ -133,7 +134,7 @@ def soup(
     except (ValueError, FileNotFoundError) as exc:
         raise ClassmoodError(str(exc)) from None
     out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"arch": arch, "model": {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()},
+    torch.save({"arch": arch, "model": fp16_weights(model.state_dict()),
                 "config": {"arch": arch, "soup_of": [str(p) for p in checkpoints], "bn_recalibrated_on": str(train_data)}}, out)
     typer.echo(f"wrote {out}: {arch} soup of {len(checkpoints)} checkpoints, batch norm re-measured on {len(faces)} faces + mirrors")
 

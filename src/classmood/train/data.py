@@ -33,7 +33,10 @@ class FaceArrays:
 
     def subset(self, limit_per_class: int | None, seed: int = 0) -> FaceArrays:
         """At most ``limit_per_class`` random faces per class (all when ``None``)."""
-        keep = self.subset_indices(limit_per_class, seed)
+        return self.select(self.subset_indices(limit_per_class, seed))
+
+    def select(self, keep: np.ndarray | None) -> FaceArrays:
+        """The faces at indices ``keep`` (all when ``None``)."""
         return self if keep is None else FaceArrays(self.images[keep], self.labels[keep])
 
     def subset_indices(self, limit_per_class: int | None, seed: int = 0) -> np.ndarray | None:

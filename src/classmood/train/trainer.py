@@ -112,8 +112,7 @@ class Trainer:
         """Faces and labels on the device, and which faces of the split a ``limit_per_class`` run kept."""
         arrays: FaceArrays = load_split(source, split, self.cfg.image_size)
         keep = arrays.subset_indices(self.cfg.limit_per_class, self.cfg.seed)
-        if keep is not None:
-            arrays = FaceArrays(arrays.images[keep], arrays.labels[keep])
+        arrays = arrays.select(keep)
         return torch.from_numpy(arrays.images).to(self.device), torch.from_numpy(arrays.labels).to(self.device), keep
 
     # --- checkpoints --------------------------------------------------------------------------
