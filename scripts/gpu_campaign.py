@@ -83,7 +83,7 @@ def best_of(runs: Path, names, k: int) -> list[str]:
     return [n for _, n in sorted(scored, reverse=True)[:k]]
 
 
-def pack(runs: Path, out: Path, tag: str) -> None:
+def pack(runs: Path, out: Path, tag: str, int8_above: int = 3_000_000) -> None:
     """Logs/summaries/pictures of every run, and fp16 weights of the runs worth shipping."""
     with tarfile.open(out / f"runs_{tag}.tar.gz", "w:gz") as tar:
         for path in sorted(runs.rglob("*")):
@@ -97,7 +97,7 @@ def pack(runs: Path, out: Path, tag: str) -> None:
                 continue
             ckpt = torch.load(best, map_location="cpu", weights_only=False)
             slim = {"arch": ckpt["arch"], "epoch": ckpt["epoch"], "val_acc_flip": ckpt["val_acc_flip"],
-                    "config": ckpt["config"], "model": slim_weights(ckpt["model"])}
+                    "config": ckpt["config"], "model": slim_weights(ckpt["model"], int8_above)}
             blob = io.BytesIO()
             torch.save(slim, blob)
             info = tarfile.TarInfo(f"{name}.pt")
@@ -127,7 +127,7 @@ def main() -> int:
     ap.add_argument("--limit-per-class", type=int, default=None, help="smoke runs only")
     ap.add_argument("--poll", type=float, default=30)
     ap.add_argument("--only", nargs="*", help="run only these phase-1 runs (smoke tests)")
-    ap.add_argument("--plan", help="JSON {phase1: [[name, arch, seed, {config}]...], phase2: false, return_weights: [...]}")
+    ap.add_argument("--plan", help="JSON {phase1: [[name, arch, seed, {config}]...], phase2: false, return_weights: [...], int8_above: N}")
     ap.add_argument("--only2", nargs="*", help="run only these phase-2 runs (smoke tests)")
     args = ap.parse_args()
     start = time.time()
@@ -149,7 +149,8 @@ def main() -> int:
     RETURN_WEIGHTS.extend(plan.get("return_weights", []))
     reserve = args.phase2 + 90 if plan.get("phase2", True) else 20  # phase 2 with its start-up, then packing
     run_phase(phase1, runs, data, args.phase1, start + args.deadline - reserve, {}, args)
-    pack(runs, out, "phase1")
+    int8_above = plan.get("int8_above", 3_000_000)  # fp16 up to this many parameters (soup ingredients)
+    pack(runs, out, "phase1", int8_above)
 
     candidates = [n for n in TEACHER_CANDIDATES if (runs / n / "best.pt").exists()] or [j[0] for j in phase1]
     teachers = best_of(runs, candidates, args.teachers)
@@ -161,7 +162,7 @@ def main() -> int:
         phase2 = [j for j in PHASE2 if not args.only2 or j[0] in args.only2]
         run_phase(phase2, runs, data, budget, start + args.deadline - 25, extra, args)
         (runs / "teachers.json").write_text(json.dumps(teachers))
-        pack(runs, out, "phase2")
+        pack(runs, out, "phase2", int8_above)
         (out / "runs_phase1.tar.gz").unlink(missing_ok=True)
     log(f"done in {time.time() - start:.0f}s")
     return 0
