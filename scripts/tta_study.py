@@ -12,27 +12,21 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import math
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from classmood.train.augment import normalize, warp
+from classmood.train.augment import TEST_VIEWS, normalize, view_theta, warp
 from classmood.train.data import load_split
 from classmood.train.trainer import load_checkpoint_model
 
-SHIFT = 2 * 2 / 48  # 2 px in normalised coordinates
-VIEWS = {"id": {}, "l": {"dx": SHIFT}, "r": {"dx": -SHIFT}, "u": {"dy": SHIFT}, "dn": {"dy": -SHIFT},
-         "s+": {"scale": 1.08}, "s-": {"scale": 0.93}, "rot+": {"rot": 6}, "rot-": {"rot": -6}}
+VIEWS = TEST_VIEWS
 
 
-def affine(x: torch.Tensor, dx=0.0, dy=0.0, scale=1.0, rot=0.0) -> torch.Tensor:
+def affine(x: torch.Tensor, **view: float) -> torch.Tensor:
     """The faces shifted/scaled/rotated as the training augmentation does (border padding)."""
-    a = math.radians(rot)
-    c, s = math.cos(a) / scale, math.sin(a) / scale
-    theta = torch.tensor([[c, -s, dx], [s, c, dy]], dtype=torch.float32).expand(x.shape[0], 2, 3)
-    return warp(x, theta)
+    return warp(x, view_theta(**view).expand(x.shape[0], 2, 3))
 
 
 @torch.no_grad()

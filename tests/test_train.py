@@ -120,6 +120,28 @@ def test_export_ensemble_with_flip_matches_torch_and_loads_in_the_runtime(tmp_pa
     assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
 
 
+def test_export_with_test_time_views_matches_torch_and_averages_the_views(tmp_path):
+    from classmood.train.augment import TEST_VIEWS, view_theta, warp
+
+    model = create_model("realtime_xs").eval()
+    path = tmp_path / "views.onnx"
+    meta = export_onnx([model], path, name="views", flip=True, views=("s+", "rot-"))
+    assert meta["tta_views"] == ["id", "s+", "rot-"]
+    wrapper = Probabilities([model], flip=True, views=("s+", "rot-")).eval()
+    assert compare_with_torch(wrapper, path, n=4, seed=2) < 1e-4
+    # the graph is the mean over the face, its two warped views and the three mirrors, computed by hand here
+    x = torch.randn(2, 1, 48, 48)
+    warped = [x] + [warp(x, view_theta(**TEST_VIEWS[v]).expand(2, 2, 3)) for v in ("s+", "rot-")]
+    with torch.no_grad():
+        by_hand = torch.stack([model(v).softmax(1) for w in warped for v in (w, torch.flip(w, dims=[3]))]).mean(0)
+        assert torch.allclose(wrapper(x), by_hand, atol=1e-5)
+    assert all((w - x).abs().mean() > 0.1 for w in warped[1:])  # the views really move the pixels
+    with pytest.raises(ValueError, match="unknown test-time view"):
+        Probabilities([model], flip=False, views=("zoom",))
+    result = cli("export-model", str(tmp_path / "missing.pt"), "--out", str(tmp_path / "x.onnx"), "--views", "zoom")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+
+
 def test_user_checkpoint_loads_where_shapes_match(tmp_path):
     source = create_model("resnet50")
     state = {k: torch.randn_like(v) if v.is_floating_point() else v for k, v in source.state_dict().items()}

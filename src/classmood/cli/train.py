@@ -76,6 +76,7 @@ def export_model(
     out: Annotated[Path, typer.Option("--out", help="Path of the .onnx file; its .json metadata is written beside it.")],
     name: Annotated[str | None, typer.Option("--name", help="Model name in the metadata (default: file stem).")] = None,
     flip: Annotated[bool, typer.Option("--flip/--no-flip", help="Average each face with its mirror image inside the graph.")] = False,
+    views: Annotated[str, typer.Option("--views", help="Extra test-time views averaged inside the graph, comma-separated: l,r,u,dn (2 px shifts), s+,s- (scale), rot+,rot- (6 degrees); each also mirrored with --flip.")] = "",
     description: Annotated[str, typer.Option("--description")] = "",
     int8: Annotated[Path | None, typer.Option("--int8", help="Quantise to int8 (ONNX Runtime static QDQ), calibrated on faces from this labelled folder (e.g. FER-2013 train).")] = None,
     evaluate_on: Annotated[Path | None, typer.Option("--evaluate", help="Labelled face folder (e.g. FER-2013 publictest): measure the exported model on it and record the accuracy in its metadata.")] = None,
@@ -90,8 +91,12 @@ def export_model(
         raise ClassmoodError(f"checkpoint not found: {', '.join(missing)}")
     members = [load_checkpoint_model(p) for p in checkpoints]
     archs = sorted({type(m).__name__ for m in members})
-    meta = export_onnx(members, out, name=name or out.stem, flip=flip,
-                       metadata={"architecture": "+".join(archs), "description": description})
+    extra_views = tuple(v.strip() for v in views.split(",") if v.strip())
+    try:
+        meta = export_onnx(members, out, name=name or out.stem, flip=flip, views=extra_views,
+                           metadata={"architecture": "+".join(archs), "description": description})
+    except ValueError as exc:
+        raise ClassmoodError(str(exc)) from None
     if int8 is not None:
         from classmood.train.quantize import quantize_int8
 
@@ -106,7 +111,7 @@ def export_model(
                     per_class_recall={c: v["recall"] for c, v in report["per_class"].items()})
         out.with_suffix(".json").write_text(json.dumps(meta, indent=1))
     accuracy = f", accuracy {meta['publictest_accuracy']:.2%} on {evaluate_on}" if evaluate_on else ""
-    typer.echo(f"wrote {out} ({meta['members']} member(s), {meta['params'] / 1e6:.2f}M params, flip TTA {flip}{accuracy})")
+    typer.echo(f"wrote {out} ({meta['members']} member(s), {meta['params'] / 1e6:.2f}M params, flip TTA {flip}, views {', '.join(meta['tta_views'])}{accuracy})")
 
 
 @cli_errors

@@ -43,6 +43,22 @@ def warp(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
+#: Test-time views: the training augmentation's own transforms at small, fixed strengths (2 px shifts,
+#: +8/-7% scale, +-6 degrees); ``"id"`` is the face itself.
+SHIFT_2PX = 2 * 2 / 48
+TEST_VIEWS: dict[str, dict[str, float]] = {
+    "id": {}, "l": {"dx": SHIFT_2PX}, "r": {"dx": -SHIFT_2PX}, "u": {"dy": SHIFT_2PX}, "dn": {"dy": -SHIFT_2PX},
+    "s+": {"scale": 1.08}, "s-": {"scale": 0.93}, "rot+": {"rot": 6.0}, "rot-": {"rot": -6.0},
+}
+
+
+def view_theta(dx: float = 0.0, dy: float = 0.0, scale: float = 1.0, rot: float = 0.0) -> torch.Tensor:
+    """The ``(1, 2, 3)`` affine map of one test-time view (a shift, scale and rotation, as in training)."""
+    a = math.radians(rot)
+    c, s = math.cos(a) / scale, math.sin(a) / scale
+    return torch.tensor([[[c, -s, dx], [s, c, dy]]], dtype=torch.float32)
+
+
 def augment(images_uint8: torch.Tensor, cfg: AugmentConfig = AugmentConfig()) -> torch.Tensor:
     """Augmented, normalised float batch ``(N, 1, H, W)`` from uint8 ``(N, H, W)``."""
     x = images_uint8.float().div_(255.0).unsqueeze(1)

@@ -13,23 +13,35 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from classmood.emotions import EMOTIONS
 from classmood.train.architectures import count_parameters
-from classmood.train.augment import MEAN, STD
+from classmood.train.augment import MEAN, STD, TEST_VIEWS, view_theta
 
 
 class Probabilities(nn.Module):
-    """Mean softmax of ``members`` over the input (and its mirror when ``flip``)."""
+    """Mean softmax of ``members`` over the input and its extra test-time ``views`` (names in
+    ``TEST_VIEWS``: shifted, scaled, rotated), each also mirrored when ``flip``."""
 
-    def __init__(self, members: list[nn.Module], flip: bool):
+    def __init__(self, members: list[nn.Module], flip: bool, views: tuple[str, ...] = (), image_size: int = 48):
         super().__init__()
         self.members = nn.ModuleList(members)
         self.flip = flip
+        unknown = sorted(set(views) - set(TEST_VIEWS) | ({"id"} & set(views)))
+        if unknown:
+            raise ValueError(f"unknown test-time view(s): {', '.join(unknown)} (choose from {', '.join(list(TEST_VIEWS)[1:])})")
+        thetas = [view_theta(**TEST_VIEWS[v]) for v in views]
+        grids = [F.affine_grid(t, [1, 1, image_size, image_size], align_corners=False) for t in thetas]
+        self.n_views = len(grids)
+        self.register_buffer("grids", torch.cat(grids) if grids else torch.zeros(0, image_size, image_size, 2))
 
     def forward(self, x):
-        views = [x, torch.flip(x, dims=[3])] if self.flip else [x]
+        views = [x] + [F.grid_sample(x, self.grids[i:i + 1].expand(x.shape[0], -1, -1, -1), mode="bilinear",
+                                     padding_mode="border", align_corners=False) for i in range(self.n_views)]
+        if self.flip:
+            views += [torch.flip(v, dims=[3]) for v in views]
         probs = [m(v).softmax(dim=1) for m in self.members for v in views]
         return torch.stack(probs).mean(dim=0)
 
@@ -40,6 +52,7 @@ def export_onnx(
     *,
     name: str,
     flip: bool = False,
+    views: tuple[str, ...] = (),
     image_size: int = 48,
     metadata: dict | None = None,
     check: bool = True,
@@ -49,7 +62,7 @@ def export_onnx(
     With ``check``, ONNX Runtime and torch must agree on random inputs (max abs diff 1e-4).
     """
     path = Path(path)
-    wrapper = Probabilities([m.float().eval() for m in members], flip).eval()
+    wrapper = Probabilities([m.float().eval() for m in members], flip, tuple(views), image_size).eval()
     example = torch.randn(2, 1, image_size, image_size)
     buffer = io.BytesIO()
     torch.onnx.export(
@@ -72,6 +85,7 @@ def export_onnx(
         "mean": MEAN,
         "std": STD,
         "flip_tta": flip,
+        "tta_views": ["id", *views],
         "members": len(members),
         "params": sum(count_parameters(m) for m in members),
         **(metadata or {}),
