@@ -12,24 +12,21 @@ re-measured on ``--bn-faces`` training faces and their mirrors during the search
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from classmood.train.architectures import create_model
-from classmood.train.augment import normalize
 from classmood.train.data import load_split
 from classmood.train.soup import average_weights, recalibrate_batchnorm
 from classmood.train.trainer import predict_logits
 
 
 def soup_accuracy(paths: list[Path], bn_faces: np.ndarray, faces: torch.Tensor, labels: np.ndarray) -> float:
-    """Publictest accuracy (fp32, mirror TTA) of the soup of ``paths`` (one checkpoint: itself, re-measured)."""
-    arch, state = average_weights(paths) if len(paths) > 1 else (None, None)
-    if state is None:
-        ckpt = torch.load(paths[0], map_location="cpu", weights_only=False)
-        arch, state = ckpt["arch"], {k: v.float() if v.is_floating_point() else v for k, v in ckpt["model"].items()}
+    """``faces``: uint8 ``(N, H, W)``. Publictest accuracy (fp32, mirror TTA) of the soup of ``paths`` (one checkpoint: itself, re-measured)."""
+    arch, state = average_weights(paths)
     model = create_model(arch)
     model.load_state_dict(state)
     recalibrate_batchnorm(model, bn_faces)
@@ -47,12 +44,15 @@ def main() -> int:
     args = ap.parse_args()
     torch.set_num_threads(2)
     test = load_split(args.data)
-    faces, labels = normalize(torch.from_numpy(test.images)), test.labels
+    faces, labels = torch.from_numpy(test.images), test.labels
     train = load_split(args.train_data).images
     if args.bn_faces:
         train = train[np.random.default_rng(args.seed).permutation(len(train))[:args.bn_faces]]
 
-    alone = {p: soup_accuracy([p], train, faces, labels) for p in args.checkpoints}
+    alone = {}
+    for p in args.checkpoints:
+        alone[p] = soup_accuracy([p], train, faces, labels)
+        print(f"{p.stem}: {alone[p]:.2%}", file=sys.stderr, flush=True)
     order = sorted(args.checkpoints, key=alone.get, reverse=True)
     print("| ingredient | alone (batch norm re-measured) |\n|---|---|")
     for p in order:

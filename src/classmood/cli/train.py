@@ -116,11 +116,11 @@ def export_model(
 
 @cli_errors
 def soup(
-    checkpoints: Annotated[list[Path], typer.Argument(help="Checkpoints of one architecture that share a parent (warm restarts of one run).")],
+    checkpoints: Annotated[list[Path], typer.Argument(help="Checkpoints of one architecture that share a parent (warm restarts of one run); one checkpoint: only its batch norm is re-measured.")],
     out: Annotated[Path, typer.Option("--out", help="Path of the soup checkpoint (.pt).")],
     train_data: Annotated[Path, typer.Option("--train-data", help="Face folder whose faces (and mirrors) re-measure the batch-norm statistics; labels unused.")] = Path("../shared/datasets/fer2013/train"),
 ) -> None:
-    """Average the weights of several fine-tunes into one model (a model soup) and recalibrate its batch norm."""
+    """Average the weights of fine-tunes into one model (a model soup) and re-measure its batch norm on clean faces."""
     _require_torch()
     import torch
 
@@ -141,7 +141,7 @@ def soup(
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"arch": arch, "model": fp16_weights(model.state_dict()),
                 "config": {"arch": arch, "soup_of": [str(p) for p in checkpoints], "bn_recalibrated_on": str(train_data)}}, out)
-    typer.echo(f"wrote {out}: {arch} soup of {len(checkpoints)} checkpoints, batch norm re-measured on {len(faces)} faces + mirrors")
+    typer.echo(f"wrote {out}: {arch} soup of {len(checkpoints)} checkpoint(s), batch norm re-measured on {len(faces)} faces + mirrors")
 
 
 def register(app: typer.Typer) -> None:

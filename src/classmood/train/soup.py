@@ -3,7 +3,10 @@
 Averaging the weights of runs that share a starting point (warm restarts of one checkpoint)
 keeps one model's cost and gains much of an ensemble's accuracy (Wortsman et al. 2022). The
 batch-norm statistics of averaged weights are not the average of the statistics, so they are
-measured again on the training faces and their mirror images (no labels used).
+measured again on the training faces and their mirror images (no labels used). That alone helps a
+single network too: statistics gathered on augmented batches (random erasing, brightness) differ
+from those of clean faces, so a "soup" of one checkpoint is that checkpoint with its batch norm
+re-measured.
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ from classmood.train.augment import normalize
 
 
 def average_weights(paths: list[str | Path]) -> tuple[str, dict]:
-    """The architecture name and the mean state dict of same-architecture checkpoints."""
-    if len(paths) < 2:
-        raise ValueError("a soup needs at least two checkpoints")
+    """The architecture name and the mean state dict of same-architecture checkpoints (of one: its weights)."""
+    if not paths:
+        raise ValueError("a soup needs at least one checkpoint")
     ckpts = [torch.load(p, map_location="cpu", weights_only=False) for p in paths]
     archs = {c["arch"] for c in ckpts}
     if len(archs) != 1:
