@@ -337,8 +337,9 @@ def test_soup_averages_weights_and_remeasures_batch_norm(tiny_fer, tmp_path):
     assert made.returncode == 0, made.stderr[-2000:]
     assert torch.load(tmp_path / "soup.pt", weights_only=False)["config"]["soup_of"] == [str(paths[0]), str(paths[1])]
     # one checkpoint: its own weights, batch norm re-measured on clean faces
-    alone = cli("soup", str(paths[2]), "--out", str(tmp_path / "alone.pt"), "--train-data", str(tiny_fer / "train"))
+    alone = cli("soup", str(paths[2]), "--out", str(tmp_path / "alone.pt"), "--train-data", str(tiny_fer / "train"), "--faces", "70")
     assert alone.returncode == 0, alone.stderr[-2000:]
+    assert "70 faces" in alone.stdout
     remeasured = torch.load(tmp_path / "alone.pt", weights_only=False)["model"]
     assert torch.allclose(remeasured[name].float(), states[2][name].half().float())
     bn_mean = next(k for k in remeasured if k.endswith("running_mean"))

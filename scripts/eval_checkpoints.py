@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+"""Publictest probabilities (fp32, mirror TTA) of checkpoints, saved as ``EVALS/<name>.npy`` for
+``ensemble_search.py`` and the model cards, with each one's accuracy printed.
+
+    python scripts/eval_checkpoints.py .gpu/c4/bn/*.pt --evals .gpu/evals
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from unpack_campaign import flip_probabilities  # noqa: E402
+
+from classmood.train.data import load_split  # noqa: E402
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("checkpoints", nargs="+", type=Path)
+    ap.add_argument("--evals", type=Path, required=True)
+    ap.add_argument("--val", default="../shared/datasets/fer2013/publictest")
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    val = load_split(args.val)
+    images = torch.from_numpy(val.images)
+    args.evals.mkdir(parents=True, exist_ok=True)
+    np.save(args.evals / "_labels.npy", val.labels)
+    for ckpt in args.checkpoints:
+        probs = flip_probabilities(ckpt, images)
+        np.save(args.evals / f"{ckpt.stem}.npy", probs.astype(np.float32))
+        print(f"{ckpt.stem:<24} publictest {(probs.argmax(1) == val.labels).mean():.2%}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
