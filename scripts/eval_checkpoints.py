@@ -15,9 +15,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from unpack_campaign import flip_probabilities  # noqa: E402
+from unpack_campaign import flip_probabilities
 
-from classmood.train.data import load_split  # noqa: E402
+from classmood.train.data import load_split
 
 
 def main() -> int:
