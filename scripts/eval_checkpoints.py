@@ -8,16 +8,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-from unpack_campaign import flip_probabilities
-
 from classmood.train.data import load_split
+from classmood.train.trainer import flip_probabilities, load_checkpoint_model
 
 
 def main() -> int:
@@ -32,7 +29,7 @@ def main() -> int:
     args.evals.mkdir(parents=True, exist_ok=True)
     np.save(args.evals / "_labels.npy", val.labels)
     for ckpt in args.checkpoints:
-        probs = flip_probabilities(ckpt, images)
+        probs = flip_probabilities(load_checkpoint_model(ckpt), images).numpy()
         np.save(args.evals / f"{ckpt.stem}.npy", probs.astype(np.float32))
         print(f"{ckpt.stem:<24} publictest {(probs.argmax(1) == val.labels).mean():.2%}", flush=True)
     return 0

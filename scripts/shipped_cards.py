@@ -13,12 +13,11 @@ import json
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
-from classmood.classify.onnx_classifier import EmotionClassifier
 from classmood.classify.registry import resolve_model
 from classmood.train.data import load_split
 from classmood.train.metrics import plot_confusion, summarize
+from classmood.train.trainer import teacher_probabilities
 
 #: The training runs behind each shipped model (their cards hold curves, configs and logs).
 LINEAGE = {
@@ -37,9 +36,7 @@ RECIPE = {
 
 def card(name: str, faces: np.ndarray, labels: np.ndarray, out: Path, speeds: dict) -> str:
     meta = json.loads(resolve_model(name).path.with_suffix(".json").read_text())
-    clf = EmotionClassifier(name)
-    probs = np.concatenate([clf.predict_crops(faces[i:i + 256])
-                            for i in tqdm(range(0, len(faces), 256), desc=name, leave=False, disable=None)])
+    probs = teacher_probabilities(name, faces)  # the bundled ONNX model on every face, in batches
     summary = summarize(labels, probs.argmax(1))
     plot_confusion(summary, out / f"shipped_{name}_confusion.png", f"{name} (shipped): publictest {summary['accuracy']:.2%}")
     per_class = "\n".join(f"| {c} | {v['precision']:.3f} | {v['recall']:.3f} | {v['n']} |" for c, v in summary["per_class"].items())

@@ -18,20 +18,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from classmood.train.architectures import create_model
 from classmood.train.data import load_split
-from classmood.train.soup import average_weights, recalibrate_batchnorm
-from classmood.train.trainer import predict_logits
+from classmood.train.soup import make_soup
+from classmood.train.trainer import flip_probabilities
 
 
 def soup_accuracy(paths: list[Path], bn_faces: np.ndarray, faces: torch.Tensor, labels: np.ndarray) -> float:
     """``faces``: uint8 ``(N, H, W)``. Publictest accuracy (fp32, mirror TTA) of the soup of ``paths`` (one checkpoint: itself, re-measured)."""
-    arch, state = average_weights(paths)
-    model = create_model(arch)
-    model.load_state_dict(state)
-    recalibrate_batchnorm(model, bn_faces)
-    probs = predict_logits(model, faces, bf16=False).softmax(1) + predict_logits(model, faces.flip(2), bf16=False).softmax(1)
-    return float((probs.argmax(1).numpy() == labels).mean())
+    _, model = make_soup(paths, bn_faces)
+    return float((flip_probabilities(model, faces).argmax(1).numpy() == labels).mean())
 
 
 def main() -> int:
@@ -45,9 +40,7 @@ def main() -> int:
     torch.set_num_threads(2)
     test = load_split(args.data)
     faces, labels = torch.from_numpy(test.images), test.labels
-    train = load_split(args.train_data).images
-    if args.bn_faces:
-        train = train[np.random.default_rng(args.seed).permutation(len(train))[:args.bn_faces]]
+    train = load_split(args.train_data).sample(args.bn_faces or None, args.seed).images
 
     alone = {}
     for p in args.checkpoints:

@@ -21,8 +21,6 @@ from classmood.train.augment import TEST_VIEWS, normalize, view_theta, warp
 from classmood.train.data import load_split
 from classmood.train.trainer import load_checkpoint_model
 
-VIEWS = TEST_VIEWS
-
 
 def affine(x: torch.Tensor, **view: float) -> torch.Tensor:
     """The faces shifted/scaled/rotated as the training augmentation does (border padding)."""
@@ -34,7 +32,7 @@ def view_probabilities(checkpoint: Path, faces: torch.Tensor) -> dict[str, np.nd
     """Softmax of one checkpoint under every view and its mirror (``<view>`` and ``<view>_f``)."""
     model = load_checkpoint_model(checkpoint)
     out = {}
-    for name, kw in VIEWS.items():
+    for name, kw in TEST_VIEWS.items():
         for flip in (False, True):
             x = affine(faces, **kw) if kw else faces
             if flip:
@@ -67,7 +65,7 @@ def main() -> int:
         probs = sum(members[m][v] for m in names for v in views)
         return f"{(probs.argmax(1) == labels).mean():.2%}"
 
-    every = [f"{v}{f}" for v in VIEWS for f in ("", "_f")]
+    every = [f"{v}{f}" for v in TEST_VIEWS for f in ("", "_f")]
     print("| model | plain | + mirror | all 18 views |\n|---|---|---|---|")
     for tag in members:
         print(f"| {tag} | {accuracy(['id'], [tag])} | {accuracy(['id', 'id_f'], [tag])} | {accuracy(every, [tag])} |")
@@ -75,7 +73,7 @@ def main() -> int:
     print("\nensemble, mirror + one or two more view pairs (each with its mirror):")
     print("| added views | accuracy |\n|---|---|")
     for r in (1, 2):
-        for added in itertools.combinations([v for v in VIEWS if v != "id"], r):
+        for added in itertools.combinations([v for v in TEST_VIEWS if v != "id"], r):
             views = ["id", "id_f", *(p for v in added for p in (v, v + "_f"))]
             print(f"| {' + '.join(added)} | {accuracy(views)} |")
     return 0

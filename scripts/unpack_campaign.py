@@ -23,15 +23,7 @@ from tqdm import tqdm
 
 from classmood.train.data import load_split
 from classmood.train.slim import fp16_weights, unslim_weights
-from classmood.train.trainer import load_checkpoint_model, predict_logits
-
-
-def flip_probabilities(checkpoint: Path, images: torch.Tensor) -> np.ndarray:
-    """Mean softmax over each face and its mirror image (fp32, CPU)."""
-    model = load_checkpoint_model(checkpoint)
-    plain = predict_logits(model, images, bf16=False).softmax(1)
-    mirror = predict_logits(model, images.flip(2), bf16=False).softmax(1)
-    return ((plain + mirror) / 2).numpy()
+from classmood.train.trainer import flip_probabilities, load_checkpoint_model
 
 
 def main() -> int:
@@ -56,7 +48,7 @@ def main() -> int:
             ckpt = {**slim, "model": fp16_weights(unslim_weights(slim["model"]))}
             out = args.ckpt / member.name
             torch.save(ckpt, out)
-            probs = flip_probabilities(out, images)
+            probs = flip_probabilities(load_checkpoint_model(out), images).numpy()
             np.save(args.evals / member.name.replace(".pt", ".npy"), probs.astype(np.float32))
             acc = float((probs.argmax(1) == val.labels).mean())
             tqdm.write(f"{member.name[:-3]:<20} {slim['arch']:<12} epoch {slim['epoch']:>3}  "

@@ -123,7 +123,6 @@ def soup(
 ) -> None:
     """Average the weights of fine-tunes into one model (a model soup) and re-measure its batch norm on clean faces."""
     _require_torch()
-    import numpy as np
     import torch
 
     from classmood.train.data import load_image_folder
@@ -136,9 +135,7 @@ def soup(
     if not train_data.is_dir():
         raise ClassmoodError(f"data set not found: {train_data}")
     try:
-        faces = load_image_folder(train_data)
-        if faces_limit and faces_limit < len(faces):
-            faces = faces.select(np.sort(np.random.default_rng(0).permutation(len(faces))[:faces_limit]))
+        faces = load_image_folder(train_data).sample(faces_limit)
         arch, model = make_soup(checkpoints, faces.images)
     except (ValueError, FileNotFoundError) as exc:
         raise ClassmoodError(str(exc)) from None

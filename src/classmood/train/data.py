@@ -35,6 +35,12 @@ class FaceArrays:
         """At most ``limit_per_class`` random faces per class (all when ``None``)."""
         return self.select(self.subset_indices(limit_per_class, seed))
 
+    def sample(self, n: int | None, seed: int = 0) -> FaceArrays:
+        """``n`` random faces in their original order (all when ``n`` is ``None`` or not smaller)."""
+        if n is None or n >= len(self):
+            return self
+        return self.select(np.sort(np.random.default_rng(seed).permutation(len(self))[:n]))
+
     def select(self, keep: np.ndarray | None) -> FaceArrays:
         """The faces at indices ``keep`` (all when ``None``)."""
         return self if keep is None else FaceArrays(self.images[keep], self.labels[keep])

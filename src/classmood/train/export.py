@@ -29,7 +29,7 @@ class Probabilities(nn.Module):
         super().__init__()
         self.members = nn.ModuleList(members)
         self.flip = flip
-        unknown = sorted(set(views) - set(TEST_VIEWS) | ({"id"} & set(views)))
+        unknown = sorted({v for v in views if v not in TEST_VIEWS or v == "id"})  # "id" is always there
         if unknown:
             raise ValueError(f"unknown test-time view(s): {', '.join(unknown)} (choose from {', '.join(list(TEST_VIEWS)[1:])})")
         thetas = [view_theta(**TEST_VIEWS[v]) for v in views]

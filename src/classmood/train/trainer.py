@@ -77,6 +77,13 @@ def predict_logits(model, images: torch.Tensor, batch_size: int = 512, bf16: boo
     return torch.cat(out)
 
 
+def flip_probabilities(model, images: torch.Tensor, bf16: bool = False) -> torch.Tensor:
+    """Mean softmax over uint8 faces ``(N, H, W)`` and their mirror images (flip TTA)."""
+    plain = predict_logits(model, images, bf16=bf16).softmax(1)
+    mirror = predict_logits(model, images.flip(2), bf16=bf16).softmax(1)
+    return (plain + mirror) / 2
+
+
 class Trainer:
     def __init__(self, cfg: TrainConfig):
         self.cfg = cfg
