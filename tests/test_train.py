@@ -89,6 +89,14 @@ def test_schedule_warms_up_then_decays_to_zero():
     assert lr_at(1.0, cfg) == pytest.approx(0.0, abs=1e-12)
 
 
+def test_schedule_with_weight_averaging_decays_to_the_swa_rate_and_holds_it():
+    cfg = TrainConfig(lr=0.1, warmup_frac=0.1, swa_start=0.6, swa_lr=0.01)
+    assert lr_at(0.1, cfg) == pytest.approx(0.1)
+    assert lr_at(0.35, cfg) == pytest.approx(0.055)  # half-way down the cosine, between lr and swa_lr
+    assert lr_at(0.6, cfg) == pytest.approx(0.01)
+    assert lr_at(0.99, cfg) == pytest.approx(0.01)
+
+
 def test_config_rejects_unknown_keys(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("arch: realtime\nlearning_rate: 0.1\n")
@@ -346,3 +354,28 @@ def test_soup_averages_weights_and_remeasures_batch_norm(tiny_fer, tmp_path):
     assert not torch.allclose(remeasured[bn_mean].float(), states[2][bn_mean])
     bad = cli("soup", str(paths[0]), str(tmp_path / "other.pt"), "--out", str(tmp_path / "bad.pt"), "--train-data", str(tiny_fer / "train"))
     assert bad.returncode != 0 and "different architectures" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@needs_fer
+def test_weight_averaging_keeps_the_mean_of_epoch_ends_across_resumes_and_batch_norm_is_remeasured(tiny_fer, tmp_path):
+    from classmood.train.trainer import Trainer
+
+    out = tmp_path / "swa"
+    ends = []
+    for epochs in (1, 2, 3):  # each call resumes last.pt, trains one more epoch, ends at progress 1 >= swa_start
+        cfg = TrainConfig(arch="realtime_xs", out_dir=str(out), train_data=str(tiny_fer / "train"),
+                          val_data=str(tiny_fer / "publictest"), epochs=epochs, batch_size=16, lr=0.01,
+                          swa_start=0.5, swa_lr=0.01, bn_faces=50, device="cpu", threads=1)
+        Trainer(cfg).fit()
+        ends.append(torch.load(out / "last.pt", weights_only=False)["model"])
+    swa = torch.load(out / "swa.pt", weights_only=False)
+    assert swa["swa_averaged"] == 3 and swa["bn_faces"] == 50
+    weight = next(k for k, v in ends[0].items() if v.ndim == 4)
+    assert torch.allclose(swa["model"][weight], sum(e[weight] for e in ends) / 3, atol=1e-6)
+    assert not torch.allclose(swa["model"][weight], ends[-1][weight])
+
+    best, best_bn = (torch.load(out / f"{n}.pt", weights_only=False)["model"] for n in ("best", "best_bn"))
+    bn_mean = next(k for k in best if k.endswith("running_mean"))
+    assert torch.equal(best_bn[weight], best[weight]) and not torch.allclose(best_bn[bn_mean], best[bn_mean])
+    summary = json.loads((out / "summary.json").read_text())
+    assert 0 <= summary["swa_val_acc_flip"] <= 1 and 0 <= summary["best_bn_val_acc_flip"] <= 1

@@ -41,6 +41,9 @@ class TrainConfig:
     threads: int | None = None
     imagenet_checkpoint: str | None = None  # resnet50 only: user-supplied weights
     init_checkpoint: str | None = None  # start from these weights (warm restart), not from scratch
+    swa_start: float | None = None  # from this fraction of the schedule: lr held at swa_lr, weights averaged per epoch
+    swa_lr: float = 0.002
+    bn_faces: int = 8000  # clean training faces (+ mirrors) that re-measure batch norm of best_bn.pt / swa.pt
 
     @classmethod
     def from_file(cls, path: str | Path, **overrides) -> TrainConfig:

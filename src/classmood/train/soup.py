@@ -42,7 +42,7 @@ def recalibrate_batchnorm(model: nn.Module, faces: np.ndarray, batch_size: int =
     and their mirror images (torch's SWA ``update_bn``: the mean over batches); returns it in eval mode."""
     images = torch.from_numpy(faces)
     batches = (normalize(torch.cat([chunk, chunk.flip(2)])) for chunk in images.split(batch_size))
-    update_bn(batches, model)
+    update_bn(batches, model, device=next(model.parameters()).device)
     return model.eval()
 
 

@@ -2,7 +2,11 @@
 
 A run directory holds ``config.yaml``, ``log.csv`` (one row per epoch), ``last.pt``
 (resumable), ``best.pt`` (best validation accuracy with flip test-time augmentation),
-``curves.png``, ``confusion.png`` and ``summary.json``.
+``best_bn.pt`` (those weights with batch norm re-measured on clean training faces: the running
+statistics of augmented batches are off for clean faces), ``swa.pt`` when ``swa_start`` is set
+(the mean of the weights at the end of each epoch of the constant-rate tail, batch norm
+re-measured: stochastic weight averaging, Izmailov et al. 2018), ``curves.png``,
+``confusion.png`` and ``summary.json``.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
 from classmood.train.architectures import count_parameters, create_model
@@ -24,6 +29,7 @@ from classmood.train.augment import AugmentConfig, augment, normalize
 from classmood.train.config import TrainConfig
 from classmood.train.data import FaceArrays, load_split
 from classmood.train.metrics import plot_confusion, plot_curves, summarize
+from classmood.train.soup import recalibrate_batchnorm
 
 LOG_FIELDS = ["epoch", "seconds", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "val_acc_flip"]
 
@@ -43,11 +49,15 @@ def pick_device(name: str) -> torch.device:
 
 
 def lr_at(progress: float, cfg: TrainConfig) -> float:
-    """Linear warm-up, then cosine decay to zero over ``progress`` in [0, 1]."""
+    """Linear warm-up, then cosine decay over ``progress`` in [0, 1]: to zero at the end, or with
+    ``swa_start`` to ``swa_lr`` at that point and held there."""
     if progress < cfg.warmup_frac:
         return cfg.lr * progress / cfg.warmup_frac
-    p = (progress - cfg.warmup_frac) / max(1e-9, 1 - cfg.warmup_frac)
-    return cfg.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, p)))
+    end, floor = (1.0, 0.0) if cfg.swa_start is None else (cfg.swa_start, cfg.swa_lr)
+    if progress >= end:
+        return floor
+    p = (progress - cfg.warmup_frac) / max(1e-9, end - cfg.warmup_frac)
+    return floor + (cfg.lr - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, p)))
 
 
 def channels_last_format(model: torch.nn.Module, device: torch.device) -> torch.memory_format:
@@ -112,6 +122,7 @@ class Trainer:
         )
         self.teachers = [load_checkpoint_model(p, self.device) for p in cfg.teachers]
         self.teacher_probs: torch.Tensor | None = None  # (N, 7) targets from cfg.teacher_model
+        self.swa = AveragedModel(self.model) if cfg.swa_start is not None else None
         self.epoch, self.step, self.elapsed, self.best = 0, 0, 0.0, 0.0
 
     # --- data ---------------------------------------------------------------------------------
@@ -134,6 +145,7 @@ class Trainer:
             "best": self.best,
             "config": self.cfg.to_dict(),
             "rng": torch.get_rng_state(),
+            "swa": self.swa.state_dict() if self.swa is not None else None,
         }
 
     def _resume(self) -> bool:
@@ -143,6 +155,8 @@ class Trainer:
         state = torch.load(last, map_location=self.device, weights_only=False)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
+        if self.swa is not None and state.get("swa") is not None:
+            self.swa.load_state_dict(state["swa"])
         self.epoch, self.step, self.elapsed, self.best = state["epoch"], state["step"], state["elapsed"], state["best"]
         torch.set_rng_state(state["rng"].cpu())
         return True
@@ -188,9 +202,10 @@ class Trainer:
         kd = F.kl_div(logits.div(t).log_softmax(1), soft, reduction="batchmean") * t * t
         return self.cfg.distill_alpha * kd + (1 - self.cfg.distill_alpha) * ce
 
-    def evaluate(self, images, labels) -> dict:
-        plain = predict_logits(self.model, images, bf16=self.cfg.bf16)
-        mirror = predict_logits(self.model, images.flip(2), bf16=self.cfg.bf16)
+    def evaluate(self, images, labels, model: torch.nn.Module | None = None) -> dict:
+        model = model or self.model
+        plain = predict_logits(model, images, bf16=self.cfg.bf16)
+        mirror = predict_logits(model, images.flip(2), bf16=self.cfg.bf16)
         flipped = (plain.softmax(1) + mirror.softmax(1)).log()  # flip TTA reuses the plain pass
         return {
             "val_loss": float(F.cross_entropy(plain, labels)),
@@ -250,6 +265,8 @@ class Trainer:
             self.epoch += 1
             metrics = self.evaluate(val_x, val_y)
             self.elapsed += time.perf_counter() - started  # the budget counts evaluation too
+            if self.swa is not None and self._progress(steps_total) >= cfg.swa_start:
+                self.swa.update_parameters(self.model)
             row = {"epoch": self.epoch, "seconds": round(self.elapsed, 1), "lr": round(lr, 6),
                    "train_loss": round(loss_sum / max(seen, 1), 4), "train_acc": round(correct / max(seen, 1), 4),
                    **{k: round(v, 4) for k, v in metrics.items() if k.startswith("val")}}
@@ -268,16 +285,41 @@ class Trainer:
                 (self.out / "best_summary.json").write_text(json.dumps(summary, indent=1))
             self._save("last.pt", state)
 
-        self._finish(val_x, val_y)
+        refreshed = self._refresh_batchnorm(train_x, val_x, val_y)
+        self._finish(val_x, val_y, refreshed)
         return TrainResult(self.out, self.best, self.epoch, self.elapsed)
 
-    def _finish(self, val_x, val_y) -> None:
+    def _refresh_batchnorm(self, train_x, val_x, val_y) -> dict[str, float]:
+        """``best_bn.pt`` and (with SWA) ``swa.pt``: batch norm re-measured on ``bn_faces`` clean training
+        faces and their mirrors; returns their validation accuracies (flip TTA)."""
+        faces = train_x[torch.randperm(len(train_x), generator=torch.Generator().manual_seed(self.cfg.seed))
+                        [:self.cfg.bn_faces].to(train_x.device)].cpu().numpy()
+        models = {}
+        best = self.out / "best.pt"
+        if best.exists():
+            models["best_bn"] = load_checkpoint_model(best, self.device)
+        if self.swa is not None and int(self.swa.n_averaged) > 0:
+            models["swa"] = self.swa.module
+        accuracies = {}
+        for name, model in models.items():
+            recalibrate_batchnorm(model, faces)
+            accuracies[name] = self.evaluate(val_x, val_y, model)["val_acc_flip"]
+            self._save(f"{name}.pt", {"arch": self.cfg.arch, "model": model.state_dict(), "epoch": self.epoch,
+                                      "val_acc_flip": accuracies[name], "bn_faces": len(faces),
+                                      "swa_averaged": int(self.swa.n_averaged) if name == "swa" else None,
+                                      "config": self.cfg.to_dict()})
+            print(f"[{self.cfg.arch}] {name}.pt: batch norm re-measured on {len(faces)} faces + mirrors, "
+                  f"val flip {accuracies[name]:.4f}", flush=True)
+        return accuracies
+
+    def _finish(self, val_x, val_y, refreshed: dict[str, float]) -> None:
         """Summary, curves and confusion matrix of the final model."""
         metrics = self.evaluate(val_x, val_y)
         summary = summarize(val_y.cpu().numpy(), metrics["pred_flip"])
         summary.update(arch=self.cfg.arch, epochs=self.epoch, train_seconds=round(self.elapsed, 1),
                        params=count_parameters(self.model), device=str(self.device),
-                       val_acc=metrics["val_acc"], val_acc_flip=metrics["val_acc_flip"], best_val_acc_flip=self.best)
+                       val_acc=metrics["val_acc"], val_acc_flip=metrics["val_acc_flip"], best_val_acc_flip=self.best,
+                       **{f"{name}_val_acc_flip": acc for name, acc in refreshed.items()})
         (self.out / "summary.json").write_text(json.dumps(summary, indent=1))
         np.save(self.out / "val_probs.npy", metrics["probs_flip"].astype(np.float16))
         try:
