@@ -99,8 +99,26 @@ def wait_until(predicate, timeout_s: float = 60.0, interval_s: float = 0.5):
         time.sleep(interval_s)
 
 
+PAGE_HEADINGS = {"Live": "Live class", "Recorded": "Recorded class", "History": "History", "Settings": "Settings"}
+
+
 def go_to(page, title: str) -> None:
-    page.get_by_role("link", name=title).click()
+    """Open a page from the sidebar and wait until its heading is drawn.
+
+    On this 2-core machine a page sometimes does not draw after a navigation (seen in about one
+    full run in three, on any page, never in isolation; cause not found yet): like a person, reload
+    and try again.
+    """
+    heading = page.get_by_role("heading", name=PAGE_HEADINGS[title])
+    for attempt in range(3):
+        try:
+            page.get_by_role("link", name=title).click()
+            heading.wait_for(timeout=30_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            page.reload()
 
 
 # --- access -------------------------------------------------------------------------------------
@@ -192,7 +210,6 @@ def test_live_webcam_class_is_annotated_recorded_and_reported(page, server):
 
     # the report of that session, downloaded from History
     go_to(page, "History")
-    page.get_by_role("heading", name="History").wait_for()
     select_session(page, name)
     with page.expect_download() as download:
         page.get_by_role("button", name="Download HTML report").click()
@@ -267,22 +284,10 @@ def test_stream_url_is_analysed_live(page, server, workdir):
 # --- recorded class ------------------------------------------------------------------------------
 
 def upload(page, path: Path) -> None:
-    """Open Recorded and choose ``path`` in its uploader.
-
-    On this 2-core machine the page sometimes does not draw after a navigation (seen in about one
-    full run in three, never in isolation; cause not found yet): like a person, reload and retry.
-    """
-    for attempt in range(3):
-        try:
-            go_to(page, "Recorded")
-            page.get_by_role("heading", name="Recorded class").wait_for(timeout=30_000)
-            uploader = page.locator("input[type=file]")
-            uploader.wait_for(state="attached", timeout=30_000)
-            break
-        except PlaywrightTimeout:
-            if attempt == 2:
-                raise
-            page.reload()
+    """Open Recorded and choose ``path`` in its uploader."""
+    go_to(page, "Recorded")
+    uploader = page.locator("input[type=file]")
+    uploader.wait_for(state="attached")
     uploader.set_input_files(str(path))
 
 
@@ -367,7 +372,6 @@ def test_history_deletes_a_session(page, server, workdir):
 
 def test_settings_are_saved(page, server):
     go_to(page, "Settings")
-    page.get_by_role("heading", name="Settings").wait_for()
     page.get_by_text("Store video frames", exact=False).wait_for()
     page.get_by_role("combobox", name="Emotion model").click()
     page.get_by_role("option", name="accurate").click()
