@@ -35,6 +35,9 @@ PHASE2 = [("realtime_kd", "realtime", 0), ("realtime_s_kd", "realtime_s", 0), ("
           ("vgg13_kd", "vgg13", 2)]
 RETURN_WEIGHTS = ["vgg13_s0", "vgg13_s1", "vgg13_kd", "seed_cnn", "dexpression", "mini_xception",
                   "realtime_plain", "realtime_kd", "realtime_s_kd", "realtime_xs_kd"]
+# a run's checkpoints worth returning, by file stem -> suffix of the returned name: the best epoch, the
+# same weights with batch norm re-measured on clean faces, and the weight average of an SWA tail
+WEIGHT_FILES = {"best": "", "best_bn": "_bn", "swa": "_swa"}
 PART_BYTES = 15 * 1024 * 1024
 
 
@@ -91,8 +94,8 @@ def pack(runs: Path, out: Path, tag: str, int8_above: int = 3_000_000) -> None:
                 tar.add(path, arcname=str(path.relative_to(runs)))
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name in RETURN_WEIGHTS:
-            best = runs / name / "best.pt"
+        for name, kind in ((n, k) for n in RETURN_WEIGHTS for k in WEIGHT_FILES):
+            best = runs / name / f"{kind}.pt"
             if not best.exists():
                 continue
             ckpt = torch.load(best, map_location="cpu", weights_only=False)
@@ -100,7 +103,7 @@ def pack(runs: Path, out: Path, tag: str, int8_above: int = 3_000_000) -> None:
                     "config": ckpt["config"], "model": slim_weights(ckpt["model"], int8_above)}
             blob = io.BytesIO()
             torch.save(slim, blob)
-            info = tarfile.TarInfo(f"{name}.pt")
+            info = tarfile.TarInfo(f"{name}{WEIGHT_FILES[kind]}.pt")
             info.size = blob.tell()
             blob.seek(0)
             tar.addfile(info, blob)
