@@ -203,7 +203,7 @@ class Trainer:
         return self.cfg.distill_alpha * kd + (1 - self.cfg.distill_alpha) * ce
 
     def evaluate(self, images, labels, model: torch.nn.Module | None = None) -> dict:
-        model = model or self.model
+        model = self.model if model is None else model
         plain = predict_logits(model, images, bf16=self.cfg.bf16)
         mirror = predict_logits(model, images.flip(2), bf16=self.cfg.bf16)
         flipped = (plain.softmax(1) + mirror.softmax(1)).log()  # flip TTA reuses the plain pass
