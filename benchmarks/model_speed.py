@@ -8,7 +8,9 @@ network on the same runtime; fer's own Keras speed is in docs/benchmarks.md (cro
 
     python benchmarks/model_speed.py [--threads 2] [--json docs/models/speed.json]
 
-Prints a table; with ``--json`` also writes ``{name: faces_per_s}`` for scripts/model_cards.py.
+Prints a table; with ``--json`` also writes ``{"bundled"|"arch"|"file": {name: faces_per_s}}`` for
+scripts/model_cards.py (architectures) and scripts/shipped_cards.py (bundled models): the bundled
+``realtime`` (int8, flip TTA) and the ``realtime`` architecture (fp32, one view) differ.
 Timings are not asserted anywhere: run it on an idle machine.
 """
 
@@ -70,7 +72,7 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=3.0, help="timing window per model")
     ap.add_argument("--onnx", nargs="*", type=Path, default=[], help="more .onnx models to measure")
     ap.add_argument("--no-archs", action="store_true", help="only the bundled and given models")
-    ap.add_argument("--json", type=Path, help="write {name: faces_per_s} here")
+    ap.add_argument("--json", type=Path, help='write {"bundled"|"arch"|"file": {name: faces_per_s}} here')
     args = ap.parse_args()
 
     from classmood.classify.registry import list_models as bundled_models
@@ -97,7 +99,11 @@ def main() -> int:
         table.add_row(name, f"{r['faces_per_s']:.0f}", f"{r['latency_ms']:.2f}", f"{r['memory_mb']:.0f}")
     Console().print(table)
     if args.json:
-        args.json.write_text(json.dumps({k.split(": ", 1)[1]: v["faces_per_s"] for k, v in results.items()}, indent=1))
+        grouped: dict[str, dict[str, float]] = {}
+        for key, r in results.items():
+            kind, name = key.split(": ", 1)
+            grouped.setdefault(kind, {})[name] = r["faces_per_s"]
+        args.json.write_text(json.dumps(grouped, indent=1))
     return 0
 
 

@@ -120,7 +120,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", nargs="+", type=Path, required=True)
     ap.add_argument("--evals", type=Path, help="folder of <run>.npy publictest probabilities (flip TTA) + _labels.npy")
-    ap.add_argument("--speeds", type=Path, help="JSON {run or architecture: faces_per_s}: benchmarks/model_speed.py --json")
+    ap.add_argument("--speeds", type=Path, help="benchmarks/model_speed.py --json output (its architectures' faces/s)")
     ap.add_argument("--ensembles", type=Path, help="JSON [{name, members, accuracy}] of measured ensembles")
     ap.add_argument("--out", type=Path, default=Path("docs/models"))
     ap.add_argument("--keep-published", action="store_true",
@@ -139,7 +139,7 @@ def main() -> int:
             if name not in runs and (earlier := load_published(name, args.out)):
                 runs[name] = earlier
     labels = np.load(args.evals / "_labels.npy") if args.evals else None
-    speeds = json.loads(args.speeds.read_text()) if args.speeds else {}
+    speeds = json.loads(args.speeds.read_text())["arch"] if args.speeds else {}
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
     for name, run in runs.items():
@@ -147,9 +147,11 @@ def main() -> int:
             continue
         arch = run["job"]["arch"]
         probs_path = args.evals / f"{name}.npy" if args.evals else None
+        swa = run["job"].get("swa_start") is not None
         if probs_path and probs_path.exists():
             summary = summarize(labels, np.load(probs_path).astype(np.float32).argmax(1))
-            source = "best checkpoint re-evaluated here on all 3,589 publictest faces (flip TTA)"
+            source = (f"{'the weight average `swa.pt`' if swa else 'best checkpoint'} re-evaluated here on all "
+                      "3,589 publictest faces (flip TTA)")
         elif run["best"] and measured_on_publictest(run["job"]) and run["best"]["n"] == PUBLICTEST_FACES:
             summary = run["best"]
             source = "best epoch on all 3,589 publictest faces (flip TTA), measured during training"
@@ -178,7 +180,7 @@ def main() -> int:
 
 - **Data**: FER-2013 `train` (28,709 faces, 48x48 grayscale); selected and measured on `publictest` (3,589); never trained on publictest.
 - **Parameters**: {params if params else 'n/a'}
-- **Training**: {row['epochs']} epochs, {training_time(seconds)}; SGD + Nesterov, cosine schedule over a time budget, bf16 autocast, label smoothing 0.1, on-device augmentation (affine, flip, brightness/contrast, random erasing){'; distilled from ' + ', '.join(Path(t).parent.name for t in run['job'].get('teachers', [])) if run['job'].get('teachers') else ''}{'; distilled from the ONNX model `' + Path(run['job']['teacher_model']).stem + '`' if run['job'].get('teacher_model') else ''}{'; distilled (weight ' + str(run['job'].get('distill_alpha', 0.7)) + ') from precomputed probabilities `' + Path(run['job']['teacher_probs']).name + '`' if run['job'].get('teacher_probs') else ''}{'; warm restart from `' + run_name(run['job']['init_checkpoint']) + '`' if run['job'].get('init_checkpoint') else ''}. Config: [{name}/config.yaml]({name}/config.yaml), log: [{name}/log.csv]({name}/log.csv).
+- **Training**: {row['epochs']} epochs, {training_time(seconds)}; SGD + Nesterov, cosine schedule over a time budget, bf16 autocast, label smoothing 0.1, on-device augmentation (affine, flip, brightness/contrast, random erasing){'; distilled from ' + ', '.join(Path(t).parent.name for t in run['job'].get('teachers', [])) if run['job'].get('teachers') else ''}{'; distilled from the ONNX model `' + Path(run['job']['teacher_model']).stem + '`' if run['job'].get('teacher_model') else ''}{'; distilled (weight ' + str(run['job'].get('distill_alpha', 0.7)) + ') from precomputed probabilities `' + Path(run['job']['teacher_probs']).name + '`' if run['job'].get('teacher_probs') else ''}{'; warm restart from `' + run_name(run['job']['init_checkpoint']) + '`' if run['job'].get('init_checkpoint') else ''}{f"; stochastic weight averaging: lr held at {run['job']['swa_lr']} after {run['job']['swa_start']:.0%} of the schedule, the weights at each later epoch's end averaged into `swa.pt`, batch norm re-measured" if swa else ''}. Config: [{name}/config.yaml]({name}/config.yaml), log: [{name}/log.csv]({name}/log.csv).
 - **publictest accuracy**: **{summary['accuracy']:.2%}** ({source}).
 - **Speed**: {f"{row['faces_per_s']:.0f} faces/s" if row['faces_per_s'] else 'not measured'} with ONNX Runtime on 2 CPU cores (batch 64).
 {ref_line}
