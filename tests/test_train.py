@@ -57,7 +57,7 @@ def test_every_registered_architecture_maps_faces_to_seven_logits():
         create_model("no_such_net")
 
 
-@pytest.mark.parametrize("name", ["dexpression", "mini_xception"])
+@pytest.mark.parametrize("name", ["dexpression", "mini_xception", "vgg13_se"])
 def test_cpu_training_step_in_the_chosen_memory_format(name):
     model = create_model(name)
     layout = channels_last_format(model, torch.device("cpu"))
@@ -69,6 +69,23 @@ def test_cpu_training_step_in_the_chosen_memory_format(name):
         loss = model(x).float().logsumexp(1).mean()
     loss.backward()  # the layout that crashes depthwise backward is never chosen
     assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+
+
+def test_channel_attention_gates_each_channel_and_exports_to_onnx(tmp_path):
+    from classmood.train.architectures import SqueezeExcite
+
+    se = SqueezeExcite(32).eval()
+    x = torch.randn(2, 32, 6, 6)
+    with torch.no_grad():
+        gate = se.gate(x)
+        assert gate.shape == (2, 32, 1, 1) and bool(((gate > 0) & (gate < 1)).all())
+        assert torch.allclose(se(x), x * gate)
+    model = create_model("vgg13_se").eval()
+    assert sum(isinstance(m, SqueezeExcite) for m in model.modules()) == 4  # one per stage
+    assert count_parameters(model) < 1.02 * count_parameters(create_model("vgg13"))
+    path = tmp_path / "se.onnx"
+    export_onnx([model], path, name="vgg13_se", check=False)
+    assert compare_with_torch(Probabilities([model], flip=False).eval(), path, n=3, seed=2) < 1e-4
 
 
 def test_augment_keeps_shape_and_changes_pixels_but_normalize_is_exact():
