@@ -146,12 +146,15 @@ def main() -> int:
         if "seconds" in run:  # published earlier: card and row are kept as they are
             continue
         arch = run["job"]["arch"]
-        probs_path = args.evals / f"{name}.npy" if args.evals else None
         swa = run["job"].get("swa_start") is not None
-        if probs_path and probs_path.exists():
+        # an SWA run is its weight average (NAME_swa.npy, as unpack_campaign names it) where measured
+        measured = [(f"{name}_swa.npy", "the weight average `swa.pt`")] if swa else []
+        measured.append((f"{name}.npy", "best checkpoint"))
+        probs_path, what = next(((args.evals / f, w) for f, w in measured if (args.evals / f).exists()),
+                                (None, None)) if args.evals else (None, None)
+        if probs_path:
             summary = summarize(labels, np.load(probs_path).astype(np.float32).argmax(1))
-            source = (f"{'the weight average `swa.pt`' if swa else 'best checkpoint'} re-evaluated here on all "
-                      "3,589 publictest faces (flip TTA)")
+            source = f"{what} re-evaluated here on all 3,589 publictest faces (flip TTA)"
         elif run["best"] and measured_on_publictest(run["job"]) and run["best"]["n"] == PUBLICTEST_FACES:
             summary = run["best"]
             source = "best epoch on all 3,589 publictest faces (flip TTA), measured during training"
