@@ -148,11 +148,11 @@ def main() -> int:
         arch = run["job"]["arch"]
         swa = run["job"].get("swa_start") is not None
         # an SWA run is its weight average (NAME_swa.npy, as unpack_campaign names it) where measured
-        measured = [(f"{name}_swa.npy", "the weight average `swa.pt`")] if swa else []
-        measured.append((f"{name}.npy", "best checkpoint"))
-        probs_path, what = next(((args.evals / f, w) for f, w in measured if (args.evals / f).exists()),
-                                (None, None)) if args.evals else (None, None)
-        if probs_path:
+        candidates = ([(f"{name}_swa.npy", "the weight average `swa.pt`")] if swa else []) + \
+            [(f"{name}.npy", "best checkpoint")]
+        measured = [(args.evals / f, w) for f, w in candidates if args.evals and (args.evals / f).exists()]
+        if measured:
+            probs_path, what = measured[0]
             summary = summarize(labels, np.load(probs_path).astype(np.float32).argmax(1))
             source = f"{what} re-evaluated here on all 3,589 publictest faces (flip TTA)"
         elif run["best"] and measured_on_publictest(run["job"]) and run["best"]["n"] == PUBLICTEST_FACES:

@@ -285,15 +285,14 @@ class Trainer:
                 (self.out / "best_summary.json").write_text(json.dumps(summary, indent=1))
             self._save("last.pt", state)
 
-        refreshed = self._refresh_batchnorm(train_x, val_x, val_y)
+        refreshed = self._refresh_batchnorm(train_x, train_y, val_x, val_y)
         self._finish(val_x, val_y, refreshed)
         return TrainResult(self.out, self.best, self.epoch, self.elapsed)
 
-    def _refresh_batchnorm(self, train_x, val_x, val_y) -> dict[str, float]:
+    def _refresh_batchnorm(self, train_x, train_y, val_x, val_y) -> dict[str, float]:
         """``best_bn.pt`` and (with SWA) ``swa.pt``: batch norm re-measured on ``bn_faces`` clean training
         faces and their mirrors; returns their validation accuracies (flip TTA)."""
-        faces = train_x[torch.randperm(len(train_x), generator=torch.Generator().manual_seed(self.cfg.seed))
-                        [:self.cfg.bn_faces].to(train_x.device)].cpu().numpy()
+        faces = FaceArrays(train_x.cpu().numpy(), train_y.cpu().numpy()).sample(self.cfg.bn_faces, self.cfg.seed).images
         models = {}
         best = self.out / "best.pt"
         if best.exists():
