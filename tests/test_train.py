@@ -347,7 +347,7 @@ def test_soup_averages_weights_and_remeasures_batch_norm(tiny_fer, tmp_path):
     model = create_model(arch)
     model.load_state_dict(mean)
     recalibrate_batchnorm(model, faces, batch_size=len(faces) // 5)  # equal batches: the mean of means is exact
-    assert not model.training
+    assert not model.training and all(p.is_contiguous() for p in model.parameters())  # layout handed back
     first_conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
     first_bn = next(m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))
     x = torch.from_numpy(faces)
