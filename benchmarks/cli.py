@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 import typer
@@ -90,7 +90,7 @@ def _run(quick: bool, out: Path, offline_check: bool, console) -> None:
     from benchmarks.runner import measure_all
     from benchmarks.systems import BENCH_DIR, BenchmarkError, default_systems, missing_model, model_fingerprint
 
-    started, t0 = datetime.now(timezone.utc), time.perf_counter()
+    started, t0 = datetime.now(UTC), time.perf_counter()
     config = QUICK if quick else FULL
 
     def say(text: str) -> None:

@@ -49,7 +49,7 @@ def accuracy_report(probabilities: np.ndarray, labels: np.ndarray) -> AccuracyRe
         per_class=per_class,
         macro_recall=float(np.mean(list(per_class.values()))) if per_class else float("nan"),
         confusion=confusion.tolist(),
-        n=int(len(labels)),
+        n=len(labels),
     )
 
 

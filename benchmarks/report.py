@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
-from classmood.emotions import EMOTIONS
 
 from benchmarks.inputs import Config, Inputs
 from benchmarks.offline_check import PeerCheck
@@ -30,10 +30,8 @@ def machine_info() -> dict:
     except OSError:
         pass
     mem_gb = None
-    try:
+    with contextlib.suppress(ValueError, OSError, AttributeError):
         mem_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
-    except (ValueError, OSError, AttributeError):
-        pass
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {"cpu": cpu, "cores": cores, "memory_gib": mem_gb, "os": platform.platform(),
             "python": platform.python_version()}

@@ -31,7 +31,7 @@ class System:
     key: str  # short id for file names and JSON keys, e.g. "classmood_realtime"
     worker: str  # script in benchmarks/workers
     job_options: dict = field(default_factory=dict)
-    venv: "PeerVenv | None" = None  # None: run with this interpreter (classmood's environment)
+    venv: PeerVenv | None = None  # None: run with this interpreter (classmood's environment)
     tasks: tuple[str, ...] = ("classify", "detect", "e2e")
 
     def python(self) -> Path:

@@ -80,7 +80,7 @@ def lineage(run: dict, runs: dict) -> list[dict]:
     parent = runs.get(run_name(init)) if init else None
     if parent is None or "seconds" in parent:
         return ([parent] if parent else []) + [run]
-    return lineage(parent, runs) + [run]
+    return [*lineage(parent, runs), run]
 
 
 def own_seconds(run: dict) -> dict[str, float]:

@@ -93,8 +93,10 @@ def test_short_absence_and_brief_sadness_raise_nothing():
 def test_class_mood_drop_alert():
     cfg = AlertConfig(mood_window_s=20, mood_baseline_s=60, mood_drop=0.15, mood_after_s=10)
     agg = ClassAggregator(AggregatorConfig(alerts=cfg))
-    scene = lambda t: [Observation(i, onehot("disgust" if t >= 100 else "neutral")) for i in range(1, 6)]
-    _, opened, closed = run(agg, 160, 1, scene)
+    def scene(t):
+        return [Observation(i, onehot("disgust" if t >= 100 else "neutral")) for i in range(1, 6)]
+
+    _, opened, _ = run(agg, 160, 1, scene)
     drops = [a for a in opened if a.kind == "mood_drop"]
     assert len(drops) == 1 and drops[0].student_id is None and 100 <= drops[0].started_at <= 110
     mood = agg.mood()

@@ -161,7 +161,7 @@ def test_server_binds_to_localhost_only(server):
     listening = Path("/proc/net/tcp").read_text().splitlines()[1:]
     local = [line.split()[1] for line in listening if line.split()[3] == "0A"]  # LISTEN
     ours = [address for address in local if int(address.split(":")[1], 16) == port]
-    assert ours == ["0100007F:%04X" % port]  # 127.0.0.1
+    assert ours == [f"0100007F:{port:04X}"]  # 127.0.0.1
 
 
 def test_sign_out_ends_access(browser, server):
@@ -401,7 +401,7 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "classmood test")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now)
             .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))

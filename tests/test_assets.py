@@ -141,7 +141,7 @@ def test_detection_set_is_small_and_well_formed(detection_set):
         assert entry["licence"]
         for box in [f["box"] for f in entry["faces"]] + entry["ignore"]:
             x, y, w, h = box
-            assert 0 <= x and 0 <= y and x + w <= entry["width"] and y + h <= entry["height"], (entry["file"], box)
+            assert x >= 0 and y >= 0 and x + w <= entry["width"] and y + h <= entry["height"], (entry["file"], box)
 
 
 def test_every_face_in_the_real_photos_is_annotated_and_found(detection_set):

@@ -30,7 +30,7 @@ def test_layout_is_a_centred_grid_of_16_9_tiles_inside_the_frame(n, width, heigh
     assert len(tiles) == n
     assert len({x for x, _, _, _ in tiles[:cols]}) == cols  # first row holds `cols` tiles
     for x, y, w, h in tiles:
-        assert 0 <= x and 0 <= y and x + w <= width and y + h <= height
+        assert x >= 0 and y >= 0 and x + w <= width and y + h <= height
         assert abs(w / h - 16 / 9) < 0.02
     for i, a in enumerate(tiles):  # no two tiles overlap
         for b in tiles[i + 1:]:

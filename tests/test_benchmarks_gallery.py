@@ -43,7 +43,7 @@ def test_build_frame_sizes_boxes_and_pixels(n):
     assert scene.boxes.shape == (n, 4) and len(scene.labels) == n
     tile_h = 480 if n == 1 else tile_rects(n, 1920, 1080)[0][3]
     for x, y, w, h in scene.boxes.astype(int):
-        assert 0 <= x and 0 <= y and x + w <= width and y + h <= height
+        assert x >= 0 and y >= 0 and x + w <= width and y + h <= height
         assert w == h and 0.4 * tile_h <= h <= 0.65 * tile_h  # a webcam-sized face
     # the face pixels are in the box: its centre is gray (B == G == R), unlike the tinted room
     x, y, w, h = scene.boxes[0].astype(int)

@@ -5,9 +5,8 @@ import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
-import numpy as np
 import pytest
 
 from benchmarks import charts, markdown, report
@@ -56,7 +55,7 @@ def test_report_json_markdown_and_charts(tiny_run, tmp_path):
     checks = [PeerCheck("peer", "1.0", [], ["peer/x.py:3: urlretrieve(u, p)"], "downloads its model weights at "
                         "run time: cannot run offline")]
     data = report.build_results(results, inputs, TINY, checks, "python -m benchmarks run --quick",
-                                datetime.now(timezone.utc), 1.0)
+                                datetime.now(UTC), 1.0)
     assert set(data["accuracy"]) == {"classmood_realtime"}
     assert data["speedup_vs_fer"] == {}  # no fer in this run: no invented speedup
     report.write_json(data, tmp_path / "benchmarks" / "results.json")

@@ -103,7 +103,7 @@ def test_yunet_upscales_tiny_frames_and_clips_boxes(detector):
     found = detector.detect(face)
     assert len(found) == 1
     x, y, w, h = found.boxes[0]
-    assert 0 <= x and 0 <= y and x + w <= 48 and y + h <= 48 and w > 20
+    assert x >= 0 and y >= 0 and x + w <= 48 and y + h <= 48 and w > 20
 
 
 def test_no_face_gives_empty_detections(detector):
@@ -239,14 +239,14 @@ def test_outputs_round_trip_and_are_atomic(tmp_path, classifier, detector):
     assert np.allclose(csv[[f"p_{c}" for c in EMOTIONS]].sum(axis=1), 1, atol=1e-3)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "out.mp4", "t.csv", "t.parquet"]
 
-    with pytest.raises(RuntimeError):  # a failure mid-way leaves nothing that looks complete
-        with VideoWriter(tmp_path / "broken.mp4", 10) as video, FaceTableWriter(tmp_path / "b.csv", tmp_path / "b.parquet"):
-            video.write(np.zeros((48, 64, 3), np.uint8))
-            raise RuntimeError("boom")
-    with pytest.raises(RuntimeError):
-        with atomic_path(tmp_path / "c.json") as tmp:
-            tmp.write_text("{")
-            raise RuntimeError("boom")
+    # a failure mid-way leaves nothing that looks complete
+    with pytest.raises(RuntimeError), VideoWriter(tmp_path / "broken.mp4", 10) as video, \
+            FaceTableWriter(tmp_path / "b.csv", tmp_path / "b.parquet"):
+        video.write(np.zeros((48, 64, 3), np.uint8))
+        raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), atomic_path(tmp_path / "c.json") as tmp:
+        tmp.write_text("{")
+        raise RuntimeError("boom")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "out.mp4", "t.csv", "t.parquet"]
     with VideoWriter(tmp_path / "live.mp4", fps=10) as live:  # frames at 0, 0.1 and 0.5 s
         for t in (0.0, 0.1, 0.5):

@@ -111,7 +111,7 @@ def test_locked_database_gives_a_clear_error(tmp_path):
 
 
 def test_unreachable_databases(tmp_path):
-    with pytest.raises(StoreError, match="cannot reach|cannot use"):
+    with pytest.raises(StoreError, match=r"cannot reach|cannot use"):
         Store("postgresql+psycopg://nobody:x@127.0.0.1:1/none")
     with pytest.raises(StoreError, match="cannot reach"):
         Store(f"sqlite:///{tmp_path / 'missing-folder' / 'x.db'}")

@@ -289,7 +289,9 @@ def test_int8_quantisation_keeps_the_contract_and_most_predictions(tiny_fer, tmp
     ops = {node.op_type for node in onnx.load(str(int8)).graph.node}
     assert "QuantizeLinear" in ops and "DequantizeLinear" in ops
     faces = normalize(torch.from_numpy(load_image_folder(tiny_fer / "publictest").images)).numpy()
-    run = lambda p: ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]).run(None, {"faces": faces})[0]
+    def run(p):
+        return ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]).run(None, {"faces": faces})[0]
+
     a, b = run(fp32), run(int8)
     assert b.shape == a.shape and np.allclose(b.sum(axis=1), 1.0, atol=1e-3)
     assert np.abs(a - b).max() < 0.1

@@ -12,9 +12,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from protocol import main, read_job, run_e2e  # noqa: E402
+from protocol import main, read_job, run_e2e
 
 _JOB: dict = {}
 BATCH = 256

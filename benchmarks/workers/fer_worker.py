@@ -15,9 +15,9 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from protocol import EMOTIONS, main, run_e2e  # noqa: E402
+from protocol import EMOTIONS, main, run_e2e
 
 _JOB: dict = {}
 

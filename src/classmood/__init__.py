@@ -34,7 +34,7 @@ _LAZY = {
     "draw_faces": "classmood.annotate",
 }
 
-__all__ = ["EMOTIONS", "ClassmoodError", "Detections", "Face", "Frame", "FrameResult", "__version__", *_LAZY]
+__all__ = ["EMOTIONS", "ClassmoodError", "Detections", "Face", "Frame", "FrameResult", "__version__", *_LAZY]  # noqa: PLE0604 - the keys
 
 
 def __getattr__(name: str):

@@ -45,13 +45,13 @@ class Detections:
     landmarks: np.ndarray | None = None
 
     @classmethod
-    def empty(cls) -> "Detections":
+    def empty(cls) -> Detections:
         return cls(np.zeros((0, 4), np.float32), np.zeros((0,), np.float32), None)
 
     def __len__(self) -> int:
         return int(self.boxes.shape[0])
 
-    def __getitem__(self, index) -> "Detections":
+    def __getitem__(self, index) -> Detections:
         """Select faces by index array, slice or boolean mask."""
         lm = None if self.landmarks is None else self.landmarks[index]
         return Detections(self.boxes[index], self.scores[index], lm)

@@ -62,7 +62,7 @@ class AppSettings:
         return app_home() / "settings.json"
 
     @classmethod
-    def load(cls) -> "AppSettings":
+    def load(cls) -> AppSettings:
         """Saved settings, then ``CLASSMOOD_APP_<FIELD>`` environment overrides."""
         values: dict = {}
         if cls.path().exists():

@@ -137,7 +137,7 @@ def _cookie(scope, name: str) -> str | None:
     cookies = SimpleCookie()
     try:
         cookies.load(raw)
-    except Exception:  # a malformed Cookie header is just "not logged in"
+    except Exception:  # noqa: BLE001 - a malformed Cookie header is just "not logged in"
         return None
     return cookies[name].value if name in cookies else None
 

@@ -9,6 +9,7 @@ only tracking, aggregation and recording stay in the server.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import subprocess
@@ -127,10 +128,8 @@ class PipelineProcess:
             self._stop()
 
     def __del__(self) -> None:  # a cached pipeline dies with the server; be tidy in tests
-        try:
+        with contextlib.suppress(Exception):
             self.close()
-        except Exception:  # noqa: BLE001
-            pass
 
 
 if __name__ == "__main__":

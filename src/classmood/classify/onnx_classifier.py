@@ -45,7 +45,7 @@ class EmotionClassifier:
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self.session = ort.InferenceSession(str(self.info.path), opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # corrupt or incompatible ONNX file
+        except Exception as exc:  # noqa: BLE001 - corrupt or incompatible ONNX file
             raise ClassmoodError(f"{self.info.path}: cannot load model ({str(exc).splitlines()[0]})") from None
         self.input_name = self.session.get_inputs()[0].name
         self.size = self.info.input_size

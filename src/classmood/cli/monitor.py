@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -15,7 +15,7 @@ def monitor(
     source: Annotated[str, typer.Argument(help="Video file, recorded class, webcam index (0), 'screen' / 'screen:N' / 'screen:LEFT,TOP,W,H' (the meeting's gallery view), or stream URL.")],
     session: Annotated[str, typer.Option("--session", "-s", help="Name of the recorded session.")],
     resume: Annotated[bool, typer.Option("--resume", help="Continue an existing session of this name (e.g. after a crash).")] = False,
-    db: Annotated[Optional[str], typer.Option("--db", help="Database URL (default: $CLASSMOOD_DATABASE_URL or SQLite in the user data folder), e.g. postgresql+psycopg://user:pw@host/db.")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="Database URL (default: $CLASSMOOD_DATABASE_URL or SQLite in the user data folder), e.g. postgresql+psycopg://user:pw@host/db.")] = None,
     every: Annotated[int, typer.Option("--every", min=1, help="Analyse every N-th frame of a video.")] = 1,
     model: Annotated[str, typer.Option("--model", "-m", help="Emotion model: realtime, accurate, or a path to an .onnx file.")] = "realtime",
     detect_size: Annotated[int, typer.Option("--detect-size", min=160, help="Longest side (px) for face detection; 960 suits galleries of small tiles.")] = 960,
@@ -26,7 +26,7 @@ def monitor(
     negative_after: Annotated[float, typer.Option("--negative-after", min=1.0, help="Seconds looking angry/disgusted/fearful/sad before an alert.")] = 120.0,
     mood_drop: Annotated[float, typer.Option("--mood-drop", min=0.01, max=1.0, help="Drop of class engagement (0-1) over the last minute versus the 5 before it that raises an alert.")] = 0.15,
     names: Annotated[bool, typer.Option("--names/--no-names", help="Read names under gallery tiles with Tesseract OCR when installed.")] = True,
-    max_frames: Annotated[Optional[int], typer.Option("--max-frames", min=1, help="Stop after N frames.")] = None,
+    max_frames: Annotated[int | None, typer.Option("--max-frames", min=1, help="Stop after N frames.")] = None,
     view: Annotated[bool, typer.Option("--view/--no-view", help="Live terminal view (off: one line per alert).")] = True,
 ) -> None:
     """Monitor a class: stable student ids, emotions with confidence, engagement, alerts, recorded per second.

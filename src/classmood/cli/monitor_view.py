@@ -73,7 +73,7 @@ class MonitorView:
         self._last = 0.0
         self._frames = 0
 
-    def __enter__(self) -> "MonitorView":
+    def __enter__(self) -> MonitorView:
         if self.live is not None:
             self.live.__enter__()
         return self

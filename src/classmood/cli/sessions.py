@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from classmood.errors import ClassmoodError, cli_errors
 
-DbOption = Annotated[Optional[str], typer.Option("--db", help="Database URL (default: $CLASSMOOD_DATABASE_URL or SQLite in the user data folder).")]
+DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: $CLASSMOOD_DATABASE_URL or SQLite in the user data folder).")]
 SessionArg = Annotated[str, typer.Argument(help="Session name (see `classmood sessions list`).")]
 
 sessions_app = typer.Typer(help="List, show, export, rename students of, and delete recorded class sessions.",

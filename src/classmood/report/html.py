@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 import pandas as pd
@@ -65,7 +65,7 @@ def render_report(data: ReportData) -> str:
     duration = data.summary.duration_s
     klass = data.klass
     return env.get_template("report.html.j2").render(
-        session=data.summary, duration=clock(duration), generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        session=data.summary, duration=clock(duration), generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         version=__version__, students=attendance_rows(data), alerts=data.alerts.to_dict("records"),
         mean_engagement=float(klass["engagement"].mean()) if not klass.empty else None,
         peak_present=int(round(klass["present"].max())) if not klass.empty else 0,

@@ -56,7 +56,7 @@ def _sniff(path: Path) -> str:
     try:
         with Image.open(path):
             return "image"
-    except Exception:
+    except Exception:  # noqa: BLE001 - Pillow raises many kinds for what it cannot read
         return "video"
 
 

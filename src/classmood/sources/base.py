@@ -36,7 +36,7 @@ class Source(ABC):
     def frames(self) -> Iterator[Frame]:
         """Yield frames in order; raise ``ClassmoodError`` when nothing can be read."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - most sources hold nothing to release
         """Release files and devices (idempotent)."""
 
     def __iter__(self) -> Iterator[Frame]:

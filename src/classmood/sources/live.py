@@ -47,7 +47,7 @@ class LatestFrameGrabber:
                     self._seq += 1
                     self.grabbed += 1
                     self._cond.notify_all()
-        except Exception as exc:  # handed to the consumer by next()
+        except Exception as exc:  # noqa: BLE001 - handed to the consumer by next()
             self.error = exc
         finally:
             with self._cond:

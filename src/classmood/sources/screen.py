@@ -64,7 +64,7 @@ class ScreenSource(Source):
         try:
             self._mss = getattr(mss, "MSS", mss.mss)()  # mss >= 10 renamed the class
             monitors = self._mss.monitors
-        except Exception as exc:  # no X display / Wayland without portal ...
+        except Exception as exc:  # noqa: BLE001 - no X display / Wayland without portal ...
             raise ClassmoodError(f"cannot capture the screen: {exc}") from None
         self._box = self._resolve(monitors)
 
@@ -93,7 +93,7 @@ class ScreenSource(Source):
             next_at = max(next_at + period, now)
             try:
                 shot = self._mss.grab(self._box)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - mss raises its own and the OS's errors
                 raise ClassmoodError(f"screen capture failed: {exc}") from None
             bgra = np.frombuffer(shot.bgra, np.uint8).reshape(shot.height, shot.width, 4)
             yield Frame(np.ascontiguousarray(bgra[:, :, :3]), index, now - start)

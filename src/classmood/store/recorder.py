@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from sqlalchemy import func, insert, select, update
 
@@ -47,7 +47,7 @@ class SessionRecorder:
                 raise SessionExistsError(
                     f"a session named {name!r} already exists; add --resume to continue it or choose another name")
             if row is None:
-                row = SessionRow(name=name, source=source, started_at=datetime.now(timezone.utc),
+                row = SessionRow(name=name, source=source, started_at=datetime.now(UTC),
                                  status="running", duration_s=0.0, settings=settings or {})
                 db.add(row)
                 db.flush()
@@ -135,7 +135,7 @@ class SessionRecorder:
         self.flush()
         with self.store.session() as db:
             db.execute(update(SessionRow).where(SessionRow.id == self.session_id)
-                       .values(status=status, ended_at=datetime.now(timezone.utc)))
+                       .values(status=status, ended_at=datetime.now(UTC)))
             if status == "finished":
                 db.execute(update(StudentRow).where(StudentRow.session_id == self.session_id).values(signature=None))
 

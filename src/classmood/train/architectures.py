@@ -308,7 +308,7 @@ class ResNet50(nn.Module):
         super().__init__()
         self.stem = conv_bn_relu(1, 64, 3, 1)
         stages, cin = [], 64
-        for i, (width, blocks) in enumerate(((64, 3), (128, 4), (256, 6), (512, 3))):
+        for width, blocks in ((64, 3), (128, 4), (256, 6), (512, 3)):
             for b in range(blocks):
                 stages.append(Bottleneck(cin, width, 2 if b == 0 else 1))
                 cin = width * Bottleneck.expansion

@@ -196,11 +196,10 @@ def _alert_toasts(snapshot) -> None:
 def _rename(live: LiveClass, snapshot) -> None:
     if not snapshot.students:
         return
-    with st.expander("Rename a student"):
-        with st.form("rename", clear_on_submit=True):
-            ids = [card.student_id for card in snapshot.students]
-            student_id = st.selectbox("Student", ids, format_func=lambda i: f"id {i}")
-            new_name = st.text_input("Name shown to you (stored with the session)")
-            if st.form_submit_button("Rename") and new_name.strip():
-                live.rename(int(student_id), new_name.strip())
-                time.sleep(0.05)
+    with st.expander("Rename a student"), st.form("rename", clear_on_submit=True):
+        ids = [card.student_id for card in snapshot.students]
+        student_id = st.selectbox("Student", ids, format_func=lambda i: f"id {i}")
+        new_name = st.text_input("Name shown to you (stored with the session)")
+        if st.form_submit_button("Rename") and new_name.strip():
+            live.rename(int(student_id), new_name.strip())
+            time.sleep(0.05)
