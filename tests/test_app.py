@@ -102,18 +102,20 @@ def wait_until(predicate, timeout_s: float = 60.0, interval_s: float = 0.5):
 PAGE_HEADINGS = {"Live": "Live class", "Recorded": "Recorded class", "History": "History", "Settings": "Settings"}
 
 
-def go_to(page, title: str) -> None:
-    """Open a page from the sidebar and wait until its heading is drawn.
+def go_to(page, title: str, ready: str | None = None) -> None:
+    """Open a page from the sidebar and wait until its heading (and the ``ready`` selector) is drawn.
 
-    On this 2-core machine a page sometimes does not draw after a navigation (seen in about one
-    full run in three, on any page, never in isolation; cause not found yet): like a person, reload
-    and try again.
+    On this 2-core machine a page sometimes does not draw after a navigation, or draws its heading
+    but not what follows it (seen in about one full run in three, on any page, never in isolation;
+    cause not found yet): like a person, reload and try again.
     """
     heading = page.get_by_role("heading", name=PAGE_HEADINGS[title])
     for attempt in range(3):
         try:
             page.get_by_role("link", name=title).click()
             heading.wait_for(timeout=30_000)
+            if ready:
+                page.locator(ready).first.wait_for(state="attached", timeout=30_000)
             return
         except PlaywrightTimeout:
             if attempt == 2:
@@ -285,10 +287,8 @@ def test_stream_url_is_analysed_live(page, server, workdir):
 
 def upload(page, path: Path) -> None:
     """Open Recorded and choose ``path`` in its uploader."""
-    go_to(page, "Recorded")
-    uploader = page.locator("input[type=file]")
-    uploader.wait_for(state="attached")
-    uploader.set_input_files(str(path))
+    go_to(page, "Recorded", ready="input[type=file]")
+    page.locator("input[type=file]").set_input_files(str(path))
 
 
 def test_photo_upload_is_annotated(page, workdir):
