@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.optim.swa_utils import AveragedModel
+from torch.optim.swa_utils import AveragedModel, update_bn
 
 from classmood.train.augment import augment, normalize
 from classmood.train.data import load_split
@@ -40,7 +40,7 @@ def split(model, from_layer: int | None) -> tuple[nn.Module, nn.Module]:
 @torch.no_grad()
 def cached_inputs(bottom, images: torch.Tensor, n_aug: int, batch: int = 512) -> torch.Tensor:
     """The bottom's outputs (bf16) for the clean faces, their mirrors, then ``n_aug`` augmented views."""
-    views = [lambda c: normalize(c), lambda c: normalize(c.flip(2))] + [augment] * n_aug
+    views = [normalize, lambda c: normalize(c.flip(2)), *[augment] * n_aug]
     out = []
     for view in views:
         for chunk in images.split(batch):
@@ -57,16 +57,9 @@ def predict(top, inputs: torch.Tensor, batch: int = 1024) -> torch.Tensor:
 
 @torch.no_grad()
 def remeasure_batchnorm(top, clean_inputs: torch.Tensor, batch: int = 512) -> None:
-    """Batch-norm statistics of ``top`` over the clean faces and mirrors (cumulative mean, as update_bn)."""
-    norms = [m for m in top.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None
-    top.train()
-    for x in clean_inputs.split(batch):
-        top(x.float())
-    for m in norms:
-        m.momentum = 0.1
+    """Batch-norm statistics of ``top`` over the cached clean faces and mirrors (torch's ``update_bn``,
+    as ``recalibrate_batchnorm`` does for whole models from images); leaves it in eval mode."""
+    update_bn((x.float() for x in clean_inputs.split(batch)), top)
     top.eval()
 
 
@@ -114,6 +107,7 @@ def main() -> int:
         opt = torch.optim.AdamW(top.parameters(), lr=args.lr, weight_decay=5e-4)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps, pct_start=0.05)
     average = AveragedModel(top)
+    ckpt = torch.load(args.checkpoint, map_location="cpu", weights_only=False)  # arch and config, kept
     t = args.temperature
     for epoch in range(args.epochs):
         top.train()
@@ -136,7 +130,6 @@ def main() -> int:
         remeasure_batchnorm(swa, inputs[:2 * n])
         print(f"epoch {epoch + 1} ({time.time() - t1:.0f} s): publictest as trained {as_trained:.2%}, "
               f"average of {epoch + 1} with batch norm re-measured {publictest(swa):.2%}", flush=True)
-        ckpt = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
         ckpt["model"] = rebuild_state(model, swa, args.from_layer)
         torch.save(ckpt, args.out)
     return 0
@@ -144,13 +137,13 @@ def main() -> int:
 
 def rebuild_state(model, top, from_layer: int | None) -> dict:
     """The whole model's state dict with ``top``'s weights put back into ``model``."""
-    whole = copy.deepcopy(model)
+    whole, parts = copy.deepcopy(model), list(copy.deepcopy(top))
     if from_layer is None:
-        whole.head = nn.Sequential(*whole.head[:2], *copy.deepcopy(top))
+        whole.head = nn.Sequential(*whole.head[:2], *parts)
     else:
         n_top_features = len(model.features) - from_layer
-        whole.features = nn.Sequential(*whole.features[:from_layer], *copy.deepcopy(top)[:n_top_features])
-        whole.head = nn.Sequential(*copy.deepcopy(top)[n_top_features:])
+        whole.features = nn.Sequential(*whole.features[:from_layer], *parts[:n_top_features])
+        whole.head = nn.Sequential(*parts[n_top_features:])
     return whole.state_dict()
 
 
