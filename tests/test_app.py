@@ -209,6 +209,9 @@ def test_live_webcam_class_is_annotated_recorded_and_reported(page, server):
     assert seconds[0] >= 1 and 0 < seconds[1] <= 1
     alerts = db_rows(server, "select kind from alerts where session_id = ?", session_id)
     assert ("absent",) in alerts
+    # the person running the server sees the class start and end in its log
+    wait_until(lambda: f"live class ended (finished): session {session_id}," in server.log.read_text(), timeout_s=10)
+    assert f"live class started: session {session_id}, source webcam" in server.log.read_text()
 
     # the report of that session, downloaded from History
     go_to(page, "History")
@@ -246,6 +249,8 @@ def test_dropped_connection_keeps_the_session(browser, server):
                               if row[0] not in before and row[1] != "running"], timeout_s=30)
     session_id, status = new[0]
     assert status == "interrupted"
+    wait_until(lambda: f"live class ended (interrupted): session {session_id}," in server.log.read_text(), timeout_s=10)
+    assert "no video frame for 6 s" in server.log.read_text()
     assert db_rows(server, "select count(*) from student_seconds where session_id = ?", session_id)[0][0] >= 1
 
 

@@ -9,6 +9,8 @@ the class view (not even Streamlit's script stream) is reachable without the pas
 from __future__ import annotations
 
 import asyncio
+import logging
+import sys
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import quote
@@ -142,7 +144,20 @@ def _cookie(scope, name: str) -> str | None:
     return cookies[name].value if name in cookies else None
 
 
+def _log_live_classes() -> None:
+    """The app's own events (a live class starting, ending, its video stalling) go to the server's
+    standard error beside Streamlit's, so the person running ``classmood app`` sees them."""
+    logger = logging.getLogger("classmood.app")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s classmood %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
 auth.apply_password_from_env()
+_log_live_classes()
 
 app = st.App(
     HERE / "main.py",

@@ -14,6 +14,7 @@ labels are at most one analysis old.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from classmood.errors import ClassmoodError
 from classmood.types import Face
 
 RESTART_GRACE_S = 2.0  # frames still in flight right after a stop do not start a new class
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +124,8 @@ class LiveStream:
         self._keeper: FrameKeeper | None = None
         self.kept_video = None  # where the annotated video of the last class was kept, if it was
         self._stopping = False
+        self._received = 0  # video frames that reached the server during the current class
+        self._started_at = 0.0
 
     def configure(self, request: LiveRequest) -> None:
         with self._lock:
@@ -135,6 +140,7 @@ class LiveStream:
         if analyser is None:
             return frame
         self._last_frame = time.monotonic()
+        self._received += 1
         image = frame.to_ndarray(format="bgr24")
         analyser.offer(image)
         annotated = draw_faces(image, analyser.faces)  # a copy: the image stays clean for analysis
@@ -157,6 +163,9 @@ class LiveStream:
                 self.error = str(exc)
                 return None
             self.finished = None
+            self._received, self._started_at = 0, time.monotonic()
+            log.info("live class started: session %s, source %s", self.live.snapshot().session_id,
+                     self.request.source)
             self._analyser = LatestFrameAnalyser(self.live)
             if self.request.settings.store_frames:
                 from classmood.app.config import kept_video_path
@@ -173,6 +182,8 @@ class LiveStream:
         while self.live is live:
             time.sleep(min(1.0, stall_s / 4))
             if self.live is live and time.monotonic() - self._last_frame > stall_s:
+                log.warning("no video frame for %.0f s (the last after %.2f s of the class, %d frames received)",
+                            stall_s, self._last_frame - self._started_at, self._received)
                 self.stop("interrupted", "The video stopped arriving (connection dropped?).")
 
     def stop(self, status: str = "finished", reason: str = "") -> ClassSnapshot | None:
@@ -195,6 +206,10 @@ class LiveStream:
                 self.finished = live.snapshot()
                 self.finished_reason = reason
                 self._stopping = False
+            log.info("live class ended (%s): session %s, %.1f s, %d frames received, %d analysed, %d dropped "
+                     "while analysis was busy%s", status, self.finished.session_id, self.finished.elapsed_s,
+                     self._received, self.finished.frames, analyser.dropped if analyser is not None else 0,
+                     f"; {reason}" if reason else "")
         return self.finished
 
     def reset_error(self) -> None:

@@ -1,0 +1,19 @@
+"""Shared pytest hooks."""
+
+from __future__ import annotations
+
+import pytest
+
+SERVER_LOG_TAIL_CHARS = 4000
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test that used the web app's ``server`` fixture reports the tail of that server's log,
+    so a failure seen only in CI can be understood from CI's output alone."""
+    report = yield
+    server = getattr(item, "funcargs", {}).get("server")
+    log = getattr(server, "log", None)
+    if report.failed and log is not None and log.exists():
+        report.sections.append(("classmood app server log (tail)", log.read_text(errors="replace")[-SERVER_LOG_TAIL_CHARS:]))
+    return report
