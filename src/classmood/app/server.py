@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import quote
@@ -26,6 +25,7 @@ from classmood import __version__
 from classmood.app import auth
 from classmood.app.config import AppSettings
 from classmood.app.display_capture import DisplayCaptureInjector
+from classmood.logs import log_to_stderr
 
 HERE = Path(__file__).parent
 PUBLIC_PATHS = frozenset({"/health", "/login", "/logout"})
@@ -147,13 +147,7 @@ def _cookie(scope, name: str) -> str | None:
 def _log_live_classes() -> None:
     """The app's own events (a live class starting, ending, its video stalling) go to the server's
     standard error beside Streamlit's, so the person running ``classmood app`` sees them."""
-    logger = logging.getLogger("classmood.app")
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s classmood %(levelname)s %(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
+    log_to_stderr("classmood.app", "%(asctime)s classmood %(levelname)s %(message)s", logging.INFO)
 
 
 auth.apply_password_from_env()

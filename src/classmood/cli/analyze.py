@@ -4,26 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from classmood.errors import ClassmoodError, cli_errors
+from classmood.logs import log_to_stderr
 
 ModelOption = Annotated[str, typer.Option("--model", "-m", help="Bundled model name (realtime, accurate) or path to an .onnx file with its .json beside it.")]
 
 
 def _setup_logging() -> None:
     """Warnings (skipped files, truncated videos) as one ``warning:`` line each on stderr."""
-    logger = logging.getLogger("classmood")
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("warning: %(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.WARNING)
-        logger.propagate = False
+    log_to_stderr("classmood", "warning: %(message)s", logging.WARNING)
 
 
 def _emit_json(obj: dict) -> None:
