@@ -129,7 +129,7 @@ def test_export_ensemble_with_flip_matches_torch_and_loads_in_the_runtime(tmp_pa
     from classmood.classify import EmotionClassifier
 
     members = [create_model("realtime_xs").eval(), create_model("mini_xception").eval()]
-    path = tmp_path / "ens.onnx"
+    path = tmp_path / "not" / "yet" / "ens.onnx"  # export makes the folder
     meta = export_onnx(members, path, name="ens", flip=True, metadata={"description": "test"})
     assert meta["members"] == 2 and meta["flip_tta"] is True
     assert json.loads(path.with_suffix(".json").read_text())["classes"][3] == "happy"

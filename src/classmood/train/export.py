@@ -70,6 +70,7 @@ def export_onnx(
         dynamic_axes={"faces": {0: "batch"}, "probabilities": {0: "batch"}}, opset_version=17, dynamo=False,
     )
     tmp = path.with_suffix(".onnx.tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp.write_bytes(buffer.getvalue())
     if check:
         max_diff = compare_with_torch(wrapper, tmp, image_size)
