@@ -121,7 +121,8 @@ def main() -> int:
     ap.add_argument("--runs", nargs="+", type=Path, required=True)
     ap.add_argument("--evals", type=Path, help="folder of <run>.npy publictest probabilities (flip TTA) + _labels.npy")
     ap.add_argument("--speeds", type=Path, help="benchmarks/model_speed.py --json output (its architectures' faces/s)")
-    ap.add_argument("--ensembles", type=Path, help="JSON [{name, members, accuracy}] of measured ensembles")
+    ap.add_argument("--ensembles", type=Path,
+                    help="JSON [{name, members, accuracy}] of measured ensembles (default: OUT/ensembles.json if there)")
     ap.add_argument("--out", type=Path, default=Path("docs/models"))
     ap.add_argument("--keep-published", action="store_true",
                     help="keep the published cards and table rows of runs not given (their folders may be gone)")
@@ -183,7 +184,7 @@ def main() -> int:
 
 - **Data**: FER-2013 `train` (28,709 faces, 48x48 grayscale); selected and measured on `publictest` (3,589); never trained on publictest.
 - **Parameters**: {params if params else 'n/a'}
-- **Training**: {row['epochs']} epochs, {training_time(seconds)}; SGD + Nesterov, cosine schedule over a time budget, bf16 autocast, label smoothing 0.1, on-device augmentation (affine, flip, brightness/contrast, random erasing){'; distilled from ' + ', '.join(Path(t).parent.name for t in run['job'].get('teachers', [])) if run['job'].get('teachers') else ''}{'; distilled from the ONNX model `' + Path(run['job']['teacher_model']).stem + '`' if run['job'].get('teacher_model') else ''}{'; distilled (weight ' + str(run['job'].get('distill_alpha', 0.7)) + ') from precomputed probabilities `' + Path(run['job']['teacher_probs']).name + '`' if run['job'].get('teacher_probs') else ''}{'; warm restart from `' + run_name(run['job']['init_checkpoint']) + '`' if run['job'].get('init_checkpoint') else ''}{f"; stochastic weight averaging: lr held at {run['job']['swa_lr']} after {run['job']['swa_start']:.0%} of the schedule, the weights at each later epoch's end averaged into `swa.pt`, batch norm re-measured" if swa else ''}. Config: [{name}/config.yaml]({name}/config.yaml), log: [{name}/log.csv]({name}/log.csv).
+- **Training**: {row['epochs']} epochs, {training_time(seconds)}; SGD + Nesterov, cosine schedule over a time budget, bf16 autocast, label smoothing 0.1, on-device augmentation (affine, flip, brightness/contrast, random erasing){'; distilled (weight ' + str(run['job'].get('distill_alpha', 0.7)) + ') from ' + ' + '.join('`' + run_name(t) + '`' for t in run['job']['teachers']) + ' run on each augmented batch' if run['job'].get('teachers') else ''}{'; distilled from the ONNX model `' + Path(run['job']['teacher_model']).stem + '`' if run['job'].get('teacher_model') else ''}{'; distilled (weight ' + str(run['job'].get('distill_alpha', 0.7)) + ') from precomputed probabilities `' + Path(run['job']['teacher_probs']).name + '`' if run['job'].get('teacher_probs') else ''}{'; warm restart from `' + run_name(run['job']['init_checkpoint']) + '`' if run['job'].get('init_checkpoint') else ''}{f"; stochastic weight averaging: lr held at {run['job']['swa_lr']} after {run['job']['swa_start']:.0%} of the schedule, the weights at each later epoch's end averaged into `swa.pt`, batch norm re-measured" if swa else ''}. Config: [{name}/config.yaml]({name}/config.yaml), log: [{name}/log.csv]({name}/log.csv).
 - **publictest accuracy**: **{summary['accuracy']:.2%}** ({source}).
 - **Speed**: {f"{row['faces_per_s']:.0f} faces/s" if row['faces_per_s'] else 'not measured'} with ONNX Runtime on 2 CPU cores (batch 64).
 {ref_line}
@@ -199,9 +200,10 @@ def main() -> int:
     table = pd.DataFrame(rows)
     if not published.empty:
         table = pd.concat([published[~published["run"].isin(table["run"])], table], ignore_index=True)
-    table = table.sort_values("accuracy", ascending=False)
+    table = table.sort_values("accuracy", ascending=False, kind="stable")  # ties keep the published order
     table.to_csv(args.out / "summary.csv", index=False)
-    ensembles = json.loads(args.ensembles.read_text()) if args.ensembles else []
+    ensembles_file = args.ensembles or args.out / "ensembles.json"
+    ensembles = json.loads(ensembles_file.read_text()) if ensembles_file.exists() else []
     lines = ["| run | architecture | params | epochs | GPU s (shared) | CPU s (2 cores) | publictest acc. (flip TTA) | reference figure | faces/s (ORT, 2 cores) |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in table.to_dict("records"):
