@@ -283,9 +283,10 @@ def test_stream_url_is_analysed_live(page, server, workdir):
     page.keyboard.press("Enter")
     press_start(page)
     page.get_by_text("S02", exact=True).wait_for(timeout=UI_TIMEOUT_MS)
-    # the file ends after 10 s: the class ends by itself and is kept
+    # the file ends after 10 s: the class ends by itself, is kept, and is told apart from a dropped connection
     page.get_by_text("saved:", exact=False).wait_for(timeout=UI_TIMEOUT_MS)
-    assert db_rows(server, "select count(*) from sessions where source = ?", f"app:{video}")[0][0] == 1
+    page.get_by_text("The video ended.", exact=False).wait_for()
+    assert db_rows(server, "select status from sessions where source = ?", f"app:{video}") == [("finished",)]
 
 
 # --- recorded class ------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from classmood.errors import ClassmoodError
 from classmood.types import Face
 
 RESTART_GRACE_S = 2.0  # frames still in flight right after a stop do not start a new class
+SOURCE_END_GRACE_S = 1.0  # a played file or stream that ended: its last frames have been seen by then
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +127,17 @@ class LiveStream:
         self._stopping = False
         self._received = 0  # video frames that reached the server during the current class
         self._started_at = 0.0
+        self._player = None  # the server-side player of a stream URL or video file, if that is the source
+
+    def attach_player(self, player):
+        """Remember the player (aiortc ``MediaPlayer``) that reads a stream URL or file, so that the
+        end of its video ends the class as *finished*, not as a dropped connection; returns it."""
+        self._player = player
+        return player
+
+    def _source_ended(self) -> bool:
+        track = getattr(self._player, "video", None)
+        return track is not None and track.readyState == "ended"
 
     def configure(self, request: LiveRequest) -> None:
         with self._lock:
@@ -181,7 +193,10 @@ class LiveStream:
     def _watch(self, live: LiveClass, stall_s: float) -> None:
         while self.live is live:
             time.sleep(min(1.0, stall_s / 4))
-            if self.live is live and time.monotonic() - self._last_frame > stall_s:
+            idle = time.monotonic() - self._last_frame
+            if self.live is live and self._source_ended() and idle > SOURCE_END_GRACE_S:
+                self.stop("finished", "The video ended.")
+            elif self.live is live and idle > stall_s:
                 log.warning("no video frame for %.0f s (the last after %.2f s of the class, %d frames received)",
                             stall_s, self._last_frame - self._started_at, self._received)
                 self.stop("interrupted", "The video stopped arriving (connection dropped?).")
@@ -190,6 +205,7 @@ class LiveStream:
         """End the live class (idempotent); returns its final state."""
         with self._lock:
             live, self.live = self.live, None
+            self._player = None  # the next class brings its own source
             analyser, self._analyser = self._analyser, None
             keeper, self._keeper = self._keeper, None
             if live is None:

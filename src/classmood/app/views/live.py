@@ -94,7 +94,7 @@ def render() -> None:
     )
     if kind == "url":
         ctx = webrtc_streamer(key="live-url", mode=WebRtcMode.RECVONLY,
-                              player_factory=(lambda: _player(url)) if url else None,
+                              player_factory=(lambda: stream.attach_player(_player(url))) if url else None,
                               media_stream_constraints={"video": True, "audio": False}, **common)
     else:
         ctx = webrtc_streamer(key=f"live-{kind}", mode=WebRtcMode.SENDRECV,
