@@ -12,6 +12,7 @@ import argparse
 from pathlib import Path
 
 import torch
+from torch.optim.swa_utils import AveragedModel
 
 from classmood.train.architectures import create_model
 from classmood.train.data import load_split
@@ -31,8 +32,9 @@ def main() -> int:
     state = torch.load(args.last, map_location="cpu", weights_only=False)
     if not state.get("swa") or int(state["swa"]["n_averaged"]) == 0:
         raise SystemExit(f"{args.last}: no weight average yet (epoch {state.get('epoch')})")
-    model = create_model(state["arch"])
-    model.load_state_dict({k.removeprefix("module."): v for k, v in state["swa"].items() if k.startswith("module.")})
+    average = AveragedModel(create_model(state["arch"]))
+    average.load_state_dict(state["swa"])  # as the trainer resumes it
+    model = average.module
     recalibrate_batchnorm(model, load_split(args.train).sample(args.faces, state["config"]["seed"]).images)
     val = load_split(args.val)
     accuracy = (flip_probabilities(model, torch.from_numpy(val.images)).argmax(1).numpy() == val.labels).mean()

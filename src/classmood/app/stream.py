@@ -191,12 +191,14 @@ class LiveStream:
             return self._analyser
 
     def _watch(self, live: LiveClass, stall_s: float) -> None:
-        while self.live is live:
+        while True:
             time.sleep(min(1.0, stall_s / 4))
+            if self.live is not live:  # stopped meanwhile
+                return
             idle = time.monotonic() - self._last_frame
-            if self.live is live and self._source_ended() and idle > SOURCE_END_GRACE_S:
+            if self._source_ended() and idle > SOURCE_END_GRACE_S:
                 self.stop("finished", "The video ended.")
-            elif self.live is live and idle > stall_s:
+            elif idle > stall_s:
                 log.warning("no video frame for %.0f s (the last after %.2f s of the class, %d frames received)",
                             stall_s, self._last_frame - self._started_at, self._received)
                 self.stop("interrupted", "The video stopped arriving (connection dropped?).")
