@@ -125,6 +125,17 @@ def test_config_rejects_unknown_keys(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("text, message", [("", "holds no settings"), ("# only a comment\n", "holds no settings"),
+                                           ("arch: [realtime\n", "not valid YAML"), ("- realtime\n", "holds no settings")])
+def test_config_file_without_settings_is_refused_not_trained_on_defaults(tmp_path, text, message):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    result = cli("train", str(path), "--out", str(tmp_path / "run"))
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("error:") and message in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "run").exists()
+
+
 def test_export_ensemble_with_flip_matches_torch_and_loads_in_the_runtime(tmp_path):
     from classmood.classify import EmotionClassifier
 

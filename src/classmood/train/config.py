@@ -48,8 +48,14 @@ class TrainConfig:
     @classmethod
     def from_file(cls, path: str | Path, **overrides) -> TrainConfig:
         text = Path(path).read_text()
-        data = yaml.safe_load(text) if str(path).endswith((".yml", ".yaml")) else json.loads(text)
-        return cls.from_dict({**(data or {}), **{k: v for k, v in overrides.items() if v is not None}})
+        try:
+            data = yaml.safe_load(text) if str(path).endswith((".yml", ".yaml")) else json.loads(text)
+        except (yaml.YAMLError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path} is not valid {'YAML' if str(path).endswith(('.yml', '.yaml')) else 'JSON'}: "
+                             f"{str(exc).splitlines()[0]}") from None
+        if not isinstance(data, dict):  # an empty file would silently train every default
+            raise ValueError(f"{path} holds no settings (expected 'key: value' lines)")
+        return cls.from_dict({**data, **{k: v for k, v in overrides.items() if v is not None}})
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
