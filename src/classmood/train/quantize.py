@@ -12,27 +12,37 @@ from pathlib import Path
 import numpy as np
 
 from classmood.train.augment import MEAN, STD
-from classmood.train.data import load_image_folder
+from classmood.train.data import FaceArrays, load_image_folder
 
 
 class _FaceBatches:
     """ONNX Runtime calibration reader over normalised face batches."""
 
     def __init__(self, faces: np.ndarray, input_name: str, batch: int = 32):
+        # equal batches: the histogram calibrations (entropy, percentile) stack them into one array
+        batch = max(b for b in range(1, batch + 1) if len(faces) % b == 0)
         self._batches = iter([{input_name: faces[i:i + batch]} for i in range(0, len(faces), batch)])
 
     def get_next(self):
         return next(self._batches, None)
 
 
-def quantize_int8(onnx_path: str | Path, calibration_dir: str | Path, per_class: int = 40, image_size: int = 48) -> None:
-    """Replace ``onnx_path`` by its int8 version, calibrated on ``per_class`` faces of each class."""
+CALIBRATION_METHODS = ("minmax", "entropy", "percentile")
+
+
+def quantize_int8(onnx_path: str | Path, calibration: str | Path | FaceArrays, per_class: int = 40, image_size: int = 48,
+                  method: str = "minmax", seed: int = 0) -> None:
+    """Replace ``onnx_path`` by its int8 version, calibrated on ``per_class`` random faces of each class
+    (drawn with ``seed``) of a labelled folder or loaded faces; activation ranges by ``method``."""
     import onnxruntime as ort
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
+    if method not in CALIBRATION_METHODS:
+        raise ValueError(f"unknown calibration method {method!r}; choose one of {', '.join(CALIBRATION_METHODS)}")
     onnx_path = Path(onnx_path)
-    faces = load_image_folder(calibration_dir, image_size).subset(per_class)
+    faces = calibration if isinstance(calibration, FaceArrays) else load_image_folder(calibration, image_size)
+    faces = faces.subset(per_class, seed)
     x = ((faces.images.astype(np.float32) / 255.0 - MEAN) / STD)[:, None]
     input_name = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).get_inputs()[0].name
     reader = type("Reader", (_FaceBatches, CalibrationDataReader), {})(x, input_name)
@@ -42,5 +52,7 @@ def quantize_int8(onnx_path: str | Path, calibration_dir: str | Path, per_class:
         quantized = Path(tmp) / "int8.onnx"
         quantize_static(str(prepared), str(quantized), reader, quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        calibrate_method={"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
+                                          "percentile": CalibrationMethod.Percentile}[method],
                         op_types_to_quantize=["Conv", "Gemm", "MatMul"])  # softmax and means stay float
         quantized.replace(onnx_path)
