@@ -2,7 +2,7 @@
 """How much does int8 quantisation move a model, and which calibration keeps it closest to fp32?
 
 Each checkpoint is exported with flip TTA (fp32), then quantised many times: per calibration method
-(min-max, entropy, percentile), per number of calibration faces per class, and per random draw of
+(min-max, percentile), per number of calibration faces per class, and per random draw of
 those faces (seed). Each int8 model is compared with its fp32 original on training faces that no
 draw calibrated on (how often the two agree on the top class: fidelity, the quantity to choose a
 calibration by) and measured on publictest (reported, not chosen by: picking the draw with the best
