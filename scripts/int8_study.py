@@ -26,17 +26,10 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from classmood.classify.onnx_classifier import EmotionClassifier
 from classmood.train.data import load_image_folder
 from classmood.train.export import export_onnx
 from classmood.train.quantize import CALIBRATION_METHODS, quantize_int8
-from classmood.train.trainer import load_checkpoint_model
-
-
-def predict(path: Path, images: np.ndarray) -> np.ndarray:
-    """Probabilities of an exported model (its flip TTA inside the graph) on uint8 faces."""
-    clf = EmotionClassifier(path, threads=2)
-    return np.concatenate([clf.predict_crops(images[i:i + 512]) for i in range(0, len(images), 512)])
+from classmood.train.trainer import load_checkpoint_model, teacher_probabilities
 
 
 def main() -> int:
@@ -63,7 +56,7 @@ def main() -> int:
         for ckpt in args.checkpoints:
             fp32 = Path(tmp) / f"{ckpt.stem}.onnx"
             export_onnx([load_checkpoint_model(ckpt)], fp32, name=ckpt.stem, flip=True)
-            ref_held, ref_test = predict(fp32, held.images), predict(fp32, test.images)
+            ref_held, ref_test = (teacher_probabilities(str(fp32), faces) for faces in (held.images, test.images))
             rows.append({"checkpoint": ckpt.stem, "method": "fp32", "per_class": 0, "seed": -1, "agree": 1.0,
                          "prob_diff": 0.0, "publictest": float((ref_test.argmax(1) == test.labels).mean())})
             for method, per_class, seed in itertools.product(args.methods, args.per_class, args.seeds):
@@ -71,7 +64,7 @@ def main() -> int:
                 shutil.copy(fp32, int8)
                 shutil.copy(fp32.with_suffix(".json"), int8.with_suffix(".json"))
                 quantize_int8(int8, train, per_class=per_class, method=method, seed=seed)
-                p_held, p_test = predict(int8, held.images), predict(int8, test.images)
+                p_held, p_test = (teacher_probabilities(str(int8), faces) for faces in (held.images, test.images))
                 rows.append({"checkpoint": ckpt.stem, "method": method, "per_class": per_class, "seed": seed,
                              "agree": float((p_held.argmax(1) == ref_held.argmax(1)).mean()),
                              "prob_diff": float(np.abs(p_held - ref_held).sum(1).mean() / 2),

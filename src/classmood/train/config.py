@@ -48,11 +48,11 @@ class TrainConfig:
     @classmethod
     def from_file(cls, path: str | Path, **overrides) -> TrainConfig:
         text = Path(path).read_text()
+        is_yaml = str(path).endswith((".yml", ".yaml"))
         try:
-            data = yaml.safe_load(text) if str(path).endswith((".yml", ".yaml")) else json.loads(text)
+            data = yaml.safe_load(text) if is_yaml else json.loads(text)
         except (yaml.YAMLError, json.JSONDecodeError) as exc:
-            raise ValueError(f"{path} is not valid {'YAML' if str(path).endswith(('.yml', '.yaml')) else 'JSON'}: "
-                             f"{str(exc).splitlines()[0]}") from None
+            raise ValueError(f"{path} is not valid {'YAML' if is_yaml else 'JSON'}: {str(exc).splitlines()[0]}") from None
         if not isinstance(data, dict):  # an empty file would silently train every default
             raise ValueError(f"{path} holds no settings (expected 'key: value' lines)")
         return cls.from_dict({**data, **{k: v for k, v in overrides.items() if v is not None}})

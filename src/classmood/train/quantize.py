@@ -29,7 +29,7 @@ class _FaceBatches:
 
 # ONNX Runtime's entropy calibration is left out: quantize_static gives it as many histogram bins as
 # quantized bins (128), so its only candidate range is min-max's (measured identical, scripts/int8_study.py)
-CALIBRATION_METHODS = ("minmax", "percentile")
+CALIBRATION_METHODS = {"minmax": "MinMax", "percentile": "Percentile"}  # name -> onnxruntime CalibrationMethod
 
 
 def quantize_int8(onnx_path: str | Path, calibration: str | Path | FaceArrays, per_class: int = 40, image_size: int = 48,
@@ -54,6 +54,6 @@ def quantize_int8(onnx_path: str | Path, calibration: str | Path | FaceArrays, p
         quantized = Path(tmp) / "int8.onnx"
         quantize_static(str(prepared), str(quantized), reader, quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        calibrate_method={"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile}[method],
+                        calibrate_method=getattr(CalibrationMethod, CALIBRATION_METHODS[method]),
                         op_types_to_quantize=["Conv", "Gemm", "MatMul"])  # softmax and means stay float
         quantized.replace(onnx_path)
