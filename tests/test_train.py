@@ -243,9 +243,10 @@ def test_distillation_from_an_onnx_teacher_uses_its_cached_probabilities(tiny_fe
     trainer.teacher_probs = torch.from_numpy(cached)
     logits = torch.zeros(4, 7)
     y = torch.from_numpy(faces.labels[:4])
-    with_teacher = trainer._loss(logits, None, y, torch.arange(4))
+    with_teacher = trainer._loss(logits, y, trainer._soft_targets(None, torch.arange(4)))
     trainer.teacher_probs = None
-    assert not torch.isclose(with_teacher, trainer._loss(logits, None, y, torch.arange(4)))
+    assert trainer._soft_targets(None, torch.arange(4)) is None
+    assert not torch.isclose(with_teacher, trainer._loss(logits, y, None))
 
 
 @needs_fer
@@ -412,3 +413,42 @@ def test_weight_averaging_keeps_the_mean_of_epoch_ends_across_resumes_and_batch_
     assert torch.equal(best_bn[weight], best[weight]) and not torch.allclose(best_bn[bn_mean], best[bn_mean])
     summary = json.loads((out / "summary.json").read_text())
     assert 0 <= summary["swa_val_acc_flip"] <= 1 and 0 <= summary["best_bn_val_acc_flip"] <= 1
+
+
+@needs_fer
+def test_cached_teaching_keeps_each_views_teacher_targets_and_replays_them_without_the_teachers(tiny_fer, tmp_path):
+    from classmood.train.trainer import Trainer, load_checkpoint_model
+    from classmood.train.view_cache import to_pixels
+
+    teacher_path = str(ROOT / "checkpoints" / "realtime_soup.pt")
+    out = tmp_path / "cached"
+
+    def config(epochs: int) -> TrainConfig:
+        return TrainConfig(arch="realtime_xs", out_dir=str(out), train_data=str(tiny_fer / "train"),
+                           val_data=str(tiny_fer / "publictest"), epochs=epochs, batch_size=16, lr=0.01,
+                           teachers=[teacher_path], teacher_views=2, bf16=False, device="cpu", threads=1)
+
+    Trainer(config(2)).fit()  # epochs 1 and 2 run the teacher and fill slots 0 and 1
+    teacher = load_checkpoint_model(teacher_path)
+    slots = [np.load(out / f"teacher_views_{k}.npz") for k in (0, 1)]
+    n = 7 * 20
+    for slot in slots:
+        assert slot["filled"].sum() == n - n % 16  # every face of the epoch's full batches
+        assert slot["views"].shape == (n, 48, 48) and slot["views"].dtype == np.uint8
+    keep = slots[0]["filled"]
+    # the stored targets are the teacher's probabilities (T=3) on the stored augmented views
+    with torch.no_grad():
+        logits = teacher(normalize(torch.from_numpy(slots[0]["views"][keep])))
+    assert np.allclose(slots[0]["soft"][keep], logits.div(3.0).softmax(1).numpy(), atol=0.02)
+    assert not np.array_equal(slots[0]["views"][keep], slots[1]["views"][keep])  # two different augmentations
+    assert not np.array_equal(slots[0]["views"][keep], load_image_folder(tiny_fer / "train").images[keep])
+
+    class NoTeacher(torch.nn.Module):
+        def forward(self, x):
+            raise AssertionError("a replayed epoch ran the teacher")
+
+    resumed = Trainer(config(4))  # epochs 3 and 4 replay slots 0 and 1 from the run folder
+    resumed.teachers = [NoTeacher()]
+    assert resumed.fit().epochs == 4
+    x = normalize(torch.randint(0, 256, (4, 48, 48), dtype=torch.uint8))
+    assert torch.equal(to_pixels(x).float(), (x[:, 0] * 0.25 + 0.5).mul(255).round())

@@ -33,6 +33,7 @@ class TrainConfig:
     teachers: list[str] = field(default_factory=list)  # checkpoint paths for distillation
     teacher_model: str | None = None  # ONNX model (path or bundled name): targets computed once, ~3x cheaper
     teacher_probs: str | None = None  # .npy (N, 7) teacher probabilities in training-set order (precomputed targets)
+    teacher_views: int = 0  # with teachers: their targets on this many augmented views per face kept and replayed
     distill_alpha: float = 0.7
     distill_temperature: float = 3.0
     seed: int = 0

@@ -24,12 +24,14 @@ import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
+from classmood.emotions import EMOTIONS
 from classmood.train.architectures import count_parameters, create_model
 from classmood.train.augment import AugmentConfig, augment, normalize
 from classmood.train.config import TrainConfig
 from classmood.train.data import FaceArrays, load_split
 from classmood.train.metrics import plot_confusion, plot_curves, summarize
 from classmood.train.soup import recalibrate_batchnorm
+from classmood.train.view_cache import TeacherViewCache
 
 LOG_FIELDS = ["epoch", "seconds", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "val_acc_flip"]
 
@@ -123,6 +125,7 @@ class Trainer:
         # forward-only teachers run in channels_last whatever their convolutions (VGG-13 1.2x, Xception 2x faster here)
         self.teachers = [load_checkpoint_model(p, self.device).to(memory_format=torch.channels_last) for p in cfg.teachers]
         self.teacher_probs: torch.Tensor | None = None  # (N, 7) targets from cfg.teacher_model
+        self.view_cache: TeacherViewCache | None = None  # cfg.teacher_views: stored views + teachers' targets
         self.swa = AveragedModel(self.model) if cfg.swa_start is not None else None
         self.epoch, self.step, self.elapsed, self.best = 0, 0, 0.0, 0.0
 
@@ -190,16 +193,21 @@ class Trainer:
             np.save(cache, probs)
         return torch.from_numpy(probs).to(self.device)
 
-    def _loss(self, logits, x, y, idx):
+    @torch.no_grad()
+    def _soft_targets(self, x, idx) -> torch.Tensor | None:
+        """The teachers' probabilities at temperature t for batch ``x`` (faces ``idx``), or None."""
+        t = self.cfg.distill_temperature
+        if self.teacher_probs is not None:  # softmax(log p / t): the teacher's probabilities at temperature t
+            return self.teacher_probs[idx].clamp_min(1e-8).log().div(t).softmax(1)
+        if self.teachers:
+            return torch.stack([m(x).float().div(t).softmax(1) for m in self.teachers]).mean(0)
+        return None
+
+    def _loss(self, logits, y, soft: torch.Tensor | None):
         ce = F.cross_entropy(logits, y, label_smoothing=self.cfg.label_smoothing)
-        if not self.teachers and self.teacher_probs is None:
+        if soft is None:
             return ce
         t = self.cfg.distill_temperature
-        with torch.no_grad():
-            if self.teacher_probs is not None:  # softmax(log p / t): the teacher's probabilities at temperature t
-                soft = self.teacher_probs[idx].clamp_min(1e-8).log().div(t).softmax(1)
-            else:
-                soft = torch.stack([m(x).float().div(t).softmax(1) for m in self.teachers]).mean(0)
         kd = F.kl_div(logits.div(t).log_softmax(1), soft, reduction="batchmean") * t * t
         return self.cfg.distill_alpha * kd + (1 - self.cfg.distill_alpha) * ce
 
@@ -227,6 +235,8 @@ class Trainer:
         elif cfg.teacher_probs:
             self.teacher_probs = load_teacher_probs(cfg.teacher_probs, len(train_y), self.device, train_keep)
         n = train_x.shape[0]
+        if cfg.teacher_views and self.teachers:
+            self.view_cache = TeacherViewCache(self.out, cfg.teacher_views, n, train_x.shape[-1], len(EMOTIONS))
         steps_per_epoch = max(1, n // cfg.batch_size)
         steps_total = steps_per_epoch * max(1, cfg.epochs)
         log_path = self.out / "log.csv"
@@ -240,19 +250,34 @@ class Trainer:
             self.model.train()
             started = time.perf_counter()
             order = torch.randperm(n, device=self.device)
+            cache, slot = self.view_cache, None
+            if cache is not None:
+                slot = cache.slot_of(self.epoch)
+                if cache.complete[slot]:  # replay the slot's stored views: no teacher runs this epoch
+                    order = cache.order(slot, order)
+            replay = cache is not None and cache.complete[slot]
             loss_sum = correct = seen = 0
-            bar = tqdm(range(steps_per_epoch), desc=f"{cfg.arch} epoch {self.epoch + 1}", leave=False,
-                       disable=None, mininterval=2.0)
+            batches = max(1, len(order) // cfg.batch_size)
+            bar = tqdm(range(batches), desc=f"{cfg.arch} epoch {self.epoch + 1}", leave=False, disable=None, mininterval=2.0)
             for i in bar:
                 idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
-                x = augment(train_x[idx], self.aug).contiguous(memory_format=self.memory_format)
+                if replay:
+                    pixels, soft = cache.batch(slot, idx, self.device)
+                    x = normalize(pixels).contiguous(memory_format=self.memory_format)
+                else:
+                    x = augment(train_x[idx], self.aug).contiguous(memory_format=self.memory_format)
+                    soft = None
                 y = train_y[idx]
                 lr = lr_at(min(1.0, self._progress(steps_total, time.perf_counter() - started)), cfg)
                 for group in self.optimizer.param_groups:
                     group["lr"] = lr
                 with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+                    if not replay:
+                        soft = self._soft_targets(x, idx)
+                        if cache is not None:
+                            cache.store(slot, idx, x, soft)
                     logits = self.model(x)
-                    loss = self._loss(logits.float(), x, y, idx)
+                    loss = self._loss(logits.float(), y, soft)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 self.optimizer.step()
@@ -263,6 +288,8 @@ class Trainer:
                     seen += len(y)
                 if self._progress(steps_total, time.perf_counter() - started) >= 1.0:
                     break
+            if cache is not None and not replay and i == batches - 1:
+                cache.finish(slot)  # a slot cut short by the budget is not kept
             self.epoch += 1
             metrics = self.evaluate(val_x, val_y)
             self.elapsed += time.perf_counter() - started  # the budget counts evaluation too
