@@ -313,6 +313,31 @@ def test_int8_quantisation_keeps_the_contract_and_most_predictions(tiny_fer, tmp
 
 
 @needs_fer
+def test_int8_can_leave_the_first_convolution_and_the_head_in_float(tiny_fer, tmp_path):
+    """With flip TTA each layer appears twice (plain and mirror): both copies of the first convolution and
+    of the two fully connected layers keep float weights, every other convolution is int8."""
+    import onnx
+
+    from classmood.train.quantize import float_nodes, quantize_int8
+
+    torch.manual_seed(0)
+    path = tmp_path / "mixed.onnx"
+    export_onnx([create_model("realtime_xs").eval()], path, name="mixed", flip=True)
+    graph = onnx.load(str(path)).graph
+    convs = [n.name for n in graph.node if n.op_type == "Conv"]
+    assert float_nodes(onnx.load(str(path)), ["first"]) == [convs[0], convs[len(convs) // 2]]
+    with pytest.raises(ValueError, match="unknown layer group 'last'"):
+        float_nodes(onnx.load(str(path)), ["last"])
+    quantize_int8(path, tiny_fer / "train", per_class=10, keep_float=("first", "head"))
+    graph = onnx.load(str(path)).graph
+    dequantized = {out for n in graph.node if n.op_type == "DequantizeLinear" for out in n.output}
+    float_weight = {n.name: n.input[1] not in dequantized for n in graph.node if n.op_type in ("Conv", "Gemm")}
+    kept = {name for name, is_float in float_weight.items() if is_float}
+    assert kept == {convs[0], convs[len(convs) // 2]} | {n for n in float_weight if "Gemm" in n}
+    assert len(float_weight) - len(kept) == len(convs) - 2  # the rest is int8
+
+
+@needs_fer
 def test_packed_jpeg_cache_stores_the_shared_header_once_and_decodes_identically(tiny_fer, tmp_path):
     from classmood.train.data import load_image_folder, load_jpeg_cache, pack_jpeg_cache
 

@@ -32,10 +32,35 @@ class _FaceBatches:
 CALIBRATION_METHODS = {"minmax": "MinMax", "percentile": "Percentile"}  # name -> onnxruntime CalibrationMethod
 
 
+#: Layers that can stay float32 in an otherwise int8 model (they hold <2% of the realtime net's work).
+KEEP_FLOAT = ("first", "head")
+
+
+def float_nodes(model, keep: tuple[str, ...] | list[str]) -> list[str]:
+    """Names of the nodes ``keep`` names: ``first``, each convolution that reads the input with no
+    convolution before it (one per member and view); ``head``, the fully connected layers."""
+    unknown = sorted(set(keep) - set(KEEP_FLOAT))
+    if unknown:
+        raise ValueError(f"unknown layer group {unknown[0]!r}; choose from {', '.join(KEEP_FLOAT)}")
+    names = []
+    before_conv = {i.name for i in model.graph.input} | {t.name for t in model.graph.initializer}
+    for node in model.graph.node:  # ONNX nodes are stored in topological order
+        ahead = all(name in before_conv or name == "" for name in node.input)
+        if node.op_type == "Conv" and ahead and "first" in keep:
+            names.append(node.name)
+        elif node.op_type != "Conv" and ahead:
+            before_conv.update(node.output)
+        if node.op_type in ("Gemm", "MatMul") and "head" in keep:
+            names.append(node.name)
+    return names
+
+
 def quantize_int8(onnx_path: str | Path, calibration: str | Path | FaceArrays, per_class: int = 40, image_size: int = 48,
-                  method: str = "minmax", seed: int = 0) -> None:
+                  method: str = "minmax", seed: int = 0, keep_float: tuple[str, ...] = ()) -> None:
     """Replace ``onnx_path`` by its int8 version, calibrated on ``per_class`` random faces of each class
-    (drawn with ``seed``) of a labelled folder or loaded faces; activation ranges by ``method``."""
+    (drawn with ``seed``) of a labelled folder or loaded faces; activation ranges by ``method``; the layer
+    groups in ``keep_float`` (see ``KEEP_FLOAT``) stay float32."""
+    import onnx
     import onnxruntime as ort
     from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -51,9 +76,11 @@ def quantize_int8(onnx_path: str | Path, calibration: str | Path | FaceArrays, p
     with tempfile.TemporaryDirectory() as tmp:
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(onnx_path), str(prepared))
+        excluded = float_nodes(onnx.load(str(prepared)), keep_float)
         quantized = Path(tmp) / "int8.onnx"
         quantize_static(str(prepared), str(quantized), reader, quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         calibrate_method=getattr(CalibrationMethod, CALIBRATION_METHODS[method]),
-                        op_types_to_quantize=["Conv", "Gemm", "MatMul"])  # softmax and means stay float
+                        op_types_to_quantize=["Conv", "Gemm", "MatMul"],  # softmax and means stay float
+                        nodes_to_exclude=excluded)
         quantized.replace(onnx_path)

@@ -6,7 +6,8 @@ A run directory holds ``config.yaml``, ``log.csv`` (one row per epoch), ``last.p
 statistics of augmented batches are off for clean faces), ``swa.pt`` when ``swa_start`` is set
 (the mean of the weights at the end of each epoch of the constant-rate tail, batch norm
 re-measured: stochastic weight averaging, Izmailov et al. 2018), ``curves.png``,
-``confusion.png`` and ``summary.json``.
+``confusion.png`` and ``summary.json``; with ``teachers`` and ``teacher_views`` also
+``teacher_views_K.npz`` (the augmented views and the teachers' targets, replayed later).
 """
 
 from __future__ import annotations
