@@ -337,6 +337,18 @@ def test_int8_can_leave_the_first_convolution_and_the_head_in_float(tiny_fer, tm
     assert len(float_weight) - len(kept) == len(convs) - 2  # the rest is int8
 
 
+@pytest.mark.parametrize(("args", "message"), [
+    (["missing.pt"], "checkpoint not found: missing.pt"),
+    ([str(ROOT / "checkpoints" / "realtime_soup.pt"), "--int8", "train", "--keep-float", "first,last"],
+     "unknown --keep-float group 'last'; choose from first, head"),
+])
+def test_export_refuses_bad_requests_in_one_line_before_writing_anything(tmp_path, args, message):
+    out = tmp_path / "m.onnx"
+    done = cli("export-model", *args, "--out", str(out), cwd=tmp_path)
+    assert done.returncode == 1 and done.stderr.strip() == f"error: {message}"
+    assert not out.exists()
+
+
 @needs_fer
 def test_packed_jpeg_cache_stores_the_shared_header_once_and_decodes_identically(tiny_fer, tmp_path):
     from classmood.train.data import load_image_folder, load_jpeg_cache, pack_jpeg_cache

@@ -79,16 +79,22 @@ def export_model(
     views: Annotated[str, typer.Option("--views", help="Extra test-time views averaged inside the graph, comma-separated: l,r,u,dn (2 px shifts), s+,s- (scale), rot+,rot- (6 degrees); each also mirrored with --flip.")] = "",
     description: Annotated[str, typer.Option("--description")] = "",
     int8: Annotated[Path | None, typer.Option("--int8", help="Quantise to int8 (ONNX Runtime static QDQ), calibrated on faces from this labelled folder (e.g. FER-2013 train).")] = None,
+    keep_float: Annotated[str, typer.Option("--keep-float", help="With --int8: layer groups left float32, comma-separated: first (the first convolution), head (the fully connected layers).")] = "",
     evaluate_on: Annotated[Path | None, typer.Option("--evaluate", help="Labelled face folder (e.g. FER-2013 publictest): measure the exported model on it and record the accuracy in its metadata.")] = None,
 ) -> None:
     """Export checkpoints to ONNX (softmax, ensemble mean and flip TTA inside the graph), checked against torch."""
     _require_torch()
     from classmood.train.export import export_onnx
+    from classmood.train.quantize import KEEP_FLOAT
     from classmood.train.trainer import load_checkpoint_model
 
     missing = [str(p) for p in checkpoints if not p.is_file()]
     if missing:
         raise ClassmoodError(f"checkpoint not found: {', '.join(missing)}")
+    groups = tuple(g.strip() for g in keep_float.split(",") if g.strip())
+    unknown = sorted(set(groups) - set(KEEP_FLOAT))
+    if unknown:
+        raise ClassmoodError(f"unknown --keep-float group {unknown[0]!r}; choose from {', '.join(KEEP_FLOAT)}")
     members = [load_checkpoint_model(p) for p in checkpoints]
     archs = sorted({type(m).__name__ for m in members})
     extra_views = tuple(v.strip() for v in views.split(",") if v.strip())
@@ -100,8 +106,9 @@ def export_model(
     if int8 is not None:
         from classmood.train.quantize import quantize_int8
 
-        quantize_int8(out, int8)
-        meta.update(quantization="int8 static QDQ, per channel", calibrated_on=str(int8))
+        quantize_int8(out, int8, keep_float=groups)
+        meta.update(quantization="int8 static QDQ, per channel" + (f"; float32: {', '.join(groups)}" if groups else ""),
+                    calibrated_on=str(int8))
         out.with_suffix(".json").write_text(json.dumps(meta, indent=1))
     if evaluate_on is not None:
         from classmood.classify.evaluate import evaluate
