@@ -29,7 +29,7 @@ from rich.table import Table
 
 from classmood.train.data import load_image_folder
 from classmood.train.export import export_onnx
-from classmood.train.quantize import CALIBRATION_METHODS, KEEP_FLOAT, quantize_int8
+from classmood.train.quantize import CALIBRATION_METHODS, KEEP_FLOAT, parse_keep_float, quantize_int8
 from classmood.train.trainer import load_checkpoint_model, teacher_probabilities
 
 
@@ -41,7 +41,7 @@ def main() -> int:
     ap.add_argument("--methods", nargs="+", default=list(CALIBRATION_METHODS), choices=CALIBRATION_METHODS)
     ap.add_argument("--per-class", nargs="+", type=int, default=[40, 200])
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    ap.add_argument("--keep-float", nargs="+", default=["none"], metavar="GROUPS",
+    ap.add_argument("--keep-float", nargs="+", type=parse_keep_float, default=[()], metavar="GROUPS",
                     help=f"layer groups left float32, comma-separated ({', '.join(KEEP_FLOAT)}) or none; one variant each")
     ap.add_argument("--fidelity-faces", type=int, default=4000, help="training faces no draw calibrated on")
     ap.add_argument("--json", type=Path, help="write the rows here")
@@ -62,14 +62,13 @@ def main() -> int:
             ref_held, ref_test = (teacher_probabilities(str(fp32), faces) for faces in (held.images, test.images))
             rows.append({"checkpoint": ckpt.stem, "method": "fp32", "per_class": 0, "seed": -1, "agree": 1.0,
                          "prob_diff": 0.0, "publictest": float((ref_test.argmax(1) == test.labels).mean())})
-            for keep, method, per_class, seed in itertools.product(args.keep_float, args.methods, args.per_class, args.seeds):
-                groups = tuple(g for g in keep.split(",") if g != "none")
+            for groups, method, per_class, seed in itertools.product(args.keep_float, args.methods, args.per_class, args.seeds):
                 int8 = Path(tmp) / f"{ckpt.stem}_int8.onnx"
                 shutil.copy(fp32, int8)
                 shutil.copy(fp32.with_suffix(".json"), int8.with_suffix(".json"))
                 quantize_int8(int8, train, per_class=per_class, method=method, seed=seed, keep_float=groups)
                 p_held, p_test = (teacher_probabilities(str(int8), faces) for faces in (held.images, test.images))
-                rows.append({"checkpoint": ckpt.stem, "method": method + (f" ({keep} float)" if groups else ""),
+                rows.append({"checkpoint": ckpt.stem, "method": method + (f" ({','.join(groups)} float)" if groups else ""),
                              "per_class": per_class, "seed": seed,
                              "agree": float((p_held.argmax(1) == ref_held.argmax(1)).mean()),
                              "prob_diff": float(np.abs(p_held - ref_held).sum(1).mean() / 2),

@@ -340,7 +340,7 @@ def test_int8_can_leave_the_first_convolution_and_the_head_in_float(tiny_fer, tm
 @pytest.mark.parametrize(("args", "message"), [
     (["missing.pt"], "checkpoint not found: missing.pt"),
     ([str(ROOT / "checkpoints" / "realtime_soup.pt"), "--int8", "train", "--keep-float", "first,last"],
-     "unknown --keep-float group 'last'; choose from first, head"),
+     "--keep-float: unknown layer group 'last' to keep float; choose from first, head"),
 ])
 def test_export_refuses_bad_requests_in_one_line_before_writing_anything(tmp_path, args, message):
     out = tmp_path / "m.onnx"

@@ -85,16 +85,16 @@ def export_model(
     """Export checkpoints to ONNX (softmax, ensemble mean and flip TTA inside the graph), checked against torch."""
     _require_torch()
     from classmood.train.export import export_onnx
-    from classmood.train.quantize import KEEP_FLOAT
+    from classmood.train.quantize import parse_keep_float
     from classmood.train.trainer import load_checkpoint_model
 
     missing = [str(p) for p in checkpoints if not p.is_file()]
     if missing:
         raise ClassmoodError(f"checkpoint not found: {', '.join(missing)}")
-    groups = tuple(g.strip() for g in keep_float.split(",") if g.strip())
-    unknown = sorted(set(groups) - set(KEEP_FLOAT))
-    if unknown:
-        raise ClassmoodError(f"unknown --keep-float group {unknown[0]!r}; choose from {', '.join(KEEP_FLOAT)}")
+    try:
+        groups = parse_keep_float(keep_float)
+    except ValueError as exc:
+        raise ClassmoodError(f"--keep-float: {exc}") from None
     members = [load_checkpoint_model(p) for p in checkpoints]
     archs = sorted({type(m).__name__ for m in members})
     extra_views = tuple(v.strip() for v in views.split(",") if v.strip())

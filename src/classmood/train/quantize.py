@@ -36,12 +36,23 @@ CALIBRATION_METHODS = {"minmax": "MinMax", "percentile": "Percentile"}  # name -
 KEEP_FLOAT = ("first", "head")
 
 
+def check_keep_float(groups: tuple[str, ...] | list[str]) -> None:
+    unknown = sorted(set(groups) - set(KEEP_FLOAT))
+    if unknown:
+        raise ValueError(f"unknown layer group {unknown[0]!r} to keep float; choose from {', '.join(KEEP_FLOAT)}")
+
+
+def parse_keep_float(text: str) -> tuple[str, ...]:
+    """Layer groups from ``"first,head"`` (``""`` or ``"none"``: none); unknown ones are refused."""
+    groups = tuple(g.strip() for g in text.split(",") if g.strip() not in ("", "none"))
+    check_keep_float(groups)
+    return groups
+
+
 def float_nodes(model, keep: tuple[str, ...] | list[str]) -> list[str]:
     """Names of the nodes ``keep`` names: ``first``, each convolution that reads the input with no
     convolution before it (one per member and view); ``head``, the fully connected layers."""
-    unknown = sorted(set(keep) - set(KEEP_FLOAT))
-    if unknown:
-        raise ValueError(f"unknown layer group {unknown[0]!r}; choose from {', '.join(KEEP_FLOAT)}")
+    check_keep_float(keep)
     names = []
     before_conv = {i.name for i in model.graph.input} | {t.name for t in model.graph.initializer}
     for node in model.graph.node:  # ONNX nodes are stored in topological order

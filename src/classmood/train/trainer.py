@@ -251,12 +251,11 @@ class Trainer:
             self.model.train()
             started = time.perf_counter()
             order = torch.randperm(n, device=self.device)
-            cache, slot = self.view_cache, None
-            if cache is not None:
-                slot = cache.slot_of(self.epoch)
-                if cache.complete[slot]:  # replay the slot's stored views: no teacher runs this epoch
-                    order = cache.order(slot, order)
-            replay = cache is not None and cache.complete[slot]
+            cache = self.view_cache
+            slot = cache.slot_of(self.epoch) if cache is not None else None
+            replay = cache is not None and cache.complete[slot]  # the slot's stored views: no teacher runs
+            if replay:
+                order = cache.order(slot, order)
             loss_sum = correct = seen = 0
             batches = max(1, len(order) // cfg.batch_size)
             bar = tqdm(range(batches), desc=f"{cfg.arch} epoch {self.epoch + 1}", leave=False, disable=None, mininterval=2.0)
