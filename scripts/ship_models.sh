@@ -30,6 +30,7 @@ for model in $WANTED; do
       # vgg13_s0_r2 from the session-5 GPU campaign, each with its batch norm re-measured on clean training faces
       # (classmood soup .gpu/c4/ckpt/vgg13_r5a.pt --out checkpoints/vgg13_r5a_bn.pt --faces 8000: 71.86% -> 73.00%);
       # VIEWS=s+,s- would add scaled views inside the graph: measured 72.92% against 73.42% without, at 3x the cost
+      # (session 6, with the realtime soup as first member; not re-measured with realtime_ct11)
       classmood export-model "$CKPT/realtime_ct11_swa.pt" "$CKPT/vgg13_r5a_bn.pt" "$CKPT/vgg13_r5b_bn.pt" --out $M/accurate.onnx \
         --name accurate --flip --views "${VIEWS-}" \
         --description "Ensemble of 3 CNNs (a taught realtime soup, two VGG-13 fine-tunes), batch norm re-measured, mirror-image TTA, FER-2013 train only" \
