@@ -26,7 +26,7 @@ for model in $WANTED; do
         --evaluate "$DATA" ;;
     accurate)
       # members (session 11): realtime_ct11 (the realtime soup taught further on the CPU by the three
-      # members of the session-5 ensemble, 89 epochs averaged; 72.00% fp32) + two VGG-13 fine-tunes of
+      # members of the session-5 ensemble, its epochs 3-89 averaged; 72.00% fp32) + two VGG-13 fine-tunes of
       # vgg13_s0_r2 from the session-5 GPU campaign, each with its batch norm re-measured on clean training faces
       # (classmood soup .gpu/c4/ckpt/vgg13_r5a.pt --out checkpoints/vgg13_r5a_bn.pt --faces 8000: 71.86% -> 73.00%);
       # VIEWS=s+,s- would add scaled views inside the graph: measured 72.92% against 73.42% without, at 3x the cost

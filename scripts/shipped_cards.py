@@ -33,7 +33,7 @@ RECIPE = {
                 "`python scripts/int8_study.py`, docs/models.md, session 9); the shipped one, draw 0 (the default, not picked), is the highest",
     "accurate": "the mean probability of three networks, each over the face and its mirror: `realtime_ct11` (the "
                 "`realtime` soup taught further on the CPU by the three members of the session-5 ensemble, its "
-                "weights averaged over 89 epochs; fp32), `vgg13_r5a` and `vgg13_r5b` (VGG-13 fine-tunes of "
+                "weights averaged over its epochs 3-89; fp32), `vgg13_r5a` and `vgg13_r5b` (VGG-13 fine-tunes of "
                 "`vgg13_s0_r2` distilled from the session-4 ensemble), the two VGG-13 with batch norm re-measured "
                 "on 8,000 clean training faces. Since session 11; before it the first member was the `realtime` "
                 "soup itself (73.42%). The member was chosen on publictest among four taught soups (73.31-73.50% "
