@@ -45,6 +45,7 @@ class TrainConfig:
     swa_start: float | None = None  # from this fraction of the schedule: lr held at swa_lr, weights averaged per epoch
     swa_lr: float = 0.002
     bn_faces: int = 8000  # clean training faces (+ mirrors) that re-measure batch norm of best_bn.pt / swa.pt
+    qat_observe_steps: int | None = None  # quantisation-aware fine-tune (qat.py): int8 ranges observed this many steps, then frozen
 
     @classmethod
     def from_file(cls, path: str | Path, **overrides) -> TrainConfig:

@@ -7,7 +7,9 @@ statistics of augmented batches are off for clean faces), ``swa.pt`` when ``swa_
 (the mean of the weights at the end of each epoch of the constant-rate tail, batch norm
 re-measured: stochastic weight averaging, Izmailov et al. 2018), ``curves.png``,
 ``confusion.png`` and ``summary.json``; with ``teachers`` and ``teacher_views`` also
-``teacher_views_K.npz`` (the augmented views and the teachers' targets, replayed later).
+``teacher_views_K.npz`` (the augmented views and the teachers' targets, replayed later). A
+quantisation-aware run (``qat_observe_steps``) keeps batch norm frozen and ends with ``qat.pt``
+(the final weights and their int8 activation ranges) instead of the re-measured checkpoints.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from classmood.train.augment import AugmentConfig, augment, normalize
 from classmood.train.config import TrainConfig
 from classmood.train.data import FaceArrays, load_split
 from classmood.train.metrics import plot_confusion, plot_curves, summarize
+from classmood.train.qat import QUANT_KEY, QuantSim, plain_state_dict
 from classmood.train.soup import recalibrate_batchnorm
 from classmood.train.view_cache import TeacherViewCache
 
@@ -117,6 +120,11 @@ class Trainer:
         if cfg.init_checkpoint:
             init = load_checkpoint_model(cfg.init_checkpoint)
             self.model.load_state_dict(init.state_dict())
+        self.qat = None
+        if cfg.qat_observe_steps is not None:
+            if cfg.swa_start is not None:
+                raise ValueError("qat_observe_steps and swa_start do not go together: an average of int8 weights is not int8")
+            self.qat = QuantSim(self.model, cfg.qat_observe_steps)
         decay = [p for n, p in self.model.named_parameters() if p.ndim > 1]
         no_decay = [p for n, p in self.model.named_parameters() if p.ndim <= 1]
         self.optimizer = torch.optim.SGD(
@@ -282,6 +290,8 @@ class Trainer:
                 loss.backward()
                 self.optimizer.step()
                 self.step += 1
+                if self.qat is not None:
+                    self.qat.step(self.step)
                 if i % 10 == 0:  # sampled running stats: syncing with the device every step costs time
                     loss_sum += float(loss.detach()) * len(y)
                     correct += int((logits.argmax(1) == y).sum())
@@ -306,8 +316,8 @@ class Trainer:
             if metrics["val_acc_flip"] > self.best:
                 self.best = metrics["val_acc_flip"]
                 state["best"] = self.best
-                self._save("best.pt", {"arch": cfg.arch, "model": self.model.state_dict(), "epoch": self.epoch,
-                                       "val_acc_flip": self.best, "config": cfg.to_dict()})
+                self._save("best.pt", {**self._weights(), "epoch": self.epoch, "val_acc_flip": self.best,
+                                       "config": cfg.to_dict()})
                 summary = summarize(val_y.cpu().numpy(), metrics["pred_flip"])
                 summary.update(arch=cfg.arch, epoch=self.epoch, params=count_parameters(self.model))
                 (self.out / "best_summary.json").write_text(json.dumps(summary, indent=1))
@@ -317,9 +327,20 @@ class Trainer:
         self._finish(val_x, val_y, refreshed)
         return TrainResult(self.out, self.best, self.epoch, self.elapsed)
 
+    def _weights(self) -> dict:
+        """The architecture and weights as ``load_checkpoint_model`` reads them (and int8 ranges if QAT)."""
+        if self.qat is None:
+            return {"arch": self.cfg.arch, "model": self.model.state_dict()}
+        return {"arch": self.cfg.arch, "model": plain_state_dict(self.model), QUANT_KEY: {"points": self.qat.points()}}
+
     def _refresh_batchnorm(self, train_x, train_y, val_x, val_y) -> dict[str, float]:
         """``best_bn.pt`` and (with SWA) ``swa.pt``: batch norm re-measured on ``bn_faces`` clean training
-        faces and their mirrors; returns their validation accuracies (flip TTA)."""
+        faces and their mirrors; returns their validation accuracies (flip TTA). A QAT run writes
+        ``qat.pt`` instead: its batch norm is folded into int8 weights and must not move."""
+        if self.qat is not None:
+            accuracy = self.evaluate(val_x, val_y)["val_acc_flip"]
+            self._save("qat.pt", {**self._weights(), "epoch": self.epoch, "val_acc_flip": accuracy, "config": self.cfg.to_dict()})
+            return {"qat": accuracy}
         faces = FaceArrays(train_x.cpu().numpy(), train_y.cpu().numpy()).sample(self.cfg.bn_faces, self.cfg.seed).images
         models = {}
         best = self.out / "best.pt"
