@@ -126,7 +126,8 @@ def test_config_rejects_unknown_keys(tmp_path):
 
 
 @pytest.mark.parametrize("text, message", [("", "holds no settings"), ("# only a comment\n", "holds no settings"),
-                                           ("arch: [realtime\n", "not valid YAML"), ("- realtime\n", "holds no settings")])
+                                           ("arch: [realtime\n", "not valid YAML"), ("- realtime\n", "holds no settings"),
+                                           ("qat_observe_steps: 100\nswa_start: 0.5\n", "do not go together")])
 def test_config_file_without_settings_is_refused_not_trained_on_defaults(tmp_path, text, message):
     path = tmp_path / "c.yaml"
     path.write_text(text)
@@ -489,3 +490,47 @@ def test_cached_teaching_keeps_each_views_teacher_targets_and_replays_them_witho
     assert resumed.fit().epochs == 4
     x = normalize(torch.randint(0, 256, (4, 48, 48), dtype=torch.uint8))
     assert torch.equal(to_pixels(x).float(), (x[:, 0] * 0.25 + 0.5).mul(255).round())
+
+
+@needs_fer
+def test_quantisation_aware_training_freezes_int8_ranges_that_the_export_writes(tiny_fer, tmp_path):
+    """A QAT run keeps batch norm frozen, stops observing ranges after qat_observe_steps, leaves weights on
+    the int8 grid; the export writes exactly its ranges and ONNX Runtime then matches the torch simulation."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import numpy_helper
+
+    from classmood.train.qat import load_simulation
+
+    run, onnx_path = tmp_path / "qat", tmp_path / "qat.onnx"
+    config = tmp_path / "qat.yaml"
+    config.write_text(f"arch: realtime_xs\nout_dir: {run}\ntrain_data: {tiny_fer / 'train'}\nval_data: {tiny_fer / 'publictest'}\n"
+                      "epochs: 2\nbatch_size: 32\nlr: 0.01\nqat_observe_steps: 2\n")
+    done = cli("train", str(config))
+    assert done.returncode == 0, done.stderr[-2000:]
+    ckpt = torch.load(run / "qat.pt", weights_only=False)
+    points = ckpt["qat"]["points"]
+    assert len(points) == 7 + 1 + 2 * 2  # input, 7 convolution outputs, flattened features, 2 linear layers in and out
+    state = ckpt["model"]
+    assert torch.equal(state["features.0.1.running_mean"], torch.zeros(16))  # batch norm never updated
+    last = torch.load(run / "last.pt", weights_only=False)["model"]
+    assert {int(v) for k, v in last.items() if k.endswith(".seen")} == {2}  # ranges frozen after 2 of 8 steps
+    bn = {k: state[f"features.0.1.{k}"] for k in ("weight", "running_var")}
+    folded = state["features.0.0.weight"] * (bn["weight"] / torch.sqrt(bn["running_var"] + 1e-5)).view(-1, 1, 1, 1)
+    steps = folded / (folded.abs().flatten(1).amax(1).view(-1, 1, 1, 1) / 127)
+    assert torch.allclose(steps, steps.round(), atol=1e-3)  # folded weights lie on the int8 grid
+
+    exported = cli("export-model", str(run / "qat.pt"), "--out", str(onnx_path), "--flip", "--int8", str(tiny_fer / "train"))
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    assert "quantisation-aware" in json.loads(onnx_path.with_suffix(".json").read_text())["quantization"]
+    model = onnx.load(str(onnx_path))
+    init = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    written = {float(init[n.input[1]]) for n in model.graph.node if n.op_type == "QuantizeLinear"}
+    assert written == {float(np.float32(scale)) for scale, _ in points}
+
+    faces = torch.from_numpy(load_image_folder(tiny_fer / "publictest").images)
+    got = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).run(None, {"faces": normalize(faces).numpy()})[0]
+    sim = load_simulation(run / "qat.pt")
+    with torch.no_grad():
+        expected = ((sim(normalize(faces)).softmax(1) + sim(normalize(faces.flip(2))).softmax(1)) / 2).numpy()
+    assert np.abs(got - expected).max() < 0.03 and (got.argmax(1) == expected.argmax(1)).mean() >= 0.95

@@ -106,9 +106,14 @@ def export_model(
     if int8 is not None:
         from classmood.train.quantize import quantize_int8
 
-        quantize_int8(out, int8, keep_float=groups)
-        meta.update(quantization="int8 static QDQ, per channel" + (f"; float32: {', '.join(groups)}" if groups else ""),
-                    calibrated_on=str(int8))
+        points = trained_ranges(checkpoints)
+        try:
+            quantize_int8(out, int8, keep_float=groups, points=points)
+        except ValueError as exc:
+            raise ClassmoodError(str(exc)) from None
+        ranges = "activation ranges from quantisation-aware training" if points else f"calibrated on {int8}"
+        meta.update(quantization=f"int8 static QDQ, per channel, {ranges}" + (f"; float32: {', '.join(groups)}" if groups else ""),
+                    **({} if points else {"calibrated_on": str(int8)}))
         out.with_suffix(".json").write_text(json.dumps(meta, indent=1))
     if evaluate_on is not None:
         from classmood.classify.evaluate import evaluate
@@ -119,6 +124,20 @@ def export_model(
         out.with_suffix(".json").write_text(json.dumps(meta, indent=1))
     accuracy = f", accuracy {meta['publictest_accuracy']:.2%} on {evaluate_on}" if evaluate_on else ""
     typer.echo(f"wrote {out} ({meta['members']} member(s), {meta['params'] / 1e6:.2f}M params, flip TTA {flip}, views {', '.join(meta['tta_views'])}{accuracy})")
+
+
+def trained_ranges(checkpoints: list[Path]) -> list[tuple[float, int]] | None:
+    """The int8 activation ranges a quantisation-aware checkpoint carries (None for ordinary ones)."""
+    import torch
+
+    from classmood.train.qat import QUANT_KEY
+
+    found = [torch.load(p, map_location="cpu", weights_only=False).get(QUANT_KEY) for p in checkpoints]
+    if not any(found):
+        return None
+    if len(checkpoints) > 1:
+        raise ClassmoodError("a quantisation-aware checkpoint is exported on its own, not in an ensemble")
+    return [tuple(p) for p in found[0]["points"]]
 
 
 @cli_errors

@@ -47,6 +47,10 @@ class TrainConfig:
     bn_faces: int = 8000  # clean training faces (+ mirrors) that re-measure batch norm of best_bn.pt / swa.pt
     qat_observe_steps: int | None = None  # quantisation-aware fine-tune (qat.py): int8 ranges observed this many steps, then frozen
 
+    def __post_init__(self):
+        if self.qat_observe_steps is not None and self.swa_start is not None:
+            raise ValueError("qat_observe_steps and swa_start do not go together: an average of int8-rounded weights is not int8-rounded")
+
     @classmethod
     def from_file(cls, path: str | Path, **overrides) -> TrainConfig:
         text = Path(path).read_text()

@@ -134,3 +134,19 @@ def plain_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
             for key in module.parametrizations:
                 state[prefix + key] = getattr(module, key).detach().clone()
     return {k: v for k, v in state.items() if ".parametrizations." not in k and not k.startswith("parametrizations.")}
+
+
+def load_simulation(path) -> nn.Module:
+    """The int8 simulation of a quantisation-aware checkpoint (``qat.pt``), in eval mode: what ONNX
+    Runtime runs once the checkpoint is exported with its ranges."""
+    from classmood.train.trainer import load_checkpoint_model
+
+    points = torch.load(path, map_location="cpu", weights_only=False)[QUANT_KEY]["points"]
+    model = load_checkpoint_model(path)
+    QuantSim(model)
+    for point, (scale, zero_point) in zip(model.qat_points, points):
+        point.low.fill_(-zero_point * scale)
+        point.high.fill_((255 - zero_point) * scale)
+        point.seen.fill_(1)
+        point.frozen.fill_(True)
+    return model.eval()

@@ -66,11 +66,53 @@ def float_nodes(model, keep: tuple[str, ...] | list[str]) -> list[str]:
     return names
 
 
+def _chains(model) -> list[tuple[list, list]]:
+    """Per path from the input through the network (one per member and test-time view): its
+    convolution nodes and its fully connected nodes, in graph order."""
+    chain_of: dict[str, int] = {}
+    chains: list[tuple[list, list]] = []
+    for node in model.graph.node:  # ONNX nodes are stored in topological order
+        found = {chain_of[name] for name in node.input if name in chain_of}
+        if node.op_type == "Conv" and not found:
+            chains.append(([], []))
+            found = {len(chains) - 1}
+        if len(found) != 1:  # before the first convolution, or where paths merge (the mean of views)
+            continue
+        chain = found.pop()
+        if node.op_type == "Conv":
+            chains[chain][0].append(node)
+        elif node.op_type in ("Gemm", "MatMul"):
+            chains[chain][1].append(node)
+        chain_of.update({name: chain for name in node.output})
+    return chains
+
+
+def range_overrides(model, points: list[tuple[float, int]]) -> dict[str, list[dict]]:
+    """ONNX Runtime ``TensorQuantOverrides`` that give every convolution and fully connected layer's
+    input and output the (scale, zero point) of a quantisation-aware run (``qat.QuantSim.points``:
+    the input, each ReLU, the flattened features, each head layer's output and ReLU)."""
+    overrides: dict[str, list[dict]] = {}
+    for convs, linears in _chains(model):
+        if len(points) != len(convs) + 1 + 2 * len(linears):
+            raise ValueError(f"{len(points)} quantisation points do not fit a network of {len(convs)} "
+                             f"convolutions and {len(linears)} linear layers (a VGG-style chain is expected)")
+        tensors = [t for node in convs for t in (node.input[0], node.output[0])]
+        tensors += [t for node in linears for t in (node.input[0], node.output[0])]
+        # conv k reads point k and writes point k + 1 (its ReLU's range); linear j reads and writes the next two
+        index = [k for c in range(len(convs)) for k in (c, c + 1)] + list(range(len(convs) + 1, len(points)))
+        for tensor, k in zip(tensors, index):
+            scale, zero_point = points[k]
+            overrides[tensor] = [{"scale": np.array(scale, np.float32), "zero_point": np.array(zero_point, np.uint8)}]
+    return overrides
+
+
 def quantize_int8(onnx_path: str | Path, calibration: str | Path | FaceArrays, per_class: int = 40, image_size: int = 48,
-                  method: str = "minmax", seed: int = 0, keep_float: tuple[str, ...] = ()) -> None:
+                  method: str = "minmax", seed: int = 0, keep_float: tuple[str, ...] = (),
+                  points: list[tuple[float, int]] | None = None) -> None:
     """Replace ``onnx_path`` by its int8 version, calibrated on ``per_class`` random faces of each class
     (drawn with ``seed``) of a labelled folder or loaded faces; activation ranges by ``method``; the layer
-    groups in ``keep_float`` (see ``KEEP_FLOAT``) stay float32."""
+    groups in ``keep_float`` (see ``KEEP_FLOAT``) stay float32. With ``points`` (the activation ranges of
+    a quantisation-aware run, ``qat.py``) those ranges are written instead of calibrated ones."""
     import onnx
     import onnxruntime as ort
     from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
@@ -87,11 +129,14 @@ def quantize_int8(onnx_path: str | Path, calibration: str | Path | FaceArrays, p
     with tempfile.TemporaryDirectory() as tmp:
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(onnx_path), str(prepared))
-        excluded = float_nodes(onnx.load(str(prepared)), keep_float)
+        graph = onnx.load(str(prepared))
+        excluded = float_nodes(graph, keep_float)
+        extra = {} if points is None else {"TensorQuantOverrides": range_overrides(graph, points),
+                                           "QDQDisableWeightAdjustForInt32Bias": True}
         quantized = Path(tmp) / "int8.onnx"
         quantize_static(str(prepared), str(quantized), reader, quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         calibrate_method=getattr(CalibrationMethod, CALIBRATION_METHODS[method]),
                         op_types_to_quantize=["Conv", "Gemm", "MatMul"],  # softmax and means stay float
-                        nodes_to_exclude=excluded)
+                        nodes_to_exclude=excluded, extra_options=extra)
         quantized.replace(onnx_path)

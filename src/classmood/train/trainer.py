@@ -122,8 +122,6 @@ class Trainer:
             self.model.load_state_dict(init.state_dict())
         self.qat = None
         if cfg.qat_observe_steps is not None:
-            if cfg.swa_start is not None:
-                raise ValueError("qat_observe_steps and swa_start do not go together: an average of int8 weights is not int8")
             self.qat = QuantSim(self.model, cfg.qat_observe_steps)
         decay = [p for n, p in self.model.named_parameters() if p.ndim > 1]
         no_decay = [p for n, p in self.model.named_parameters() if p.ndim <= 1]
