@@ -89,7 +89,7 @@ class QuantSim:
         self.model = model
         self.observe_steps = observe_steps
         modules = list(model.named_modules())
-        for (_, module), (_, after) in zip(modules, modules[1:] + [("", None)]):
+        for (_, module), (_, after) in zip(modules, [*modules[1:], ("", None)]):
             if isinstance(module, (nn.Conv2d, nn.Linear)):
                 bn = after if isinstance(module, nn.Conv2d) and isinstance(after, nn.BatchNorm2d) else None
                 parametrize.register_parametrization(module, "weight", FoldedWeightQuant(bn))
