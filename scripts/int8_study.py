@@ -10,6 +10,11 @@ publictest accuracy would be selection on the test split).
 
     python scripts/int8_study.py checkpoints/realtime_soup.pt --seeds 0 1 2 3 4 --per-class 40 200
     python scripts/int8_study.py checkpoints/realtime_soup.pt --seeds 0 1 2 3 4 --per-class 40 --keep-float none first head
+    python scripts/int8_study.py checkpoints/realtime_soup12.pt --methods observed --seeds 0 1 2 3 4
+
+``observed`` takes the ranges from augmented training batches through the int8 simulation
+(``qat.observe_ranges``, ``--observe-steps`` batches of 128; ``--per-class`` does not apply): those
+batches cover most training faces, so its fidelity faces are not unseen ones, only unlabelled.
 
 Prints one row per variant and, per calibration, the spread over seeds; ``--json`` keeps the rows.
 """
@@ -29,8 +34,12 @@ from rich.table import Table
 
 from classmood.train.data import load_image_folder
 from classmood.train.export import export_onnx
+from classmood.train.qat import observe_ranges
 from classmood.train.quantize import CALIBRATION_METHODS, KEEP_FLOAT, parse_keep_float, quantize_int8
 from classmood.train.trainer import load_checkpoint_model, teacher_probabilities
+
+
+OBSERVED = "observed"
 
 
 def main() -> int:
@@ -38,7 +47,8 @@ def main() -> int:
     ap.add_argument("checkpoints", nargs="+", type=Path)
     ap.add_argument("--train", default="../shared/datasets/fer2013/train")
     ap.add_argument("--data", default="../shared/datasets/fer2013/publictest")
-    ap.add_argument("--methods", nargs="+", default=list(CALIBRATION_METHODS), choices=CALIBRATION_METHODS)
+    ap.add_argument("--methods", nargs="+", default=list(CALIBRATION_METHODS), choices=[*CALIBRATION_METHODS, OBSERVED])
+    ap.add_argument("--observe-steps", type=int, default=200, help="batches the observed ranges come from")
     ap.add_argument("--per-class", nargs="+", type=int, default=[40, 200])
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     ap.add_argument("--keep-float", nargs="+", type=parse_keep_float, default=[()], metavar="GROUPS",
@@ -63,13 +73,18 @@ def main() -> int:
             rows.append({"checkpoint": ckpt.stem, "method": "fp32", "per_class": 0, "seed": -1, "agree": 1.0,
                          "prob_diff": 0.0, "publictest": float((ref_test.argmax(1) == test.labels).mean())})
             for groups, method, per_class, seed in itertools.product(args.keep_float, args.methods, args.per_class, args.seeds):
+                observed = method == OBSERVED
+                if observed and per_class != args.per_class[0]:
+                    continue  # the number of calibration faces does not apply
+                points = observe_ranges(load_checkpoint_model(ckpt), train.images, args.observe_steps, seed) if observed else None
                 int8 = Path(tmp) / f"{ckpt.stem}_int8.onnx"
                 shutil.copy(fp32, int8)
                 shutil.copy(fp32.with_suffix(".json"), int8.with_suffix(".json"))
-                quantize_int8(int8, train, per_class=per_class, method=method, seed=seed, keep_float=groups)
+                quantize_int8(int8, train, per_class=per_class, method="minmax" if observed else method, seed=seed,
+                              keep_float=groups, points=points)
                 p_held, p_test = (teacher_probabilities(str(int8), faces) for faces in (held.images, test.images))
                 rows.append({"checkpoint": ckpt.stem, "method": method + (f" ({','.join(groups)} float)" if groups else ""),
-                             "per_class": per_class, "seed": seed,
+                             "per_class": 0 if observed else per_class, "seed": seed,
                              "agree": float((p_held.argmax(1) == ref_held.argmax(1)).mean()),
                              "prob_diff": float(np.abs(p_held - ref_held).sum(1).mean() / 2),
                              "publictest": float((p_test.argmax(1) == test.labels).mean())})

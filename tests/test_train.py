@@ -534,3 +534,30 @@ def test_quantisation_aware_training_freezes_int8_ranges_that_the_export_writes(
     with torch.no_grad():
         expected = ((sim(normalize(faces)).softmax(1) + sim(normalize(faces.flip(2))).softmax(1)) / 2).numpy()
     assert np.abs(got - expected).max() < 0.03 and (got.argmax(1) == expected.argmax(1)).mean() >= 0.95
+
+
+@needs_fer
+def test_observed_ranges_are_reproducible_and_written_into_the_int8_export(tiny_fer, tmp_path):
+    """--observe-ranges: ranges from augmented batches through the int8 simulation, the same for the same seed."""
+    import onnx
+    from onnx import numpy_helper
+
+    from classmood.train.qat import observe_ranges
+    from classmood.train.trainer import load_checkpoint_model
+
+    torch.manual_seed(0)
+    ckpt, onnx_path = tmp_path / "m.pt", tmp_path / "m.onnx"
+    torch.save({"arch": "realtime_xs", "model": create_model("realtime_xs").state_dict()}, ckpt)
+    faces = load_image_folder(tiny_fer / "train").images
+    points = observe_ranges(load_checkpoint_model(ckpt), faces, steps=3, seed=4)
+    done = cli("export-model", str(ckpt), "--out", str(onnx_path), "--int8", str(tiny_fer / "train"),
+               "--observe-ranges", "3", "--seed", "4")
+    assert done.returncode == 0, done.stderr[-2000:]
+    model = onnx.load(str(onnx_path))
+    init = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    written = {float(init[n.input[1]]) for n in model.graph.node if n.op_type == "QuantizeLinear"}
+    assert written == {float(np.float32(scale)) for scale, _ in points}
+    assert "observed on 3 augmented batches" in json.loads(onnx_path.with_suffix(".json").read_text())["quantization"]
+    other = cli("export-model", str(ckpt), str(ckpt), "--out", str(tmp_path / "e.onnx"), "--int8", str(tiny_fer / "train"),
+                "--observe-ranges", "3")
+    assert other.returncode == 1 and "not an ensemble" in other.stderr and not (tmp_path / "e.onnx").exists()

@@ -80,6 +80,8 @@ def export_model(
     description: Annotated[str, typer.Option("--description")] = "",
     int8: Annotated[Path | None, typer.Option("--int8", help="Quantise to int8 (ONNX Runtime static QDQ), calibrated on faces from this labelled folder (e.g. FER-2013 train).")] = None,
     keep_float: Annotated[str, typer.Option("--keep-float", help="With --int8: layer groups left float32, comma-separated: first (the first convolution), head (the fully connected layers).")] = "",
+    observe_ranges: Annotated[int, typer.Option("--observe-ranges", min=0, help="With --int8: take activation ranges from this many augmented batches of the folder's faces through the int8 simulation (moving average of each batch's min/max, as quantisation-aware training starts) instead of min-max over 280 clean faces; 0: min-max.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="With --int8: which random faces calibrate (or which batches --observe-ranges sees).")] = 0,
     evaluate_on: Annotated[Path | None, typer.Option("--evaluate", help="Labelled face folder (e.g. FER-2013 publictest): measure the exported model on it and record the accuracy in its metadata.")] = None,
 ) -> None:
     """Export checkpoints to ONNX (softmax, ensemble mean and flip TTA inside the graph), checked against torch."""
@@ -95,6 +97,12 @@ def export_model(
         groups = parse_keep_float(keep_float)
     except ValueError as exc:
         raise ClassmoodError(f"--keep-float: {exc}") from None
+    points = trained_ranges(checkpoints) if int8 is not None else None
+    ranges = "activation ranges from quantisation-aware training" if points else f"calibrated on {int8} (seed {seed})"
+    if int8 is not None and points is None and observe_ranges:
+        if len(checkpoints) > 1:
+            raise ClassmoodError("--observe-ranges quantises one network, not an ensemble")
+        ranges = f"activation ranges observed on {observe_ranges} augmented batches of {int8} (seed {seed})"
     members = [load_checkpoint_model(p) for p in checkpoints]
     archs = sorted({type(m).__name__ for m in members})
     extra_views = tuple(v.strip() for v in views.split(",") if v.strip())
@@ -106,12 +114,17 @@ def export_model(
     if int8 is not None:
         from classmood.train.quantize import quantize_int8
 
-        points = trained_ranges(checkpoints)
+        if points is None and observe_ranges:
+            from classmood.train.data import load_image_folder
+            from classmood.train.qat import observe_ranges as observe
+
+            points = observe(members[0], load_image_folder(int8).images, steps=observe_ranges, seed=seed)
         try:
-            quantize_int8(out, int8, keep_float=groups, points=points)
+            quantize_int8(out, int8, keep_float=groups, points=points, seed=seed)
         except ValueError as exc:
+            out.unlink()  # no half-made model is left where the int8 one was asked for
+            out.with_suffix(".json").unlink(missing_ok=True)
             raise ClassmoodError(str(exc)) from None
-        ranges = "activation ranges from quantisation-aware training" if points else f"calibrated on {int8}"
         meta.update(quantization=f"int8 static QDQ, per channel, {ranges}" + (f"; float32: {', '.join(groups)}" if groups else ""),
                     **({} if points else {"calibrated_on": str(int8)}))
         out.with_suffix(".json").write_text(json.dumps(meta, indent=1))
