@@ -88,7 +88,7 @@ def main() -> int:
                              "agree": float((p_held.argmax(1) == ref_held.argmax(1)).mean()),
                              "prob_diff": float(np.abs(p_held - ref_held).sum(1).mean() / 2),
                              "publictest": float((p_test.argmax(1) == test.labels).mean())})
-                console.print(f"{ckpt.stem} {rows[-1]['method']} {per_class}/class seed {seed}: agree {rows[-1]['agree']:.2%}, "
+                console.print(f"{ckpt.stem} {rows[-1]['method']} {rows[-1]['per_class'] or '-'}/class seed {seed}: agree {rows[-1]['agree']:.2%}, "
                               f"publictest {rows[-1]['publictest']:.2%}")
 
     table = Table(title=f"int8 calibration: fidelity on {len(held)} uncalibrated training faces, publictest accuracy")
