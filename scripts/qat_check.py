@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 
 import torch
@@ -40,8 +41,9 @@ def main() -> int:
     train, test = load_image_folder(args.train), load_image_folder(args.data)
     held = train.sample(args.faces, seed=12345)
     fp32 = args.out.with_name(args.out.stem + "_fp32.onnx")
-    for path in (fp32, args.out):
-        export_onnx([load_checkpoint_model(args.checkpoint)], path, name="realtime", flip=True)
+    export_onnx([load_checkpoint_model(args.checkpoint)], fp32, name="realtime", flip=True)
+    shutil.copy(fp32, args.out)
+    shutil.copy(fp32.with_suffix(".json"), args.out.with_suffix(".json"))
     quantize_int8(args.out, train, points=[tuple(p) for p in points])
     simulation = load_simulation(args.checkpoint)
     probabilities = {

@@ -11,7 +11,7 @@ simulated during a fine-tune instead, as ONNX Runtime's QDQ quantiser builds it 
 
 Activation ranges follow a moving average of each batch's min/max for ``observe_steps`` steps and
 are then frozen, so the weights learn to live with them; the export writes exactly those scales and
-zero points into the ONNX model (``activation_quant_params``), with no calibration draw.
+zero points into the ONNX model (``quantize.range_overrides``), with no calibration draw.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ class QuantSim:
 
     ``points`` (a ``ModuleList`` stored on the model as ``qat_points``, so checkpoints keep the ranges)
     are in this order: the input, each ReLU, the flattened features, then each linear layer's output
-    and each ReLU of the head; ``onnx_map`` in ``quantize.py`` pairs them with the ONNX tensors."""
+    and each ReLU of the head; ``quantize.range_overrides`` pairs them with the ONNX tensors."""
 
     def __init__(self, model: nn.Module, observe_steps: int = 200, momentum: float = 0.01):
         self.model = model

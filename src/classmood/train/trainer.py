@@ -321,9 +321,17 @@ class Trainer:
                 (self.out / "best_summary.json").write_text(json.dumps(summary, indent=1))
             self._save("last.pt", state)
 
-        refreshed = self._refresh_batchnorm(train_x, train_y, val_x, val_y)
+        refreshed = self._save_quantised(val_x, val_y) if self.qat is not None else \
+            self._refresh_batchnorm(train_x, train_y, val_x, val_y)
         self._finish(val_x, val_y, refreshed)
         return TrainResult(self.out, self.best, self.epoch, self.elapsed)
+
+    def _save_quantised(self, val_x, val_y) -> dict[str, float]:
+        """``qat.pt`` of a QAT run: the final weights and their int8 ranges (its batch norm is folded into
+        int8 weights, so it is not re-measured); returns its validation accuracy (flip TTA)."""
+        accuracy = self.evaluate(val_x, val_y)["val_acc_flip"]
+        self._save("qat.pt", {**self._weights(), "epoch": self.epoch, "val_acc_flip": accuracy, "config": self.cfg.to_dict()})
+        return {"qat": accuracy}
 
     def _weights(self) -> dict:
         """The architecture and weights as ``load_checkpoint_model`` reads them (and int8 ranges if QAT)."""
@@ -333,12 +341,7 @@ class Trainer:
 
     def _refresh_batchnorm(self, train_x, train_y, val_x, val_y) -> dict[str, float]:
         """``best_bn.pt`` and (with SWA) ``swa.pt``: batch norm re-measured on ``bn_faces`` clean training
-        faces and their mirrors; returns their validation accuracies (flip TTA). A QAT run writes
-        ``qat.pt`` instead: its batch norm is folded into int8 weights and must not move."""
-        if self.qat is not None:
-            accuracy = self.evaluate(val_x, val_y)["val_acc_flip"]
-            self._save("qat.pt", {**self._weights(), "epoch": self.epoch, "val_acc_flip": accuracy, "config": self.cfg.to_dict()})
-            return {"qat": accuracy}
+        faces and their mirrors; returns their validation accuracies (flip TTA)."""
         faces = FaceArrays(train_x.cpu().numpy(), train_y.cpu().numpy()).sample(self.cfg.bn_faces, self.cfg.seed).images
         models = {}
         best = self.out / "best.pt"
