@@ -6,6 +6,7 @@ import io
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
 from classmood.aggregate.engagement import HIGH_ENGAGEMENT, LOW_ENGAGEMENT
 from classmood.emotions import EMOTIONS
@@ -26,14 +27,16 @@ def _figure(width: float, height: float):
     return plt.subplots(figsize=(width, height), dpi=100)
 
 
-def _svg(fig) -> str:
+def _svg(fig) -> Markup:
+    """The figure as inline SVG markup. Safe to insert unescaped: matplotlib writes every text
+    (student names included) as escaped XML character data, and nothing else comes from users."""
     import matplotlib.pyplot as plt
 
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", bbox_inches="tight")
     plt.close(fig)
     text = buffer.getvalue()
-    return text[text.index("<svg"):]
+    return Markup(text[text.index("<svg"):])
 
 
 def bin_seconds(duration_s: float) -> int:
@@ -49,7 +52,7 @@ def _minutes_axis(ax, label: bool = True) -> None:
         ax.spines[side].set_visible(False)
 
 
-def class_mood_chart(klass: pd.DataFrame, duration_s: float) -> str:
+def class_mood_chart(klass: pd.DataFrame, duration_s: float) -> Markup:
     """Stacked areas of the class's mean emotion probabilities over time."""
     fig, ax = _figure(10, 3.2)
     if not klass.empty:
@@ -64,7 +67,7 @@ def class_mood_chart(klass: pd.DataFrame, duration_s: float) -> str:
     return _svg(fig)
 
 
-def engagement_chart(klass: pd.DataFrame, duration_s: float) -> str:
+def engagement_chart(klass: pd.DataFrame, duration_s: float) -> Markup:
     """Class engagement index over time with the bands of Sharma et al., and students present."""
     fig, ax = _figure(10, 3.0)
     if not klass.empty:
@@ -85,7 +88,7 @@ def engagement_chart(klass: pd.DataFrame, duration_s: float) -> str:
     return _svg(fig)
 
 
-def student_heatmap(seconds: pd.DataFrame, students: pd.DataFrame, duration_s: float) -> str:
+def student_heatmap(seconds: pd.DataFrame, students: pd.DataFrame, duration_s: float) -> Markup:
     """One row per student, one column per time bin: dominant emotion, blank while away."""
     import matplotlib.colors as mcolors
 
@@ -104,7 +107,8 @@ def student_heatmap(seconds: pd.DataFrame, students: pd.DataFrame, duration_s: f
     cmap.set_bad("#f4f4f4")
     ax.imshow(np.ma.masked_invalid(grid), aspect="auto", interpolation="nearest", cmap=cmap, vmin=-0.5,
               vmax=len(EMOTIONS) - 0.5, extent=(0, bins * width / 60.0, rows - 0.5, -0.5))
-    ax.set_yticks(range(len(students)), list(students["label"]), fontsize=8)
+    # names are plain text: "$...$" in a student name must not be parsed as mathtext (a syntax error)
+    ax.set_yticks(range(len(students)), list(students["label"]), fontsize=8, parse_math=False)
     from matplotlib.patches import Patch
 
     handles = [Patch(color=EMOTION_COLOURS[e], label=e) for e in EMOTIONS]

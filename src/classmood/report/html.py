@@ -7,12 +7,13 @@ from datetime import datetime, UTC
 from pathlib import Path
 
 import pandas as pd
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import PackageLoader
 
 from classmood import __version__
 from classmood.output.atomic import write_text_atomic
 from classmood.aggregate.engagement import CONCENTRATION_WEIGHTS, HIGH_ENGAGEMENT, LOW_ENGAGEMENT
 from classmood.report import charts
+from classmood.templating import template_env
 from classmood.store import Store
 from classmood.store.models import PROBABILITY_COLUMNS
 from classmood.store.queries import alerts_frame, class_frame, get_summary, seconds_frame, students_frame
@@ -60,7 +61,7 @@ def attendance_rows(data: ReportData) -> list[dict]:
 
 
 def render_report(data: ReportData) -> str:
-    env = Environment(loader=PackageLoader("classmood.report", "templates"), autoescape=select_autoescape())
+    env = template_env(PackageLoader("classmood.report", "templates"))
     env.filters["clock"] = clock
     duration = data.summary.duration_s
     klass = data.klass
