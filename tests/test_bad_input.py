@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
+from bad_media import float_tiff, jpeg_bomb, png_bomb
 from pipeline_media import run_cli, scene, two_face_video
 
 
@@ -174,3 +175,36 @@ def test_evaluate_bad_folders(tmp_path):
     (tmp_path / "cats").mkdir()
     res = run_cli("evaluate", tmp_path, "--json", "--quiet")
     assert res.returncode == 1 and "no class sub-folder" in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize(("make", "claimed"), [
+    pytest.param(lambda p: png_bomb(p.with_suffix(".png"), 8000, 6000), "8000x6000", id="png-48MP"),
+    pytest.param(lambda p: png_bomb(p.with_suffix(".png"), 20000, 10000), "over 179 MP", id="png-200MP"),
+    pytest.param(lambda p: jpeg_bomb(p.with_suffix(".jpg"), 30000, 30000), "over 179 MP", id="jpeg-900MP"),
+])
+def test_image_bombs_are_one_line_and_skipped_in_folders(tmp_path, make, claimed):
+    bomb = make(tmp_path / "bomb")
+    assert_one_line_error(run_cli("analyze", bomb, "--json"), bomb.name, claimed, "limit")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    bomb.rename(folder / bomb.name)
+    face_png(folder / "face.png")
+    res = run_cli("analyze", folder, "--json", "--quiet")
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
+    assert [s["path"].rsplit("/", 1)[-1] for s in json.loads(res.stdout)["skipped"]] == [bomb.name]
+    assert res.stderr.splitlines() == [line for line in res.stderr.splitlines() if line.startswith("warning: ")]
+    labelled = tmp_path / "labelled" / "happy"
+    labelled.mkdir(parents=True)
+    (folder / bomb.name).rename(labelled / bomb.name)
+    (folder / "face.png").rename(labelled / "face.png")
+    res = run_cli("evaluate", tmp_path / "labelled", "--json", "--quiet")
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
+    assert (json.loads(res.stdout)["n"], json.loads(res.stdout)["skipped"]) == (1, 1)
+
+
+@pytest.mark.parametrize(("scale", "offset"), [(1.0, 0.0), (4000.0, -1000.0)], ids=["0..1", "wide-range"])
+def test_float_tiff_is_scaled_not_black(tmp_path, scale, offset):
+    image, _ = scene(faces=(("happy", 0, (200, 150), 160),))
+    res = run_cli("analyze", float_tiff(tmp_path / "float.tif", image, scale, offset), "--json")
+    assert res.returncode == 0, res.stderr
+    assert len(json.loads(res.stdout)["faces"]) == 1
