@@ -27,14 +27,16 @@ def cli_errors(func):
     def wrapper(*args, **kwargs):
         import typer
 
+        from classmood.terminal import printable
+
         try:
             return func(*args, **kwargs)
         except ClassmoodError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            typer.echo(f"error: {printable(exc)}", err=True)
             raise typer.Exit(1) from None
         except OSError as exc:  # disk full, permission denied, ...
             where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-            typer.echo(f"error: {where}{exc.strerror or exc}", err=True)
+            typer.echo(f"error: {printable(where)}{printable(exc.strerror or exc)}", err=True)
             raise typer.Exit(1) from None
 
     return wrapper

@@ -11,6 +11,7 @@ import typer
 
 from classmood.errors import ClassmoodError, cli_errors
 from classmood.logs import log_to_stderr
+from classmood.terminal import printable, rich_safe
 
 ModelOption = Annotated[str, typer.Option("--model", "-m", help="Bundled model name (realtime, accurate) or path to an .onnx file with its .json beside it.")]
 
@@ -110,7 +111,7 @@ def _print_faces(faces, width: int, height: int) -> None:
 
 def _print_outputs(paths) -> None:
     for p in paths:
-        typer.echo(f"wrote {p}")
+        typer.echo(f"wrote {printable(p)}")
 
 
 def _print_summary(summary) -> None:
@@ -127,7 +128,7 @@ def _print_summary(summary) -> None:
     if total:
         console.print("emotions: " + ", ".join(f"{e} {n / total:.0%}" for e, n in summary.emotions.most_common()))
     for s in summary.skipped:
-        console.print(f"skipped {s['error']}")
+        console.print(f"skipped {rich_safe(s['error'])}", highlight=False)
     _print_outputs(summary.outputs)
 
 
@@ -160,7 +161,7 @@ def evaluate(
     from rich.table import Table
 
     console = Console()
-    console.print(f"model {data['model']}: accuracy {data['accuracy']:.1%} on {data['n']} images "
+    console.print(f"model {rich_safe(data['model'])}: accuracy {data['accuracy']:.1%} on {data['n']} images "
                   f"({data['images_per_s']} img/s, undetected {data['undetected']}, skipped {data['skipped']})")
     table = Table("class", "precision", "recall", "n")
     for name, m in data["per_class"].items():

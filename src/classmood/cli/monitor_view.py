@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from classmood.monitor import ClassSnapshot
+from classmood.terminal import printable, rich_safe
 
 _COLOURS = {"angry": "red", "disgust": "green4", "fear": "magenta", "happy": "yellow", "neutral": "white",
             "sad": "blue", "surprise": "cyan"}
@@ -31,7 +32,7 @@ CELL_WIDTH = 40
 
 def _student_cell(card) -> Text:
     """One student in a fixed-width cell: name, emotion with confidence, engagement bar."""
-    name = f"{card.name[:11]:<11} "
+    name = f"{printable(card.name)[:11]:<11} "
     if not card.present:
         return Text.assemble((name, "dim"), ("away", "dim italic"))
     return Text.assemble((name, "bold"), (f"{card.emotion:<8}", _COLOURS.get(card.emotion, "")),
@@ -53,14 +54,14 @@ def _student_grid(snapshot: ClassSnapshot, width: int) -> Table:
 def render(snapshot: ClassSnapshot, session: str, fps: float, progress: str = "", width: int = 120) -> Group:
     mood = snapshot.mood
     head = Text.assemble(
-        (f"{session}  ", "bold"), f"{_clock(snapshot.timestamp)}  ", f"{mood.present}/{mood.known} present  ",
+        (f"{printable(session)}  ", "bold"), f"{_clock(snapshot.timestamp)}  ", f"{mood.present}/{mood.known} present  ",
         ("class mood: ", "bold"), (f"{mood.emotion or '-'} {mood.confidence:.0%}  ", _COLOURS.get(mood.emotion or "", "")),
         f"engagement {mood.engagement:.2f} ({mood.engagement_band})  ", f"{fps:.1f} frames/s {progress}")
     table = _student_grid(snapshot, width)
     alerts = Table(show_header=False, show_edge=False, box=None)
     for alert in snapshot.alerts:
         alerts.add_row(Text(f"since {_clock(alert.started_at)}", style="bold red"),
-                       alert.message(snapshot.name_of(alert.student_id)))
+                       Text(printable(alert.message(snapshot.name_of(alert.student_id)))))
     return Group(head, table, Panel(alerts if snapshot.alerts else Text("no alerts", style="dim"), title="alerts"))
 
 
@@ -85,10 +86,11 @@ class MonitorView:
     def update(self, snapshot: ClassSnapshot, fps: float) -> None:
         self._frames += 1
         for alert in snapshot.opened:
-            line = f"[{_clock(alert.started_at)}] alert: {alert.message(snapshot.name_of(alert.student_id))}"
+            line = rich_safe(f"[{_clock(alert.started_at)}] alert: {alert.message(snapshot.name_of(alert.student_id))}")
             (self.live.console if self.live else self.console).print(line, highlight=False)
         for alert in snapshot.closed:
-            line = f"[{_clock(alert.ended_at or snapshot.timestamp)}] over: {alert.message(snapshot.name_of(alert.student_id))}"
+            line = rich_safe(f"[{_clock(alert.ended_at or snapshot.timestamp)}] over: "
+                             f"{alert.message(snapshot.name_of(alert.student_id))}")
             (self.live.console if self.live else self.console).print(line, highlight=False)
         now = time.monotonic()
         progress = f"frame {self._frames}/{self.total}" if self.total else f"frame {self._frames}"

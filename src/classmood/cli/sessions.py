@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from classmood.errors import ClassmoodError, cli_errors
+from classmood.terminal import printable, rich_safe
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: $CLASSMOOD_DATABASE_URL or SQLite in the user data folder).")]
 SessionArg = Annotated[str, typer.Argument(help="Session name (see `classmood sessions list`).")]
@@ -48,8 +50,8 @@ def list_(db: DbOption = None) -> None:
     for column in ("name", "started (UTC)", "duration", "students", "alerts", "status", "source"):
         table.add_column(column)
     for s in rows:
-        table.add_row(s.name, s.started_at.strftime("%Y-%m-%d %H:%M"), _clock(s.duration_s), str(s.students),
-                      str(s.alerts), s.status, s.source)
+        table.add_row(rich_safe(s.name), s.started_at.strftime("%Y-%m-%d %H:%M"), _clock(s.duration_s),
+                      str(s.students), str(s.alerts), rich_safe(s.status), rich_safe(s.source))
     Console().print(table)
 
 
@@ -69,13 +71,14 @@ def show(session: SessionArg, db: DbOption = None) -> None:
         store.close()
     console = Console()
     s = data.summary
-    console.print(f"[bold]{s.name}[/bold]  {s.started_at:%Y-%m-%d %H:%M} UTC  duration {_clock(s.duration_s)}  "
-                  f"status {s.status}  source {s.source or '-'}", highlight=False)
+    console.print(f"[bold]{rich_safe(s.name)}[/bold]  {s.started_at:%Y-%m-%d %H:%M} UTC  "
+                  f"duration {_clock(s.duration_s)}  status {rich_safe(s.status)}  source {rich_safe(s.source or '-')}",
+                  highlight=False)
     table = Table(title="students")
     for column in ("student", "first seen", "last seen", "present (min)", "mean engagement", "most shown emotion"):
         table.add_column(column)
     for r in attendance_rows(data):
-        table.add_row(r["label"], r["first"], r["last"], f"{r['present_min']:.1f}",
+        table.add_row(rich_safe(r["label"]), r["first"], r["last"], f"{r['present_min']:.1f}",
                       "-" if r["engagement"] is None else f"{r['engagement']:.2f}",
                       f"{r['emotion']} ({r['emotion_share']:.0%})")
     console.print(table)
@@ -83,7 +86,7 @@ def show(session: SessionArg, db: DbOption = None) -> None:
     for column in ("from", "to", "who", "what", "detail"):
         alerts.add_column(column)
     for a in data.alerts.itertuples():
-        alerts.add_row(clock(a.started_s), clock(a.ended_s), a.label, a.kind, a.detail)
+        alerts.add_row(clock(a.started_s), clock(a.ended_s), rich_safe(a.label), rich_safe(a.kind), rich_safe(a.detail))
     console.print(alerts)
 
 
@@ -116,7 +119,7 @@ def export(
             frame.to_csv(tmp, index=False)
         else:
             frame.to_parquet(tmp, index=False)
-    typer.echo(f"wrote {len(frame)} rows to {out}")
+    typer.echo(f"wrote {len(frame)} rows to {printable(out)}")
 
 
 @sessions_app.command("rename")
@@ -128,14 +131,14 @@ def rename(session: SessionArg,
     from classmood.store.queries import rename_student
 
     text = student.upper().removeprefix("S")
-    if not text.isdigit():
-        raise ClassmoodError(f"student must look like S03 or 3, not {student!r}")
+    if not re.fullmatch(r"[0-9]{1,9}", text):  # ASCII digits only, and a number the database can hold
+        raise ClassmoodError(f"student must look like S03 or 3 (at most 9 digits), not {student!r}")
     store = _store(db)
     try:
         rename_student(store, session, int(text), name.strip())
     finally:
         store.close()
-    typer.echo(f"S{int(text):02d} is now shown as {name.strip()!r} in session {session!r}")
+    typer.echo(f"S{int(text):02d} is now shown as {name.strip()!r} in session {printable(repr(session))}")
 
 
 @sessions_app.command("delete")
@@ -152,7 +155,7 @@ def delete(session: SessionArg, yes: Annotated[bool, typer.Option("--yes", "-y",
         delete_session(store, session)
     finally:
         store.close()
-    typer.echo(f"deleted session {session!r}")
+    typer.echo(f"deleted session {printable(repr(session))}")
 
 
 @cli_errors
@@ -167,7 +170,7 @@ def report(session: SessionArg,
         path = write_report(store, session, out)
     finally:
         store.close()
-    typer.echo(f"wrote {path}")
+    typer.echo(f"wrote {printable(path)}")
 
 
 def register(app: typer.Typer) -> None:
