@@ -27,16 +27,23 @@ def cli_errors(func):
     def wrapper(*args, **kwargs):
         import typer
 
-        from classmood.terminal import printable
-
         try:
             return func(*args, **kwargs)
         except ClassmoodError as exc:
-            typer.echo(f"error: {printable(exc)}", err=True)
+            typer.echo(f"error: {_shown(exc)}", err=True)
             raise typer.Exit(1) from None
         except OSError as exc:  # disk full, permission denied, ...
             where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-            typer.echo(f"error: {printable(where)}{printable(exc.strerror or exc)}", err=True)
+            typer.echo(f"error: {_shown(where)}{_shown(exc.strerror or exc)}", err=True)
             raise typer.Exit(1) from None
 
     return wrapper
+
+
+def _shown(text: object) -> str:
+    """A message part as the user should see it: the target's name instead of a hidden temp
+    file's, and no terminal control characters."""
+    from classmood.output.atomic import hide_partial_names
+    from classmood.terminal import printable
+
+    return printable(hide_partial_names(str(text)))

@@ -7,14 +7,52 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
+
+#: ``.<stem>.partial-<pid of the writer>-<8 hex><suffix>``
+_PARTIAL = re.compile(r"\.(?P<stem>.*)\.partial-(?P<pid>[0-9]+)-[0-9a-f]{8}(?P<suffix>\.[^./]*)?$")
+
 
 def partial_path(target: Path) -> Path:
-    """Hidden temp name beside ``target`` that keeps its extension (codecs pick by it)."""
-    return target.with_name(f".{target.stem}.partial-{uuid.uuid4().hex[:8]}{target.suffix}")
+    """Hidden temp name beside ``target`` that keeps its extension (codecs pick by it) and names
+    the writing process, so that a later run can tell a stale one (its writer was killed) from a live one.
+    Stale temp files of the same target are removed first."""
+    remove_stale_partials(target)
+    return target.with_name(f".{target.stem}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}{target.suffix}")
+
+
+def remove_stale_partials(target: Path) -> list[Path]:
+    """Delete ``target``'s temp files whose writing process is gone (kill -9, power cut); returns them."""
+    removed = []
+    with contextlib.suppress(OSError):  # a folder not made yet or not listable: nothing to clean
+        for entry in target.parent.iterdir():
+            match = _PARTIAL.match(entry.name)
+            if (match and match["stem"] == target.stem and (match["suffix"] or "") == target.suffix
+                    and _writer_is_gone(int(match["pid"]), entry)):
+                with contextlib.suppress(FileNotFoundError):
+                    entry.unlink()
+                    removed.append(entry)
+    return removed
+
+
+def _writer_is_gone(pid: int, partial: Path) -> bool:
+    """No process ``pid`` runs, or the one that does started after the file was last written (a reused pid)."""
+    try:
+        return psutil.Process(pid).create_time() > partial.stat().st_mtime + 1.0
+    except psutil.NoSuchProcess:
+        return True
+    except (psutil.AccessDenied, OSError):
+        return False
+
+
+def hide_partial_names(text: str) -> str:
+    """``text`` with every temp file name replaced by its target's name (for error messages)."""
+    return re.sub(r"\.([^\s/'\"]*?)\.partial-[0-9]+-[0-9a-f]{8}", r"\1", text)
 
 
 @contextlib.contextmanager
