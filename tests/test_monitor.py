@@ -23,6 +23,7 @@ from classmood.store.queries import alerts_frame, list_sessions, seconds_frame, 
 from classmood.track.kalman import iou_matrix
 from classmood.track.names import NameReader, tesseract_available
 from classmood.track.synthetic import SyntheticGallery, count_id_switches, load_faces, write_gallery_video
+from store_helpers import let_heartbeat_go_stale
 
 FER = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "fer2013" / "publictest"
 pytestmark = pytest.mark.skipif(not FER.is_dir(), reason=f"FER-2013 faces not found at {FER}")
@@ -228,6 +229,7 @@ def test_teacher_names_are_kept_and_come_back_after_resume(tmp_path):
         time.sleep(0.02)
     assert snapshot.name_of(student) == "Teacher's pick"
     monitor.recorder.flush()  # then the process dies
+    let_heartbeat_go_stale(store, "named")
     again = ClassMonitor(MonitorConfig(read_names=False), SessionRecorder(store, "named", resume=True))
     after = again.process(FrameResult(Frame(frame.image, 0, 0.0), faces))
     assert after.name_of(student) == "Teacher's pick"

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlch
 from sqlalchemy.orm import Session, sessionmaker
 
 from classmood.errors import ClassmoodError
+from classmood.store.migrate import upgrade
 from classmood.store.models import Base, SessionRow
 
 DATABASE_ENV = "CLASSMOOD_DATABASE_URL"
@@ -28,6 +29,14 @@ class SessionExistsError(StoreError):
 
 class SessionNotFoundError(StoreError):
     pass
+
+
+class SessionBusyError(StoreError):
+    """Another monitor is writing the session right now."""
+
+
+class SessionSourceError(StoreError):
+    """``--resume`` with another source than the session was recorded from."""
 
 
 def default_database_url() -> str:
@@ -75,6 +84,7 @@ class Store:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         try:
             Base.metadata.create_all(self.engine)
+            upgrade(self.engine)  # a database made by an earlier classmood gets the newer columns
         except SQLAlchemyError as exc:
             self.engine.dispose()
             raise translate_error(exc, self.url) from None

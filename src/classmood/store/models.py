@@ -29,9 +29,16 @@ class SessionRow(Base):
     source: Mapped[str] = mapped_column(String(1000), default="")
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    status: Mapped[str] = mapped_column(String(20), default="running")  # running, finished, interrupted
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running, finished, interrupted, truncated
     duration_s: Mapped[float] = mapped_column(Float, default=0.0)  # session time recorded so far
     settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Added after the first release (store/migrate.py adds them to older databases):
+    # session seconds up to which the record is complete; a video file's session time is its media
+    # time, so ``--resume`` of a file continues there. Written in the same transaction as the seconds.
+    position_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)  # each flush
+    owner: Mapped[str | None] = mapped_column(String(300), nullable=True)  # "pid@host/run" of the writing recorder
+    status_detail: Mapped[str | None] = mapped_column(String(500), nullable=True)  # why interrupted/truncated
 
     students: Mapped[list[StudentRow]] = relationship(
         back_populates="session", cascade="all, delete-orphan", passive_deletes=True)

@@ -9,6 +9,7 @@ import pandas as pd
 from sqlalchemy import delete, func, select, update
 
 from classmood.store.database import SessionNotFoundError, Store
+from classmood.store.liveness import shown_status
 from classmood.store.models import PROBABILITY_COLUMNS, AlertRow, SessionRow, StudentRow, StudentSecondRow
 
 
@@ -22,6 +23,7 @@ class SessionSummary:
     duration_s: float
     students: int
     alerts: int
+    detail: str = ""  # why a session is interrupted or truncated
 
 
 def list_sessions(store: Store) -> list[SessionSummary]:
@@ -34,8 +36,16 @@ def list_sessions(store: Store) -> list[SessionSummary]:
             .outerjoin(students, students.c.session_id == SessionRow.id)
             .outerjoin(alerts, alerts.c.session_id == SessionRow.id)
             .order_by(SessionRow.started_at)).all()
-        return [SessionSummary(s.name, s.source, s.started_at, s.ended_at, s.status, s.duration_s, n, a)
-                for s, n, a in rows]
+        return [_summary(s, n, a) for s, n, a in rows]
+
+
+def _summary(row: SessionRow, students: int, alerts: int) -> SessionSummary:
+    """A running session that nobody writes any more is shown as interrupted."""
+    status = shown_status(row.status, row.owner, row.heartbeat_at)
+    detail = ("the monitor stopped writing it (killed or crashed); continue it with --resume"
+              if status != row.status else row.status_detail or "")
+    return SessionSummary(row.name, row.source, row.started_at, row.ended_at, status, row.duration_s, students,
+                          alerts, detail)
 
 
 def get_summary(store: Store, name: str) -> SessionSummary:

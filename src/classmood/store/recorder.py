@@ -1,17 +1,26 @@
 """Write a running class into the database in small batches (every ~1 s of wall time),
-so that a killed monitor loses at most the last seconds, and continue a stored session."""
+so that a killed monitor loses at most the last seconds, and continue a stored session.
+
+Each flush also stamps the session's heartbeat and the position up to which it is complete,
+in the same transaction as its seconds; only the owner (pid@host) that opened the session may
+write it, so two monitors never write one session at the same time."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, UTC
+from pathlib import Path
 
 from sqlalchemy import func, insert, select, update
 
 from classmood.aggregate import AggregateUpdate, Alert, StudentSecond
-from classmood.store.database import SessionExistsError, Store
+from classmood.store.database import (
+    SessionBusyError, SessionExistsError, SessionNotFoundError, SessionSourceError, Store,
+)
+from classmood.store.liveness import is_live, this_owner
 from classmood.store.models import PROBABILITY_COLUMNS, AlertRow, SessionRow, StudentRow, StudentSecondRow
 
 
@@ -24,13 +33,24 @@ class StudentSighting:
 
 
 class SessionRecorder:
-    """Records one session; ``offset`` is the session time at which this run starts."""
+    """Records one session; ``offset`` is the session time at which this run's source time 0 lies.
+
+    ``source_file`` names the video file a session is recorded from (its resolved path): such a
+    session's time is the video's time, so on ``resume`` ``offset`` is 0 and ``resume_at`` says
+    where in the video to continue; a live source (``source_file=None``) continues the time line
+    after the recorded duration, and ``resume_at`` is None. ``resumed_status`` is the status the
+    session had before this run took it over (None for a new session)."""
 
     def __init__(self, store: Store, name: str, *, source: str = "", resume: bool = False,
-                 settings: dict | None = None, flush_every_s: float = 1.0) -> None:
+                 settings: dict | None = None, flush_every_s: float = 1.0, source_file: str | None = None) -> None:
         self.store = store
         self.name = name
         self.flush_every_s = flush_every_s
+        self.owner = this_owner()
+        self.resume_at: float | None = None
+        self.resumed_status: str | None = None
+        self._reached: float | None = None  # session time of the last frame recorded
+        self._position: float | None = None  # seconds up to which the queued record is complete
         self._seconds: list[StudentSecond] = []
         self._new_alerts: list[Alert] = []
         self._closed_alerts: list[Alert] = []
@@ -46,15 +66,17 @@ class SessionRecorder:
             if row is not None and not resume:
                 raise SessionExistsError(
                     f"a session named {name!r} already exists; add --resume to continue it or choose another name")
+            if row is None and resume:
+                raise SessionNotFoundError(f"no session named {name!r} to resume (see `classmood sessions list`)")
             if row is None:
-                row = SessionRow(name=name, source=source, started_at=datetime.now(UTC),
-                                 status="running", duration_s=0.0, settings=settings or {})
+                row = SessionRow(name=name, source=source, started_at=datetime.now(UTC), status="running",
+                                 duration_s=0.0, position_s=0.0, heartbeat_at=datetime.now(UTC), owner=self.owner,
+                                 settings={**(settings or {}), "source_file": source_file})
                 db.add(row)
                 db.flush()
                 self.offset = 0.0
             else:
-                self.offset = float(row.duration_s)
-                row.status, row.ended_at = "running", None
+                self._take_over(db, row, source_file)
                 # alerts left open by a killed run end where that run's record ends
                 db.execute(update(AlertRow).where(AlertRow.session_id == row.id, AlertRow.ended_at.is_(None))
                            .values(ended_at=row.duration_s))
@@ -66,12 +88,43 @@ class SessionRecorder:
                         self.signatures[student.number] = (student.signature, student.first_seen,
                                                            student.last_seen)
             self.session_id = row.id
-            self._duration = self.offset
+            self._duration = float(row.duration_s)
             self.next_student_number = 1 + (db.scalar(
                 select(func.max(StudentRow.number)).where(StudentRow.session_id == row.id)) or 0)
 
-    def record(self, update_: AggregateUpdate, sightings: Iterable[StudentSighting] = ()) -> None:
-        """Queue what one frame produced; commits when ``flush_every_s`` has passed."""
+    def _take_over(self, db, row: SessionRow, source_file: str | None) -> None:
+        """Continue a stored session: refuse a live one or another file, then become its owner."""
+        if row.status == "running" and is_live(row.owner, row.heartbeat_at):
+            raise SessionBusyError(f"session {row.name!r} is being recorded right now by process {row.owner}; "
+                                   "stop that monitor first or choose another --session")
+        settings = row.settings or {}
+        recorded_from = settings["source_file"] if "source_file" in settings else _legacy_file(row.source)
+        if recorded_from != source_file:
+            was = f"the video {recorded_from}" if recorded_from else f"the live source {row.source!r}"
+            now = f"the video {source_file}" if source_file else "a live source"
+            raise SessionSourceError(f"session {row.name!r} was recorded from {was}; it cannot be resumed "
+                                     f"from {now} (resume it with the same source, or choose another --session)")
+        if source_file is not None:  # session time is the video's time: continue where the record is complete
+            self.offset = 0.0
+            self.resume_at = float(row.position_s if row.position_s is not None else row.duration_s)
+        else:
+            self.offset = float(row.duration_s)
+        self.resumed_status = "interrupted" if row.status == "running" else row.status
+        taken = db.execute(
+            update(SessionRow).where(SessionRow.id == row.id, SessionRow.owner.is_not_distinct_from(row.owner),
+                                     SessionRow.heartbeat_at.is_not_distinct_from(row.heartbeat_at))
+            .values(status="running", ended_at=None, status_detail=None, owner=self.owner,
+                    heartbeat_at=datetime.now(UTC)))
+        if taken.rowcount != 1:
+            raise SessionBusyError(f"session {row.name!r} was just taken over by another monitor")
+
+    def record(self, update_: AggregateUpdate, sightings: Iterable[StudentSighting] = (),
+               reached: float | None = None) -> None:
+        """Queue what one frame produced (``reached``: that frame's session time); commits when
+        ``flush_every_s`` has passed. Every second before ``reached``'s is then complete."""
+        if reached is not None:
+            self._reached = reached
+            self._position = max(self._position or 0.0, float(math.floor(reached)))
         self._seconds += update_.seconds
         self._new_alerts += update_.opened
         self._closed_alerts += [a for a in update_.closed if a not in update_.opened]
@@ -87,11 +140,17 @@ class SessionRecorder:
         self._names[number] = (name, source)
 
     def flush(self) -> None:
-        """Commit everything queued in one transaction."""
+        """Commit everything queued, the heartbeat and the position in one transaction."""
         self._last_flush = time.monotonic()
-        if not (self._seconds or self._new_alerts or self._closed_alerts or self._sightings or self._names):
-            return
         with self.store.session() as db:
+            values = {"heartbeat_at": datetime.now(UTC), "duration_s": self._duration}
+            if self._position is not None:
+                values["position_s"] = self._position
+            mine = db.execute(update(SessionRow).where(SessionRow.id == self.session_id,
+                                                       SessionRow.owner == self.owner).values(**values))
+            if mine.rowcount != 1:
+                raise SessionBusyError(f"session {self.name!r} was taken over by another monitor; "
+                                       "this one stopped writing it")
             for number, s in self._sightings.items():
                 if number in self._student_ids:
                     values = {"last_seen": s.last_seen}
@@ -122,20 +181,22 @@ class SessionRecorder:
                 if alert.alert_id is not None:
                     db.execute(update(AlertRow).where(AlertRow.id == alert.alert_id)
                                .values(ended_at=alert.ended_at, detail=alert.detail[:500]))
-            db.execute(update(SessionRow).where(SessionRow.id == self.session_id).values(duration_s=self._duration))
         self._seconds, self._new_alerts, self._closed_alerts = [], [], []
         self._sightings.clear()
         self._names.clear()
 
-    def finish(self, status: str = "finished") -> None:
-        """Flush and mark the session ended (``interrupted`` when the source failed).
+    def finish(self, status: str = "finished", detail: str = "") -> None:
+        """Flush and mark the session ended: ``interrupted`` when the source failed, ``truncated``
+        when a video ended early (``detail`` says why).
 
-        A finished session's appearance signatures are erased; an interrupted one keeps them
-        so that ``--resume`` recognises its students."""
+        The last second is stored by then, so the position moves past it. A finished session's
+        appearance signatures are erased; another keeps them so that ``--resume`` recognises its students."""
+        if self._reached is not None:
+            self._position = float(math.floor(self._reached)) + 1.0
         self.flush()
         with self.store.session() as db:
-            db.execute(update(SessionRow).where(SessionRow.id == self.session_id)
-                       .values(status=status, ended_at=datetime.now(UTC)))
+            db.execute(update(SessionRow).where(SessionRow.id == self.session_id, SessionRow.owner == self.owner)
+                       .values(status=status, status_detail=detail[:500] or None, ended_at=datetime.now(UTC)))
             if status == "finished":
                 db.execute(update(StudentRow).where(StudentRow.session_id == self.session_id).values(signature=None))
 
@@ -145,3 +206,9 @@ class SessionRecorder:
                "emotion": r.emotion, "confidence": r.confidence}
         row.update(zip(PROBABILITY_COLUMNS, r.probabilities))
         return row
+
+
+def _legacy_file(source: str) -> str | None:
+    """The video file a session recorded by an earlier classmood (without ``source_file``) came from."""
+    path = Path(source)
+    return str(path.resolve()) if source and path.is_file() else None
