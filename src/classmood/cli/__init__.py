@@ -11,6 +11,8 @@ import importlib
 
 import typer
 
+from classmood.privacy import private_umask
+
 COMMAND_MODULES = ("analyze", "train", "monitor", "sessions", "web")
 
 app = typer.Typer(
@@ -20,6 +22,13 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _every_command() -> None:
+    """Runs before any command: whatever classmood writes is readable by this user only."""
+    private_umask()
+
 
 for _name in COMMAND_MODULES:
     try:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
@@ -45,8 +44,9 @@ def default_database_url() -> str:
         return os.environ[DATABASE_ENV]
     from platformdirs import user_data_dir
 
-    folder = Path(user_data_dir("classmood", appauthor=False))
-    folder.mkdir(parents=True, exist_ok=True)
+    from classmood.privacy import private_folder
+
+    folder = private_folder(user_data_dir("classmood", appauthor=False))
     return f"sqlite:///{folder / 'classmood.db'}"
 
 
