@@ -11,6 +11,7 @@ import importlib
 
 import typer
 
+from classmood.cli.usage import OneLineErrorsGroup
 from classmood.privacy import private_umask
 
 COMMAND_MODULES = ("analyze", "train", "monitor", "sessions", "web")
@@ -21,6 +22,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=OneLineErrorsGroup,
 )
 
 
