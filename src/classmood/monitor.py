@@ -21,6 +21,7 @@ from classmood.aggregate import (
 )
 from classmood.emotions import EMOTIONS
 from classmood.store.recorder import SessionRecorder, StudentSighting
+from classmood.sources.base import Source
 from classmood.track import StudentTracker, TrackerConfig, embed_faces
 from classmood.track.names import NameReader, label_region
 from classmood.types import FrameResult
@@ -150,7 +151,7 @@ class ClassMonitor:
             students, known = self.aggregator.students, self.tracker.students
             self.recorder.record(update, [StudentSighting(sid, students[sid].first_seen, t,
                                                           known[sid].embedding.astype(np.float32).tobytes())
-                                          for sid in ids])
+                                          for sid in ids], reached=t)
         self.frames += 1
         return ClassSnapshot(t, result.frame.index, self.aggregator.cards(), self.aggregator.mood(),
                              self.aggregator.alerts.active, update.opened, update.closed, len(faces))
@@ -163,33 +164,37 @@ class ClassMonitor:
         if self.recorder is not None:
             self.recorder.rename(student_id, name, source)
 
-    def finish(self, status: str = "finished") -> list[Alert]:
+    def finish(self, status: str = "finished", detail: str = "") -> list[Alert]:
         """End the session: last second stored, open alerts closed; returns those alerts."""
         update = self.aggregator.finish()
         if self._names is not None:
             self._names.close()
         if self.recorder is not None:
             self.recorder.record(update)
-            self.recorder.finish(status)
+            self.recorder.finish(status, detail)
         return update.closed
 
 
 def run_monitor(monitor: ClassMonitor, results: Iterable[FrameResult], *,
-                status_when_source_ends: str = "finished") -> Iterator[ClassSnapshot]:
+                status_when_source_ends: str = "finished", source: Source | None = None) -> Iterator[ClassSnapshot]:
     """Process every result, yielding snapshots, and always end the session.
 
     Stopping on purpose (Ctrl-C, closing the generator) finishes it. When the source runs out the
     status is ``status_when_source_ends`` (``interrupted`` suits a live source, where running out
-    means the camera or screen stalled). A failing source or database marks it interrupted;
-    everything recorded so far is kept either way."""
+    means the camera or screen stalled), or ``truncated`` when ``source`` reports a cut or corrupt
+    file. A failing source or database marks it interrupted; everything recorded so far is kept either way."""
     try:
         for result in results:
             yield monitor.process(result)
     except (KeyboardInterrupt, GeneratorExit):
         monitor.finish("finished")
         raise
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(Exception):  # the database itself may be what failed
-            monitor.finish("interrupted")
+            monitor.finish("interrupted", str(exc) or type(exc).__name__)
         raise
-    monitor.finish(status_when_source_ends)
+    truncation = source.truncation if source is not None else None
+    if truncation is not None:
+        monitor.finish("truncated", truncation.reason)
+    else:
+        monitor.finish(status_when_source_ends)

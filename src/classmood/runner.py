@@ -2,7 +2,8 @@
 
 Used by ``classmood analyze``: a photo gives one result, a folder one result per
 readable image, a video or live source a stream of results plus an annotated mp4
-and a per-frame table. Every output file is written atomically.
+and a per-frame table. Every output file is written atomically; those of a truncated video are
+named ``<stem>.truncated.*`` so they are never taken for the whole video.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from classmood.emotions import EMOTIONS
 from classmood.output.window import LiveWindow
 from classmood.pipeline import STAGES, Pipeline
 from classmood.sources import FolderSource, Source
+from classmood.sources.base import Truncation
 from classmood.types import FrameResult
 
 #: Frame rate of the annotated mp4 of a live source (frames are repeated over dropped ones).
@@ -38,6 +40,7 @@ class RunSummary:
     results: list[dict] = field(default_factory=list)
     skipped: list[dict] = field(default_factory=list)
     interrupted: bool = False
+    truncation: Truncation | None = None  # the video ended before its container said it would
 
     def add(self, result: FrameResult) -> None:
         self.frames += 1
@@ -68,7 +71,11 @@ class RunSummary:
             "emotions": {e: self.emotions.get(e, 0) for e in EMOTIONS},
             "outputs": [str(p) for p in self.outputs],
             "interrupted": self.interrupted,
+            "truncated": self.truncation is not None,
         }
+        if self.truncation is not None:
+            out["frames_read"] = self.truncation.frames_read
+            out["frames_expected"] = self.truncation.frames_expected
         if self.dropped:
             out["dropped"] = self.dropped
         if self.skipped:
@@ -86,6 +93,11 @@ def output_stem(spec: str) -> str:
     if "://" in spec:
         return "stream"
     return Path(spec.rstrip("/")).stem or "output"
+
+
+def truncated_name(path: Path, stem: str) -> Path:
+    """``lecture.annotated.mp4`` -> ``lecture.truncated.annotated.mp4``: the output of a cut video says so."""
+    return path.with_name(f"{stem}.truncated{path.name[len(stem):]}")
 
 
 def run_folder(pipeline: Pipeline, source: FolderSource, out_dir: Path | None, *, progress: bool,
@@ -147,6 +159,10 @@ def run_stream(pipeline: Pipeline, source: Source, spec: str, kind: str, out_dir
             summary.interrupted = True
         summary.seconds = time.perf_counter() - start
         summary.dropped = getattr(source, "dropped", 0)
+        summary.truncation = source.truncation
+        if video is not None and summary.truncation is not None:  # never presented as the whole video
+            video.path, table.csv_path, table.parquet_path = (
+                truncated_name(p, stem) for p in (video.path, table.csv_path, table.parquet_path))
         if video is not None:
             if summary.frames:
                 summary.outputs.append(video.close())

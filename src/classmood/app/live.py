@@ -136,16 +136,17 @@ class LiveClass:
         with self._lock:
             self.monitor.rename(student_id, name, "teacher")
 
-    def close(self, status: str = "finished") -> None:
+    def close(self, status: str = "finished", detail: str = "") -> None:
         """End the class: last second stored, open alerts closed, the recording finished.
 
-        ``status`` is ``interrupted`` when the connection dropped rather than the teacher stopping.
+        ``status`` is ``interrupted`` when the connection dropped rather than the teacher stopping,
+        ``truncated`` when a recorded video ended early (``detail`` says why).
         """
         with self._lock:
             if self.closed:
                 return
             self.closed = True
             try:
-                self.monitor.finish(status)
+                self.monitor.finish(status, detail)
             except ClassmoodError as exc:  # e.g. the database went away: say so on the page
                 self.error = f"Could not finish the recording: {exc}"

@@ -46,7 +46,9 @@ def analyze(
     without faces is not an error: "faces" is empty and the exit status 0.
     A folder skips unreadable files with a warning (exit 1 only if none could be read).
     Videos and live sources print a summary (with --json: one JSON object with
-    per-frame "results"). Nothing is stored unless --out is given.
+    per-frame "results"). Nothing is stored unless --out is given. A truncated or
+    corrupt video exits 1, with "truncated": true, "frames_read" and "frames_expected"
+    in the JSON and its outputs named <stem>.truncated.*.
     """
     from classmood.detect import YuNetDetector
     from classmood.output import write_image
@@ -89,6 +91,10 @@ def analyze(
         _emit_json(summary.to_dict())
     else:
         _print_summary(summary)
+    if summary.truncation is not None:
+        kept = f"; outputs kept as {output_stem(source)}.truncated.*" if summary.outputs else ""
+        raise ClassmoodError(f"{summary.truncation.reason}: only frames 0-{summary.truncation.frames_read - 1} "
+                             f"were read{kept}")
 
 
 def _print_faces(faces, width: int, height: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -61,10 +62,18 @@ def monitor(
                             max_faces=max_faces)
         recorder = SessionRecorder(store, session, source=source, resume=resume, settings={
             "model": model, "every": every, "absent_after_s": absent_after, "negative_after_s": negative_after,
-            "mood_drop": mood_drop})
+            "mood_drop": mood_drop}, source_file=str(Path(source).resolve()) if kind == "video" else None)
+        if recorder.resume_at is not None:  # a video file continues where its record is complete
+            src.seek(recorder.resume_at)
+            if src.frame_count == 0:
+                recorder.finish(recorder.resumed_status or "finished")
+                src.close()
+                typer.echo(f"session {session!r} already covers all of {source}; nothing left to analyse")
+                return
         class_monitor = ClassMonitor(config, recorder)
-        if resume and recorder.offset:
-            console.print(f"resuming session {session!r} at {recorder.offset:.0f} s")
+        if resume:
+            console.print(f"resuming session {session!r} at {recorder.resume_at or recorder.offset:.1f} s",
+                          highlight=False)
         if names and not class_monitor.reads_names:
             console.print("note: Tesseract OCR not installed: students get ids S01, S02... "
                           "(rename with `classmood sessions rename`)")
@@ -73,7 +82,7 @@ def monitor(
         ends = "interrupted" if live_source and max_frames is None else "finished"
         with src, view_:
             try:
-                for snapshot in run_monitor(class_monitor, pipeline.run(src), status_when_source_ends=ends):
+                for snapshot in run_monitor(class_monitor, pipeline.run(src), status_when_source_ends=ends, source=src):
                     frames += 1
                     view_.update(snapshot, frames / max(time.perf_counter() - started, 1e-6))
             except KeyboardInterrupt:
@@ -85,6 +94,9 @@ def monitor(
         typer.echo(f"session {session!r}: {frames} frames in {elapsed:.1f} s ({frames / max(elapsed, 1e-6):.1f} frames/s), "
                    f"{len(class_monitor.aggregator.students)} students; stored in {store.url.split('://')[0]} "
                    f"database. Report: classmood report {session!r} --out report.html")
+        if src.truncation is not None:
+            raise ClassmoodError(f"{src.truncation.reason}: session {session!r} is marked truncated, "
+                                 "with everything read before that recorded")
     finally:
         store.close()
 

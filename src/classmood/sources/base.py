@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from classmood.types import Frame
+
+
+@dataclass(frozen=True, slots=True)
+class Truncation:
+    """A file whose frames ran out before its container said they would (cut short or corrupt)."""
+
+    frames_read: int  # frames of the file decoded (or skipped by a stride) before it ended
+    frames_expected: int  # frames the container announced
+    reason: str  # one line for a person
 
 
 class Source(ABC):
@@ -21,6 +31,12 @@ class Source(ABC):
     live: bool = False
     #: True when consecutive frames show the same scene a moment apart (video, live sources)
     continuous: bool = False
+    #: set once iteration ended early because the file is truncated or corrupt
+    truncation: Truncation | None = None
+
+    @property
+    def truncated(self) -> bool:
+        return self.truncation is not None
 
     @property
     def fps(self) -> float | None:

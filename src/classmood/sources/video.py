@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import logging
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
 from classmood.errors import ClassmoodError
-from classmood.sources.base import Source
+from classmood.sources.base import Source, Truncation
 from classmood.types import Frame
-
-log = logging.getLogger(__name__)
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"})
 
@@ -30,7 +28,9 @@ def quiet_opencv() -> None:
 class VideoFileSource(Source):
     """Frames of a video file; ``every=N`` keeps every N-th frame (others are skipped undecoded).
 
-    Frame ``index`` is the index in the file, ``timestamp`` the video time in seconds.
+    Frame ``index`` is the index in the file, ``timestamp`` the video time in seconds. ``seek``
+    starts at a later frame (``--resume``). When decoding stops before the container's frame
+    count (a cut or corrupt file), ``truncation`` says so once iteration has ended.
     """
 
     continuous = True
@@ -54,6 +54,11 @@ class VideoFileSource(Source):
         self._native_fps = fps if 0 < fps < 1000 else 25.0
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
         self._native_count = count if count > 0 else None
+        self._start = 0
+
+    def seek(self, seconds: float) -> None:
+        """Start at the first frame at or after ``seconds`` of video time (before iterating)."""
+        self._start = max(0, math.ceil(seconds * self._native_fps - 1e-6))
 
     @property
     def fps(self) -> float:
@@ -63,14 +68,15 @@ class VideoFileSource(Source):
     def frame_count(self) -> int | None:
         if self._native_count is None:
             return self.max_frames
-        count = (self._native_count + self.every - 1) // self.every
+        first = -(-self._start // self.every) * self.every  # the stride keeps the file's own frame indices
+        count = max(0, (self._native_count - first + self.every - 1) // self.every)
         return count if self.max_frames is None else min(count, self.max_frames)
 
     def frames(self) -> Iterator[Frame]:
-        cap = self._cap
-        if cap is None:
+        if self._cap is None:
             raise ClassmoodError(f"{self.path}: source already closed")
-        index = 0
+        index = self._go_to(self._start)
+        cap = self._cap
         yielded = 0
         while self.max_frames is None or yielded < self.max_frames:
             if index % self.every:
@@ -91,7 +97,22 @@ class VideoFileSource(Source):
         if yielded == 0:
             raise ClassmoodError(f"{self.path}: video has no decodable frames")
         if self._native_count and index < self._native_count - 1 and yielded != self.max_frames:
-            log.warning("%s: video ended at frame %d of %d (truncated?)", self.path, index, self._native_count)
+            self.truncation = Truncation(index, self._native_count, f"{self.path}: video ended at frame {index} of "
+                                         f"{self._native_count} (the file is truncated or corrupt)")
+
+    def _go_to(self, start: int) -> int:
+        """Position the decoder on frame ``start``: a seek when OpenCV reports it exact, else read-and-skip."""
+        import cv2
+
+        if not start or (self._cap.set(cv2.CAP_PROP_POS_FRAMES, start)
+                         and int(self._cap.get(cv2.CAP_PROP_POS_FRAMES)) == start):
+            return start
+        self._cap.release()
+        self._cap = cv2.VideoCapture(str(self.path))
+        index = 0
+        while index < start and self._cap.grab():
+            index += 1
+        return index
 
     def close(self) -> None:
         if self._cap is not None:

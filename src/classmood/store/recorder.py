@@ -51,6 +51,7 @@ class SessionRecorder:
         self.resumed_status: str | None = None
         self._reached: float | None = None  # session time of the last frame recorded
         self._position: float | None = None  # seconds up to which the queued record is complete
+        self._flushed_position = 0.0
         self._seconds: list[StudentSecond] = []
         self._new_alerts: list[Alert] = []
         self._closed_alerts: list[Alert] = []
@@ -89,6 +90,7 @@ class SessionRecorder:
                                                            student.last_seen)
             self.session_id = row.id
             self._duration = float(row.duration_s)
+            self._flushed_position = self.offset + (self.resume_at or 0.0)
             self.next_student_number = 1 + (db.scalar(
                 select(func.max(StudentRow.number)).where(StudentRow.session_id == row.id)) or 0)
 
@@ -132,7 +134,10 @@ class SessionRecorder:
             self._sightings[s.number] = s
         if update_.seconds:
             self._duration = max(self._duration, max(r.second for r in update_.seconds) + 1.0)
-        if time.monotonic() - self._last_flush >= self.flush_every_s:
+        # every flush period of wall time, and of session time too: a video analysed faster than
+        # real time then also loses at most the unfinished second and one period on kill -9
+        if (time.monotonic() - self._last_flush >= self.flush_every_s
+                or (self._position or 0.0) - self._flushed_position >= self.flush_every_s):
             self.flush()
 
     def rename(self, number: int, name: str, source: str = "ocr") -> None:
@@ -145,7 +150,7 @@ class SessionRecorder:
         with self.store.session() as db:
             values = {"heartbeat_at": datetime.now(UTC), "duration_s": self._duration}
             if self._position is not None:
-                values["position_s"] = self._position
+                values["position_s"] = self._flushed_position = self._position
             mine = db.execute(update(SessionRow).where(SessionRow.id == self.session_id,
                                                        SessionRow.owner == self.owner).values(**values))
             if mine.rowcount != 1:

@@ -102,7 +102,11 @@ def _analyse_video(path: Path, settings: AppSettings, shown_name: str) -> tuple[
         if frames == 0:
             raise ClassmoodError("the video has no readable frame")
         written = writer.close()
-        live.close("finished")
+        cut = source.truncation
+        if cut is not None:  # a cut or corrupt file is never shown as a finished class
+            st.warning(f"{shown_name} is truncated or corrupt: only its first {cut.frames_read} of "
+                       f"{cut.frames_expected} frames could be read. The session is marked truncated.")
+        live.close("truncated" if cut else "finished", cut.reason.replace(str(path), shown_name) if cut else "")
         video = written.read_bytes() if written is not None else None
         if settings.store_frames and written is not None:
             kept = kept_video_path(session_name)

@@ -1,0 +1,130 @@
+"""Session lifecycle with the real parts: exact seeking for --resume, truncated videos (real mp4s cut
+short) in the source, ``analyze`` and ``monitor``, and the one-line refusals of --resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from classmood.sources import VideoFileSource
+from classmood.store import Store
+from classmood.store.queries import list_sessions, seconds_frame
+from pipeline_media import run_cli, two_face_video
+
+av = pytest.importorskip("av")  # remuxes test videos with the index first (the app extra brings it)
+
+
+def noise_video(path: Path, n: int = 60, fps: float = 10.0) -> tuple[Path, list[np.ndarray]]:
+    """Frames that all differ, so a frame read after a seek can be told from its neighbours."""
+    frames = [np.random.default_rng(k).integers(0, 256, (96, 128, 3), dtype=np.uint8) for k in range(n)]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (128, 96))
+    for f in frames:
+        writer.write(f)
+    writer.release()
+    with VideoFileSource(path) as source:  # what sequential decoding gives (MJPG is lossy)
+        return path, [f.image for f in source]
+
+
+def cut_video(video: Path, out: Path, keep: float = 0.45) -> Path:
+    """A real mp4 cut short: remuxed with its index (moov) first, as cameras and phones write them,
+    then only the first ``keep`` of its bytes kept, as an interrupted copy or download leaves it."""
+    whole = out.with_name(f"{out.stem}.whole.mp4")
+    with av.open(str(video)) as src, av.open(str(whole), "w", format="mp4", options={"movflags": "faststart"}) as dst:
+        stream = dst.add_stream_from_template(src.streams.video[0])
+        for packet in src.demux(src.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                dst.mux(packet)
+    data = whole.read_bytes()
+    out.write_bytes(data[: int(len(data) * keep)])
+    return out
+
+
+def one_error_line(result, *needles: str, status_lines: bool = False) -> str:
+    """Exit status 1 and one ``error:`` line on stderr (after ``monitor``'s status lines when allowed)."""
+    lines = result.stderr.strip().splitlines()
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert result.returncode == 1 and errors == lines[-1:] and (status_lines or len(lines) == 1), result.stderr
+    assert "Traceback" not in result.stderr and all(n in errors[0] for n in needles), errors[0]
+    return errors[0]
+
+
+@pytest.mark.parametrize("every", [1, 3])
+def test_seek_starts_at_the_exact_frame(tmp_path, every):
+    path, frames = noise_video(tmp_path / "noise.avi")
+    with VideoFileSource(path, every=every) as source:
+        source.seek(2.25)  # frames at 10 fps: the first at or after 2.25 s is frame 23
+        expected = [k for k in range(23, 60) if k % every == 0]  # the stride keeps the file's own indices
+        assert source.frame_count == len(expected)
+        got = list(source)
+    assert [f.index for f in got] == expected and [f.timestamp for f in got] == [k / 10 for k in expected]
+    assert all(np.array_equal(f.image, frames[f.index]) for f in got)
+    assert source.truncation is None
+
+
+def test_a_cut_video_is_reported_truncated_by_its_source(tmp_path):
+    video = two_face_video(tmp_path / "full.mp4", n=60)
+    cut = cut_video(video, tmp_path / "cut.mp4")
+    with VideoFileSource(cut) as source:
+        frames = list(source)
+    assert source.truncated and source.truncation.frames_expected == 60
+    assert source.truncation.frames_read == len(frames) < 40
+    assert "frame" in source.truncation.reason and "truncated" in source.truncation.reason
+    with VideoFileSource(video) as whole:
+        assert len(list(whole)) == 60 and not whole.truncated
+
+
+def test_analyze_of_a_cut_video_fails_and_does_not_present_its_outputs_as_complete(tmp_path):
+    cut = cut_video(two_face_video(tmp_path / "full.mp4", n=60), tmp_path / "lesson.mp4")
+    out = tmp_path / "out"
+    result = run_cli("analyze", cut, "--json", "--out", out, "--quiet")
+    one_error_line(result, "lesson.mp4", "truncated", "lesson.truncated.")
+    data = json.loads(result.stdout)
+    assert data["truncated"] is True and data["frames_expected"] == 60
+    assert data["frames_read"] == data["frames"] < 60
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["lesson.truncated.annotated.mp4", "lesson.truncated.faces.csv", "lesson.truncated.faces.parquet"]
+    assert [str(out / n) for n in names] == sorted(data["outputs"])
+
+    whole = run_cli("analyze", tmp_path / "lesson.whole.mp4", "--json", "--quiet")
+    assert whole.returncode == 0 and json.loads(whole.stdout)["truncated"] is False
+
+
+def test_monitor_of_a_cut_video_ends_the_session_truncated(tmp_path):
+    cut = cut_video(two_face_video(tmp_path / "full.mp4", n=60), tmp_path / "lesson.mp4")
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    result = run_cli("monitor", cut, "--session", "cut", "--db", db, "--no-view", "--no-names")
+    one_error_line(result, "lesson.mp4", "truncated", "'cut'", status_lines=True)
+    store = Store(db)
+    summary = list_sessions(store)[0]
+    assert summary.status == "truncated" and "of 60" in summary.detail
+    assert len(seconds_frame(store, "cut")) > 0  # what could be read is kept
+    store.close()
+
+
+def test_resume_refusals_are_one_line_and_change_nothing(tmp_path):
+    video = two_face_video(tmp_path / "a.mp4", n=20)
+    other = two_face_video(tmp_path / "b.mp4", n=20)
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    base = ["--db", db, "--no-view", "--no-names"]
+    one_error_line(run_cli("monitor", video, "--session", "ghost", "--resume", *base),
+                   "no session named 'ghost'", "classmood sessions list")
+    assert list_sessions(Store(db)) == []
+    done = run_cli("monitor", video, "--session", "class", *base, "--max-frames", "10")
+    assert done.returncode == 0, done.stderr
+    one_error_line(run_cli("monitor", other, "--session", "class", "--resume", *base), str(video.resolve()),
+                   "same source")
+    # the same file continues where the record ends (frame 10 = 1.0 s), and once the video is covered
+    # a further --resume has nothing left to do
+    again = run_cli("monitor", video, "--session", "class", "--resume", *base)
+    assert again.returncode == 0 and "resuming session 'class' at 1.0 s" in again.stderr, again.stderr
+    seconds = seconds_frame(Store(db), "class")
+    assert sorted(seconds["second"].unique()) == [0, 1] and not seconds.duplicated(["student", "second"]).any()
+    last = run_cli("monitor", video, "--session", "class", "--resume", *base)
+    assert last.returncode == 0 and "nothing left" in last.stdout
+    summary = list_sessions(Store(db))[0]
+    assert (summary.status, summary.duration_s) == ("finished", 2.0)
