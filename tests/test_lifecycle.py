@@ -102,7 +102,18 @@ def test_monitor_of_a_cut_video_ends_the_session_truncated(tmp_path):
     store = Store(db)
     summary = list_sessions(store)[0]
     assert summary.status == "truncated" and "of 60" in summary.detail
-    assert len(seconds_frame(store, "cut")) > 0  # what could be read is kept
+    kept = seconds_frame(store, "cut")
+    assert len(kept) > 0  # what could be read is kept
+    again = run_cli("monitor", cut, "--session", "cut", "--db", db, "--no-view", "--no-names", "--resume")
+    one_error_line(again, "truncated", status_lines=True)  # still cut: nothing new, still truncated
+    assert list_sessions(store)[0].status == "truncated" and seconds_frame(store, "cut").equals(kept)
+
+    cut.write_bytes((tmp_path / "lesson.whole.mp4").read_bytes())  # the whole file copied again
+    whole = run_cli("monitor", cut, "--session", "cut", "--db", db, "--no-view", "--no-names", "--resume")
+    assert whole.returncode == 0, whole.stderr
+    summary, seconds = list_sessions(store)[0], seconds_frame(store, "cut")
+    assert (summary.status, summary.duration_s) == ("finished", 6.0)  # 60 frames at 10 fps, each second once
+    assert sorted(seconds["second"].unique()) == list(range(6)) and not seconds.duplicated(["student", "second"]).any()
     store.close()
 
 

@@ -94,11 +94,11 @@ class VideoFileSource(Source):
             yield Frame(image, index, index / self._native_fps)
             yielded += 1
             index += 1
-        if yielded == 0:
-            raise ClassmoodError(f"{self.path}: video has no decodable frames")
         if self._native_count and index < self._native_count - 1 and yielded != self.max_frames:
             self.truncation = Truncation(index, self._native_count, f"{self.path}: video ended at frame {index} of "
                                          f"{self._native_count} (the file is truncated or corrupt)")
+        if yielded == 0 and not (self._start and self.truncation):  # resumed past a cut: truncated, not unreadable
+            raise ClassmoodError(f"{self.path}: video has no decodable frames")
 
     def _go_to(self, start: int) -> int:
         """Position the decoder on frame ``start``: a seek when OpenCV reports it exact, else read-and-skip."""
