@@ -72,6 +72,23 @@ def two_face_video(path: Path, n: int = 8, fps: float = 10.0) -> Path:
     return write_video(path, frames, fps)
 
 
+def cut_video(video: Path, out: Path, keep: float = 0.45) -> Path:
+    """A real mp4 cut short: remuxed with its index (moov) first, as cameras and phones write them,
+    then only the first ``keep`` of its bytes kept, as an interrupted copy or download leaves it."""
+    import av
+
+    whole = out.with_name(f"{out.stem}.whole.mp4")
+    with av.open(str(video)) as src, av.open(str(whole), "w", format="mp4", options={"movflags": "faststart"}) as dst:
+        stream = dst.add_stream_from_template(src.streams.video[0])
+        for packet in src.demux(src.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                dst.mux(packet)
+    data = whole.read_bytes()
+    out.write_bytes(data[: int(len(data) * keep)])
+    return out
+
+
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300):
     """Run ``python -m classmood ARGS`` as a user would; returns the CompletedProcess."""
     import subprocess

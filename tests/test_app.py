@@ -28,6 +28,7 @@ from app_harness import (  # noqa: E402
     PASSWORD, app_server, chromium_path, face_canvas, fer_faces, launch_chromium, login, press_start, press_stop,
     webrtc_frame, write_y4m,
 )
+from pipeline_media import cut_video, two_face_video  # noqa: E402
 
 if chromium_path() is None:
     pytest.fail("Debian's chromium is needed for the app tests: apt-get install -y chromium", pytrace=False)
@@ -318,6 +319,15 @@ def test_video_upload_becomes_a_session(page, server, workdir):
     rows = db_rows(server, "select name, status from sessions where source = 'upload:lesson.mp4'")
     assert rows and rows[-1][1] == "finished"
     assert page.locator("video").count() >= 1  # the annotated video, playable in the browser
+
+
+def test_truncated_video_upload_is_marked_truncated_not_finished(page, server, workdir):
+    cut = cut_video(two_face_video(workdir / "whole-lesson.mp4", n=40), workdir / "cutlesson.mp4")
+    upload(page, cut)
+    page.get_by_text("cutlesson.mp4 is truncated or corrupt", exact=False).wait_for(timeout=UI_TIMEOUT_MS)
+    rows = db_rows(server, "select status, status_detail from sessions where source = 'upload:cutlesson.mp4'")
+    assert rows and rows[-1][0] == "truncated", rows
+    assert rows[-1][1].startswith("cutlesson.mp4: video ended at frame") and "of 40" in rows[-1][1]
 
 
 @pytest.mark.parametrize("name, content, message", [

@@ -13,9 +13,9 @@ import pytest
 from classmood.sources import VideoFileSource
 from classmood.store import Store
 from classmood.store.queries import list_sessions, seconds_frame
-from pipeline_media import run_cli, two_face_video
+from pipeline_media import cut_video, run_cli, two_face_video
 
-av = pytest.importorskip("av")  # remuxes test videos with the index first (the app extra brings it)
+pytest.importorskip("av")  # cut_video remuxes with the index first (the app extra brings PyAV)
 
 
 def noise_video(path: Path, n: int = 60, fps: float = 10.0) -> tuple[Path, list[np.ndarray]]:
@@ -27,21 +27,6 @@ def noise_video(path: Path, n: int = 60, fps: float = 10.0) -> tuple[Path, list[
     writer.release()
     with VideoFileSource(path) as source:  # what sequential decoding gives (MJPG is lossy)
         return path, [f.image for f in source]
-
-
-def cut_video(video: Path, out: Path, keep: float = 0.45) -> Path:
-    """A real mp4 cut short: remuxed with its index (moov) first, as cameras and phones write them,
-    then only the first ``keep`` of its bytes kept, as an interrupted copy or download leaves it."""
-    whole = out.with_name(f"{out.stem}.whole.mp4")
-    with av.open(str(video)) as src, av.open(str(whole), "w", format="mp4", options={"movflags": "faststart"}) as dst:
-        stream = dst.add_stream_from_template(src.streams.video[0])
-        for packet in src.demux(src.streams.video[0]):
-            if packet.dts is not None:
-                packet.stream = stream
-                dst.mux(packet)
-    data = whole.read_bytes()
-    out.write_bytes(data[: int(len(data) * keep)])
-    return out
 
 
 def one_error_line(result, *needles: str, status_lines: bool = False) -> str:
