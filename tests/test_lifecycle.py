@@ -89,6 +89,10 @@ def test_monitor_of_a_cut_video_ends_the_session_truncated(tmp_path):
     assert summary.status == "truncated" and "of 60" in summary.detail
     kept = seconds_frame(store, "cut")
     assert len(kept) > 0  # what could be read is kept
+    shown = run_cli("sessions", "show", "cut", "--db", db)
+    words = " ".join(shown.stdout.split())  # rich wraps long lines at the terminal width
+    assert shown.returncode == 0 and "status truncated" in words and "truncated: " in words
+    assert "video ended at frame" in words and "of 60" in words
     again = run_cli("monitor", cut, "--session", "cut", "--db", db, "--no-view", "--no-names", "--resume")
     one_error_line(again, "truncated", status_lines=True)  # still cut: nothing new, still truncated
     assert list_sessions(store)[0].status == "truncated" and seconds_frame(store, "cut").equals(kept)

@@ -181,6 +181,9 @@ def test_kill_9_loses_at_most_2_s_and_resume_covers_the_video_once(tmp_path):
     assert per_second.min() >= 5  # the class was recorded, not just a row here and there
     summary = list_sessions(store)[0]
     assert summary.status == "interrupted" and "--resume" in summary.detail  # its monitor is gone
+    listed = subprocess.run([*CLI, "sessions", "list", "--db", f"sqlite:///{db_path}"], capture_output=True, text=True,
+                            env={**os.environ, "COLUMNS": "200"}, timeout=120)
+    assert listed.returncode == 0 and "interrupted" in listed.stdout and "running" not in listed.stdout
     students_before = set(students_frame(store, "killed")["student"])
 
     again = subprocess.run([*args, "--no-view"], env=env, capture_output=True, text=True, timeout=300)

@@ -74,6 +74,8 @@ def show(session: SessionArg, db: DbOption = None) -> None:
     console.print(f"[bold]{rich_safe(s.name)}[/bold]  {s.started_at:%Y-%m-%d %H:%M} UTC  "
                   f"duration {_clock(s.duration_s)}  status {rich_safe(s.status)}  source {rich_safe(s.source or '-')}",
                   highlight=False)
+    if s.detail:  # why it was interrupted or truncated
+        console.print(f"{rich_safe(s.status)}: {rich_safe(s.detail)}", highlight=False)
     table = Table(title="students")
     for column in ("student", "first seen", "last seen", "present (min)", "mean engagement", "most shown emotion"):
         table.add_column(column)
