@@ -184,6 +184,9 @@ def test_kill_9_loses_at_most_2_s_and_resume_covers_the_video_once(tmp_path):
     listed = subprocess.run([*CLI, "sessions", "list", "--db", f"sqlite:///{db_path}"], capture_output=True, text=True,
                             env={**os.environ, "COLUMNS": "200"}, timeout=120)
     assert listed.returncode == 0 and "interrupted" in listed.stdout and "running" not in listed.stdout
+    report = subprocess.run([*CLI, "report", "killed", "--db", f"sqlite:///{db_path}", "--out", tmp_path / "r.html"],
+                            capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0 and "status interrupted" in (tmp_path / "r.html").read_text(), report.stderr
     students_before = set(students_frame(store, "killed")["student"])
 
     again = subprocess.run([*args, "--no-view"], env=env, capture_output=True, text=True, timeout=300)
