@@ -183,7 +183,8 @@ def test_stalled_stream_ends_the_class_as_interrupted(home, monkeypatch):
     while stream.finished is None and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not stream.running and stream.finished is not None
-    assert queries.get_summary(store, "stalls").status == "interrupted"
+    summary = queries.get_summary(store, "stalls")
+    assert summary.status == "interrupted" and "stopped arriving" in summary.detail  # the reason is stored
     stream.on_frame(frame)  # a late frame right after the stop does not start a new class
     assert not stream.running
 

@@ -217,7 +217,7 @@ class LiveStream:
         try:
             if analyser is not None:
                 analyser.stop()
-            live.close(status)
+            live.close(status, "" if status == "finished" else reason)  # why it was interrupted, stored
             self.kept_video = keeper.close() if keeper is not None else None
         finally:
             with self._lock:
