@@ -133,6 +133,7 @@ def run_stream(pipeline: Pipeline, source: Source, spec: str, kind: str, out_dir
     from tqdm import tqdm
 
     from classmood.output import FaceTableWriter, VideoWriter
+    from classmood.output.atomic import close_together
 
     summary = RunSummary(spec, kind)
     stem = output_stem(spec)
@@ -164,9 +165,8 @@ def run_stream(pipeline: Pipeline, source: Source, spec: str, kind: str, out_dir
             video.path, table.csv_path, table.parquet_path = (
                 truncated_name(p, stem) for p in (video.path, table.csv_path, table.parquet_path))
         if video is not None:
-            if summary.frames:
-                summary.outputs.append(video.close())
-            summary.outputs.extend(table.close())
+            movie, tables = close_together(video, table)
+            summary.outputs.extend(([movie] if movie is not None else []) + tables)
     except BaseException:
         if video is not None:
             video.abort()

@@ -62,11 +62,24 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = partial_path(target)
     try:
-        yield tmp
-        os.replace(tmp, target)
+        with naming(target, tmp):
+            yield tmp
+            os.replace(tmp, target)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+@contextlib.contextmanager
+def naming(target: Path, *temps: Path | None) -> Iterator[None]:
+    """An ``OSError`` raised inside names ``target`` when it named one of its temp files or no file
+    (a full disk reports ENOSPC on ``write()`` without a file name)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None or exc.filename in {str(t) for t in temps if t is not None}:
+            exc.filename = str(target)
+        raise
 
 
 def write_text_atomic(target: str | Path, text: str) -> Path:
@@ -79,12 +92,21 @@ def write_text_atomic(target: str | Path, text: str) -> Path:
 class AtomicWriter:
     """Base for writers whose file appears only when ``close()`` succeeds.
 
-    Subclasses implement ``close()`` (finish and rename into place) and ``abort()``
-    (drop the partial file); as a context manager an exception calls ``abort()``.
+    Subclasses implement ``finish()`` (complete the temp file: where a full disk shows),
+    ``commit()`` (rename it into place) and ``abort()`` (drop it), or override ``close()``;
+    as a context manager an exception calls ``abort()``. ``close_together`` commits
+    several writers only once all of them are finished.
     """
 
-    def close(self):  # pragma: no cover - abstract
+    def finish(self) -> None:
+        """Complete the temp file(s); nothing is visible under the final name yet."""
+
+    def commit(self):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def close(self):
+        self.finish()
+        return self.commit()
 
     def abort(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -97,3 +119,17 @@ class AtomicWriter:
             self.close()
         else:
             self.abort()
+
+
+def close_together(*writers: AtomicWriter | None) -> list:
+    """Finish every writer, then commit them all: a failure (full disk) leaves none of their files under a
+    final name, where closing them one by one would leave the first ones looking like a complete run."""
+    writers = [w for w in writers if w is not None]
+    try:
+        for writer in writers:
+            writer.finish()
+    except BaseException:
+        for writer in writers:
+            writer.abort()
+        raise
+    return [writer.commit() for writer in writers]

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from classmood.errors import ClassmoodError
-from classmood.output.atomic import AtomicWriter, atomic_path, partial_path
+from classmood.output.atomic import AtomicWriter, atomic_path, naming, partial_path
 
 
 def write_image(path: str | Path, image: np.ndarray) -> Path:
@@ -62,13 +62,28 @@ class VideoWriter(AtomicWriter):
         self.write(image)
         self._last = image
 
-    def close(self) -> Path | None:
-        """Finish the file and move it into place; ``None`` when no frame was written."""
+    def finish(self) -> None:
+        """Complete the temp file and check it holds every frame: OpenCV's writer ignores write
+        errors, so a full disk would otherwise give a short, unplayable video under the final name."""
         if self._writer is None:
-            return None
+            return
         self._writer.release()
         self._writer = None
-        self._tmp.replace(self.path)
+        check = cv2.VideoCapture(str(self._tmp))
+        try:
+            complete = check.isOpened() and int(check.get(cv2.CAP_PROP_FRAME_COUNT)) == self.frames
+        finally:
+            check.release()
+        if not complete:
+            self.abort()
+            raise ClassmoodError(f"{self.path}: the video could not be written completely (is the disk full?)")
+
+    def commit(self) -> Path | None:
+        """Move the finished file into place; ``None`` when no frame was written."""
+        if not self.frames or not self._tmp.exists():
+            return None
+        with naming(self.path, self._tmp):
+            self._tmp.replace(self.path)
         return self.path
 
     def abort(self) -> None:

@@ -7,6 +7,7 @@ emotion, confidence, then ``p_<class>`` for each of the 7 classes, plus
 
 from __future__ import annotations
 
+import contextlib
 import csv
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from classmood.emotions import EMOTIONS
-from classmood.output.atomic import AtomicWriter, partial_path
+from classmood.output.atomic import AtomicWriter, naming, partial_path
 from classmood.types import FrameResult
 
 COLUMNS = ["frame", "timestamp", "face", "x", "y", "w", "h", "score", "emotion", "confidence",
@@ -70,7 +71,8 @@ class FaceTableWriter(AtomicWriter):
     def add(self, result: FrameResult) -> None:
         rows = result_rows(result)
         if self._csv:
-            self._csv.writerows(rows)
+            with naming(self.csv_path, self._csv_tmp):
+                self._csv.writerows(rows)
         self._pending.extend(rows)
         self.rows_written += len(rows)
         if len(self._pending) >= self.batch_rows:
@@ -78,33 +80,41 @@ class FaceTableWriter(AtomicWriter):
 
     def _flush(self) -> None:
         if self._pq is not None and self._pending:
-            self._pq.write_table(pa.Table.from_pylist(self._pending, schema=SCHEMA))
+            with naming(self.parquet_path, self._pq_tmp):
+                self._pq.write_table(pa.Table.from_pylist(self._pending, schema=SCHEMA))
         self._pending = []
 
-    def close(self) -> list[Path]:
-        """Finish both files and move them into place; returns the written paths."""
-        written = []
+    def finish(self) -> None:
+        """Complete both temp files (a full disk shows here); nothing is renamed yet."""
         self._flush()
         if self._csv_file is not None:
-            self._csv_file.close()
-            self._csv_tmp.replace(self.csv_path)
-            written.append(self.csv_path)
+            with naming(self.csv_path, self._csv_tmp):
+                self._csv_file.close()
             self._csv_file = None
         if self._pq is not None:
-            self._pq.close()
-            self._pq_tmp.replace(self.parquet_path)
-            written.append(self.parquet_path)
+            with naming(self.parquet_path, self._pq_tmp):
+                self._pq.close()
             self._pq = None
+
+    def commit(self) -> list[Path]:
+        """Move both finished files into place; returns the written paths."""
+        written = []
+        for tmp, path in ((self._csv_tmp, self.csv_path), (self._pq_tmp, self.parquet_path)):
+            if tmp is not None and tmp.exists():
+                with naming(path, tmp):
+                    tmp.replace(path)
+                written.append(path)
         return written
 
     def abort(self) -> None:
-        """Drop both partial files."""
-        if self._csv_file is not None:
-            self._csv_file.close()
-            self._csv_file = None
-        if self._pq is not None:
-            self._pq.close()
-            self._pq = None
+        """Drop both partial files (closing them may fail again on a full disk: they go anyway)."""
+        with contextlib.suppress(OSError):
+            if self._csv_file is not None:
+                self._csv_file.close()
+        with contextlib.suppress(OSError):
+            if self._pq is not None:
+                self._pq.close()
+        self._csv_file = self._pq = None
         for tmp in (self._csv_tmp, self._pq_tmp):
             if tmp is not None:
                 tmp.unlink(missing_ok=True)

@@ -29,7 +29,7 @@ _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
 def source_kind(spec: str | int | Path) -> str:
     """Classify a source spec: image, folder, video, webcam, screen or stream."""
-    if isinstance(spec, int) or (isinstance(spec, str) and spec.isdigit()):
+    if isinstance(spec, int) or (isinstance(spec, str) and re.fullmatch("[0-9]+", spec)):  # not "²"
         return "webcam"
     text = str(spec)
     if text == "screen" or text.startswith("screen:"):
@@ -41,6 +41,8 @@ def source_kind(spec: str | int | Path) -> str:
         return "folder"
     if not path.exists():
         raise ClassmoodError(f"{path}: no such file, folder, webcam index or stream")
+    if not path.is_file():  # reading a pipe or a device would block or never end
+        raise ClassmoodError(f"{path}: not a regular file (a pipe or a device?)")
     suffix = path.suffix.lower()
     if suffix in IMAGE_EXTENSIONS:
         return "image"

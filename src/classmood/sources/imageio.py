@@ -29,8 +29,8 @@ def read_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     path = Path(path)
-    if not path.is_file():
-        raise ClassmoodError(f"{path}: no such file")
+    if not path.is_file():  # missing, or a folder, pipe or device that would block or never end
+        raise ClassmoodError(f"{path}: " + ("not a regular file" if path.exists() else "no such file"))
     if path.stat().st_size == 0:
         raise ClassmoodError(f"{path}: file is empty (0 bytes)")
     limit = f"over the {max_pixels / 1e6:.0f} MP limit; downscale it first"
@@ -47,7 +47,8 @@ def read_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     except ClassmoodError:
         raise
     except Image.DecompressionBombError:  # Pillow refuses headers over ~179 MP before we see the size
-        raise ClassmoodError(f"{path}: image is over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} MP, {limit}") from None
+        claimed = f"its header claims over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} MP"
+        raise ClassmoodError(f"{path}: {claimed}, {limit}") from None
     except UnidentifiedImageError:
         raise ClassmoodError(f"{path}: not a readable image") from None
     except (OSError, ValueError, SyntaxError) as exc:  # truncated or corrupt data

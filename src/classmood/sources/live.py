@@ -137,10 +137,16 @@ class CaptureSource(Source):
             self._cap = None
 
 
+#: OpenCV takes larger numbers as camera + capture backend, and C longs end at 2**63
+MAX_WEBCAM_INDEX = 999
+
+
 class WebcamSource(CaptureSource):
     """Webcam by index (0 = default camera)."""
 
     def __init__(self, index: int, **kwargs) -> None:
+        if not 0 <= int(index) <= MAX_WEBCAM_INDEX:
+            raise ClassmoodError(f"cannot open webcam {index}: camera numbers go from 0 to {MAX_WEBCAM_INDEX}")
         super().__init__(int(index), f"webcam {index}", **kwargs)
 
 
