@@ -58,11 +58,13 @@ def monitor(
     src = open_source(source, every=every, max_frames=max_frames, max_fps=max_fps)
     store = Store(db)
     try:
+        source_file = str(Path(source.removeprefix("file://")).resolve()) if kind == "video" else None
+        SessionRecorder.check(store, session, resume=resume, source_file=source_file)  # before the models load
         pipeline = Pipeline(YuNetDetector(score_threshold=min_score, max_side=detect_size), model=model,
                             max_faces=max_faces)
         recorder = SessionRecorder(store, session, source=source, resume=resume, settings={
             "model": model, "every": every, "absent_after_s": absent_after, "negative_after_s": negative_after,
-            "mood_drop": mood_drop}, source_file=str(Path(source).resolve()) if kind == "video" else None)
+            "mood_drop": mood_drop}, source_file=source_file)
         if recorder.resume_at is not None:  # a video file continues where its record is complete
             src.seek(recorder.resume_at)
             if src.frame_count == 0:

@@ -64,11 +64,7 @@ class SessionRecorder:
         self.names: dict[int, str] = {}  # names a resumed session's students already have
         with store.session() as db:
             row = db.scalar(select(SessionRow).where(SessionRow.name == name))
-            if row is not None and not resume:
-                raise SessionExistsError(
-                    f"a session named {name!r} already exists; add --resume to continue it or choose another name")
-            if row is None and resume:
-                raise SessionNotFoundError(f"no session named {name!r} to resume (see `classmood sessions list`)")
+            _refuse(row, name, resume, source_file)
             if row is None:
                 row = SessionRow(name=name, source=source, started_at=datetime.now(UTC), status="running",
                                  duration_s=0.0, position_s=0.0, heartbeat_at=datetime.now(UTC), owner=self.owner,
@@ -94,18 +90,15 @@ class SessionRecorder:
             self.next_student_number = 1 + (db.scalar(
                 select(func.max(StudentRow.number)).where(StudentRow.session_id == row.id)) or 0)
 
+    @staticmethod
+    def check(store: Store, name: str, *, resume: bool = False, source_file: str | None = None) -> None:
+        """Raise now what opening this session would raise (exists, missing, being recorded, another
+        source), without opening it: a command can fail before its slow start (loading models)."""
+        with store.session() as db:
+            _refuse(db.scalar(select(SessionRow).where(SessionRow.name == name)), name, resume, source_file)
+
     def _take_over(self, db, row: SessionRow, source_file: str | None) -> None:
-        """Continue a stored session: refuse a live one or another file, then become its owner."""
-        if row.status == "running" and is_live(row.owner, row.heartbeat_at):
-            raise SessionBusyError(f"session {row.name!r} is being recorded right now by process {row.owner}; "
-                                   "stop that monitor first or choose another --session")
-        settings = row.settings or {}
-        recorded_from = settings["source_file"] if "source_file" in settings else _legacy_file(row.source)
-        if recorded_from != source_file:
-            was = f"the video {recorded_from}" if recorded_from else f"the live source {row.source!r}"
-            now = f"the video {source_file}" if source_file else "a live source"
-            raise SessionSourceError(f"session {row.name!r} was recorded from {was}; it cannot be resumed "
-                                     f"from {now} (resume it with the same source, or choose another --session)")
+        """Continue a stored session (``_refuse`` let it): become its owner, atomically."""
         if source_file is not None:  # session time is the video's time: continue where the record is complete
             self.offset = 0.0
             self.resume_at = float(row.position_s if row.position_s is not None else row.duration_s)
@@ -211,6 +204,27 @@ class SessionRecorder:
                "emotion": r.emotion, "confidence": r.confidence}
         row.update(zip(PROBABILITY_COLUMNS, r.probabilities))
         return row
+
+
+def _refuse(row: SessionRow | None, name: str, resume: bool, source_file: str | None) -> None:
+    """The one-line refusals of opening session ``name`` (``row`` is its record, if any)."""
+    if row is not None and not resume:
+        raise SessionExistsError(
+            f"a session named {name!r} already exists; add --resume to continue it or choose another name")
+    if row is None:
+        if resume:
+            raise SessionNotFoundError(f"no session named {name!r} to resume (see `classmood sessions list`)")
+        return
+    if row.status == "running" and is_live(row.owner, row.heartbeat_at):
+        raise SessionBusyError(f"session {name!r} is being recorded right now by process {row.owner}; "
+                               "stop that monitor first or choose another --session")
+    settings = row.settings or {}
+    recorded_from = settings["source_file"] if "source_file" in settings else _legacy_file(row.source)
+    if recorded_from != source_file:
+        was = f"the video {recorded_from}" if recorded_from else f"the live source {row.source!r}"
+        now = f"the video {source_file}" if source_file else "a live source"
+        raise SessionSourceError(f"session {name!r} was recorded from {was}; it cannot be resumed "
+                                 f"from {now} (resume it with the same source, or choose another --session)")
 
 
 def _legacy_file(source: str) -> str | None:
