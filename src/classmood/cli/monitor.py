@@ -39,9 +39,7 @@ def monitor(
 
     from classmood.aggregate import AggregatorConfig, AlertConfig
     from classmood.cli.monitor_view import MonitorView
-    from classmood.detect import YuNetDetector
     from classmood.monitor import ClassMonitor, MonitorConfig, run_monitor
-    from classmood.pipeline import Pipeline
     from classmood.sources import open_source, source_kind
     from classmood.store import SessionRecorder, Store
 
@@ -60,6 +58,9 @@ def monitor(
     try:
         source_file = str(Path(source.removeprefix("file://")).resolve()) if kind == "video" else None
         SessionRecorder.check(store, session, resume=resume, source_file=source_file)  # before the models load
+        from classmood.detect import YuNetDetector
+        from classmood.pipeline import Pipeline
+
         pipeline = Pipeline(YuNetDetector(score_threshold=min_score, max_side=detect_size), model=model,
                             max_faces=max_faces)
         recorder = SessionRecorder(store, session, source=source, resume=resume, settings={
