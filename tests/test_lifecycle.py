@@ -61,6 +61,11 @@ def test_a_cut_video_is_reported_truncated_by_its_source(tmp_path):
     assert "frame" in source.truncation.reason and "truncated" in source.truncation.reason
     with VideoFileSource(video) as whole:
         assert len(list(whole)) == 60 and not whole.truncated
+    damaged = bytearray((tmp_path / "cut.whole.mp4").read_bytes())  # a read error mid-file: zeros inside
+    damaged[len(damaged) // 2: len(damaged) // 2 + len(damaged) // 5] = bytes(len(damaged) // 5)
+    (tmp_path / "damaged.mp4").write_bytes(damaged)
+    with VideoFileSource(tmp_path / "damaged.mp4") as source:
+        assert len(list(source)) < 60 and source.truncated and source.truncation.frames_expected == 60
 
 
 def test_analyze_of_a_cut_video_fails_and_does_not_present_its_outputs_as_complete(tmp_path):
