@@ -35,8 +35,10 @@ def test_analyze_photo_json_contract_and_annotated_output(tmp_path):
     assert set(data) == {"faces", "width", "height"} and (data["width"], data["height"]) == (640, 480)
     assert len(data["faces"]) == 2
     for face in data["faces"]:
-        assert set(face) == {"box", "score", "emotion", "probabilities"}
+        assert set(face) == {"box", "score", "emotion", "probabilities", "landmarks"}
         assert len(face["box"]) == 4 and all(isinstance(v, int) for v in face["box"])
+        x, y, w, h = face["box"]
+        assert len(face["landmarks"]) == 5 and all(x <= px <= x + w and y <= py <= y + h for px, py in face["landmarks"])
         assert 0 <= face["score"] <= 1 and face["emotion"] in EMOTIONS
         assert list(face["probabilities"]) == list(EMOTIONS)
         assert abs(sum(face["probabilities"].values()) - 1) < 1e-3
