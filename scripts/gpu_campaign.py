@@ -6,7 +6,7 @@ once (one process each); phase 2 distils the best teachers into the realtime stu
 Everything lands in OUT: logs, curves, summaries and validation probabilities of every run
 (``runs.tar.gz``), and fp16 weights of the runs worth shipping (``weights.tar.partNN``).
 
-    PYTHONPATH=src python3 scripts/gpu_campaign.py --cache .gpu/fer_jpeg.pkl --out "$OUT"
+    PYTHONPATH=src python3 scripts/gpu_campaign.py --cache .gpu/fer_jpeg.npz --out "$OUT"
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 import yaml
 
+from classmood.train.checkpoint import read_checkpoint
 from classmood.train.slim import slim_weights
 
 PHASE1 = [  # run name, architecture, seed
@@ -98,7 +99,7 @@ def pack(runs: Path, out: Path, tag: str, int8_above: int = 3_000_000) -> None:
             best = runs / name / f"{kind}.pt"
             if not best.exists():
                 continue
-            ckpt = torch.load(best, map_location="cpu", weights_only=False)
+            ckpt = read_checkpoint(best)
             slim = {"arch": ckpt["arch"], "epoch": ckpt["epoch"], "val_acc_flip": ckpt["val_acc_flip"],
                     "config": ckpt["config"], "model": slim_weights(ckpt["model"], int8_above)}
             blob = io.BytesIO()
@@ -117,7 +118,7 @@ def pack(runs: Path, out: Path, tag: str, int8_above: int = 3_000_000) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cache", required=True, help="packed data set (.pkl from data.pack_jpeg_cache)")
+    ap.add_argument("--cache", required=True, help="packed data set (.npz from data.pack_jpeg_cache)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--work", default="/tmp/classmood_campaign")
     ap.add_argument("--phase1", type=float, default=300, help="training seconds of each phase-1 run")

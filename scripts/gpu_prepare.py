@@ -2,7 +2,7 @@
 """Make the two files a GPU campaign carries, from a fresh clone (they are not tracked: data and
 derived data stay out of the repository, and a new machine starts without them):
 
-- ``.gpu/c3/fer.pkl``: FER-2013 train + publictest packed as JPEG bytes (``pack_jpeg_cache``, ~40 MB),
+- ``.gpu/c3/fer.npz``: FER-2013 train + publictest packed as JPEG bytes (``pack_jpeg_cache``, ~40 MB),
 - ``.gpu/c4/teacher_accurate3.npy``: the shipped ``accurate`` ensemble's probabilities on every
   training face in load order (the ``teacher_probs`` targets of configs/campaigns/session6.json;
   552 s on 2 cores in session 10; 92.4% of the training faces right).
@@ -25,7 +25,7 @@ from classmood.train.trainer import teacher_probabilities
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=Path("../shared/datasets/fer2013"))
-    ap.add_argument("--pack", type=Path, default=Path(".gpu/c3/fer.pkl"))
+    ap.add_argument("--pack", type=Path, default=Path(".gpu/c3/fer.npz"))
     ap.add_argument("--teacher-out", type=Path, default=Path(".gpu/c4/teacher_accurate3.npy"))
     ap.add_argument("--teacher", default="accurate", help="ONNX model (bundled name or path)")
     args = ap.parse_args()

@@ -26,6 +26,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, update_bn
 
 from classmood.train.augment import augment, normalize
+from classmood.train.checkpoint import read_checkpoint
 from classmood.train.data import load_split
 from classmood.train.trainer import load_checkpoint_model
 
@@ -107,7 +108,7 @@ def main() -> int:
         opt = torch.optim.AdamW(top.parameters(), lr=args.lr, weight_decay=5e-4)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps, pct_start=0.05)
     average = AveragedModel(top)
-    ckpt = torch.load(args.checkpoint, map_location="cpu", weights_only=False)  # arch and config, kept
+    ckpt = read_checkpoint(args.checkpoint)  # arch and config, kept
     t = args.temperature
     for epoch in range(args.epochs):
         top.train()

@@ -20,6 +20,7 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
+from classmood.train.checkpoint import read_checkpoint
 from classmood.train.data import load_image_folder
 from classmood.train.export import export_onnx
 from classmood.train.qat import QUANT_KEY, load_simulation
@@ -37,7 +38,7 @@ def main() -> int:
     ap.add_argument("--json", type=Path, help="write the rows here")
     args = ap.parse_args()
 
-    points = torch.load(args.checkpoint, map_location="cpu", weights_only=False)[QUANT_KEY]["points"]
+    points = read_checkpoint(args.checkpoint)[QUANT_KEY]["points"]
     train, test = load_image_folder(args.train), load_image_folder(args.data)
     held = train.sample(args.faces, seed=12345)
     fp32 = args.out.with_name(args.out.stem + "_fp32.onnx")

@@ -15,6 +15,7 @@ import torch
 from torch.optim.swa_utils import AveragedModel
 
 from classmood.train.architectures import create_model
+from classmood.train.checkpoint import read_checkpoint
 from classmood.train.data import load_split
 from classmood.train.soup import recalibrate_batchnorm
 from classmood.train.trainer import flip_probabilities
@@ -29,7 +30,7 @@ def main() -> int:
     ap.add_argument("--val", default="../shared/datasets/fer2013/publictest")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    state = torch.load(args.last, map_location="cpu", weights_only=False)
+    state = read_checkpoint(args.last)
     if not state.get("swa") or int(state["swa"]["n_averaged"]) == 0:
         raise SystemExit(f"{args.last}: no weight average yet (epoch {state.get('epoch')})")
     average = AveragedModel(create_model(state["arch"]))

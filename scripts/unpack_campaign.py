@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from classmood.train.checkpoint import read_checkpoint
 from classmood.train.data import load_split
 from classmood.train.slim import fp16_weights, unslim_weights
 from classmood.train.trainer import flip_probabilities, load_checkpoint_model
@@ -44,7 +45,7 @@ def main() -> int:
     with tarfile.open(fileobj=io.BytesIO(b"".join(p.read_bytes() for p in parts))) as tar:
         members = [m for m in tar.getmembers() if m.name.endswith(".pt")]
         for member in tqdm(members, desc="checkpoints"):
-            slim = torch.load(tar.extractfile(member), map_location="cpu", weights_only=False)
+            slim = read_checkpoint(tar.extractfile(member), name=member.name)
             ckpt = {**slim, "model": fp16_weights(unslim_weights(slim["model"]))}
             out = args.ckpt / member.name
             torch.save(ckpt, out)

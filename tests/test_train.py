@@ -352,14 +352,100 @@ def test_export_refuses_bad_requests_in_one_line_before_writing_anything(tmp_pat
 
 @needs_fer
 def test_packed_jpeg_cache_stores_the_shared_header_once_and_decodes_identically(tiny_fer, tmp_path):
-    from classmood.train.data import load_image_folder, load_jpeg_cache, pack_jpeg_cache
+    from classmood.train.data import load_image_folder, load_split, pack_jpeg_cache
 
-    pack_jpeg_cache({"train": tiny_fer / "train", "publictest": tiny_fer / "publictest"}, tmp_path / "fer.pkl")
+    cache = tmp_path / "fer.npz"
+    pack_jpeg_cache({"train": tiny_fer / "train", "publictest": tiny_fer / "publictest"}, cache)
     raw = sum(p.stat().st_size for p in tiny_fer.rglob("*") if p.is_file())
-    assert (tmp_path / "fer.pkl").stat().st_size < raw * 0.9  # FER-2013 JPEGs share ~330 header bytes
+    assert cache.stat().st_size < raw * 0.9  # FER-2013 JPEGs share ~330 header bytes
+    with np.load(cache, allow_pickle=False) as z:  # plain arrays: nothing in it is unpickled
+        assert all(z[k].dtype != object for k in z.files)
     for split in ("train", "publictest"):
-        packed, folder = load_jpeg_cache(tmp_path / "fer.pkl", split), load_image_folder(tiny_fer / split)
+        packed, folder = load_split(cache, split), load_image_folder(tiny_fer / split)
         assert np.array_equal(packed.images, folder.images) and np.array_equal(packed.labels, folder.labels)
+
+
+class _OpensAFile:
+    """Unpickling this calls ``open(path, "w")``: the file appearing proves the loader ran the payload."""
+
+    def __init__(self, path: Path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def _hostile_checkpoint(path: Path, marker: Path) -> Path:
+    """A checkpoint shaped like ours whose weights, when unpickled, create ``marker``; checked live."""
+    torch.save({"arch": "realtime_xs", "model": {"conv.weight": _OpensAFile(marker)}}, path)
+    torch.load(path, weights_only=False)["model"]["conv.weight"].close()  # the unsafe load: the payload runs
+    assert marker.exists()
+    marker.unlink()
+    return path
+
+
+def test_every_stored_checkpoint_loads_as_plain_data_without_an_allow_list():
+    from classmood.train.checkpoint import read_model_checkpoint
+    from classmood.train.trainer import load_checkpoint_model
+
+    stored = sorted((ROOT / "checkpoints").glob("*.pt"))
+    assert len(stored) >= 10
+    for path in stored:
+        assert isinstance(read_model_checkpoint(path)["arch"], str)
+        with torch.no_grad():
+            assert load_checkpoint_model(path)(torch.zeros(1, 1, 48, 48)).shape == (1, 7), path.name
+
+
+@needs_fer
+@pytest.mark.parametrize("command", ["export", "export-int8", "soup", "init", "teacher", "resume"])
+def test_a_checkpoint_whose_loading_would_run_code_is_refused_in_one_line_and_runs_nothing(tiny_fer, tmp_path, command):
+    marker = tmp_path / "created_by_the_checkpoint"
+    run = tmp_path / "run"
+    run.mkdir()
+    evil = _hostile_checkpoint(run / "last.pt" if command == "resume" else tmp_path / "evil.pt", marker)
+    data = ["--train-data", str(tiny_fer / "train")]
+    train = ["train", "--arch", "realtime_xs", "--epochs", "1", *data, "--val-data", str(tiny_fer / "publictest"),
+             "--out", str(run)]
+    args = {
+        "export": ["export-model", str(evil), "--out", str(tmp_path / "m.onnx")],
+        "export-int8": ["export-model", str(evil), "--out", str(tmp_path / "m.onnx"), "--int8", str(tiny_fer / "train")],
+        "soup": ["soup", str(evil), "--out", str(tmp_path / "soup.pt"), *data],
+        "init": [*train, "--init", str(evil)],
+        "teacher": [*train, "--teacher", str(evil)],
+        "resume": train,
+    }[command]
+    done = cli(*args)
+    assert done.returncode == 1, done.stdout[-2000:]
+    assert done.stderr.strip() == (f"error: {evil} is refused as a checkpoint: it asks to run Python code (io.open) "
+                                   "when loaded; only tensors and plain data are read")
+    assert not marker.exists()
+    assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "soup.pt").exists()
+
+
+@needs_fer
+@pytest.mark.parametrize("kind", ["pickle", "npz-object-array"])
+def test_a_data_cache_whose_loading_would_run_code_is_refused_in_one_line_and_runs_nothing(tiny_fer, tmp_path, kind):
+    import pickle
+
+    marker = tmp_path / "created_by_the_cache"
+    payload = np.array([_OpensAFile(marker)], dtype=object)
+    if kind == "pickle":  # the cache format classmood wrote before (pack_jpeg_cache)
+        cache, expected = tmp_path / "fer.pkl", "data caches are read only as .npz arrays"
+        cache.write_bytes(pickle.dumps({"_prefix": b"", "train": payload}))
+        pickle.loads(cache.read_bytes())["train"][0].close()
+    else:
+        cache, expected = tmp_path / "fer.npz", "is not a readable data cache (Object arrays cannot be loaded"
+        np.savez(cache, images_train=payload, labels_train=np.zeros(1, np.int64))
+        np.load(cache, allow_pickle=True)["images_train"][0].close()
+    assert marker.exists()  # the payload is live: an unsafe loader runs it
+    marker.unlink()
+    config = tmp_path / "cfg.yaml"
+    config.write_text(f"arch: realtime_xs\nepochs: 1\ntrain_data: {cache}\ntrain_split: train\n"
+                      f"val_data: {tiny_fer / 'publictest'}\nout_dir: {tmp_path / 'run'}\n")
+    done = cli("train", str(config))
+    assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1, done.stderr[-2000:]
+    assert done.stderr.startswith(f"error: {cache}") and expected in done.stderr
+    assert not marker.exists()
 
 
 def test_slimmed_weights_are_small_and_predict_like_the_original():
@@ -393,7 +479,7 @@ def test_soup_averages_weights_and_remeasures_batch_norm(tiny_fer, tmp_path):
         model = create_model("realtime_xs")
         torch.save({"arch": "realtime_xs", "model": model.state_dict()}, tmp_path / f"m{i}.pt")
         paths.append(tmp_path / f"m{i}.pt")
-    states = [torch.load(p, weights_only=False)["model"] for p in paths]
+    states = [torch.load(p, weights_only=True)["model"] for p in paths]
     arch, mean = average_weights(paths)
     name = next(k for k, v in mean.items() if v.ndim == 4)
     assert arch == "realtime_xs" and torch.allclose(mean[name], sum(s[name] for s in states) / 3)
@@ -415,12 +501,12 @@ def test_soup_averages_weights_and_remeasures_batch_norm(tiny_fer, tmp_path):
         average_weights([paths[0], tmp_path / "other.pt"])
     made = cli("soup", str(paths[0]), str(paths[1]), "--out", str(tmp_path / "soup.pt"), "--train-data", str(tiny_fer / "train"))
     assert made.returncode == 0, made.stderr[-2000:]
-    assert torch.load(tmp_path / "soup.pt", weights_only=False)["config"]["soup_of"] == [str(paths[0]), str(paths[1])]
+    assert torch.load(tmp_path / "soup.pt", weights_only=True)["config"]["soup_of"] == [str(paths[0]), str(paths[1])]
     # one checkpoint: its own weights, batch norm re-measured on clean faces
     alone = cli("soup", str(paths[2]), "--out", str(tmp_path / "alone.pt"), "--train-data", str(tiny_fer / "train"), "--faces", "70")
     assert alone.returncode == 0, alone.stderr[-2000:]
     assert "70 faces" in alone.stdout
-    remeasured = torch.load(tmp_path / "alone.pt", weights_only=False)["model"]
+    remeasured = torch.load(tmp_path / "alone.pt", weights_only=True)["model"]
     assert torch.allclose(remeasured[name].float(), states[2][name].half().float())
     bn_mean = next(k for k in remeasured if k.endswith("running_mean"))
     assert not torch.allclose(remeasured[bn_mean].float(), states[2][bn_mean])
@@ -439,14 +525,14 @@ def test_weight_averaging_keeps_the_mean_of_epoch_ends_across_resumes_and_batch_
                           val_data=str(tiny_fer / "publictest"), epochs=epochs, batch_size=16, lr=0.01,
                           swa_start=0.5, swa_lr=0.01, bn_faces=50, device="cpu", threads=1)
         Trainer(cfg).fit()
-        ends.append(torch.load(out / "last.pt", weights_only=False)["model"])
-    swa = torch.load(out / "swa.pt", weights_only=False)
+        ends.append(torch.load(out / "last.pt", weights_only=True)["model"])
+    swa = torch.load(out / "swa.pt", weights_only=True)
     assert swa["swa_averaged"] == 3 and swa["bn_faces"] == 50
     weight = next(k for k, v in ends[0].items() if v.ndim == 4)
     assert torch.allclose(swa["model"][weight], sum(e[weight] for e in ends) / 3, atol=1e-6)
     assert not torch.allclose(swa["model"][weight], ends[-1][weight])
 
-    best, best_bn = (torch.load(out / f"{n}.pt", weights_only=False)["model"] for n in ("best", "best_bn"))
+    best, best_bn = (torch.load(out / f"{n}.pt", weights_only=True)["model"] for n in ("best", "best_bn"))
     bn_mean = next(k for k in best if k.endswith("running_mean"))
     assert torch.equal(best_bn[weight], best[weight]) and not torch.allclose(best_bn[bn_mean], best[bn_mean])
     summary = json.loads((out / "summary.json").read_text())
@@ -508,12 +594,12 @@ def test_quantisation_aware_training_freezes_int8_ranges_that_the_export_writes(
                       "epochs: 2\nbatch_size: 32\nlr: 0.01\nqat_observe_steps: 2\n")
     done = cli("train", str(config))
     assert done.returncode == 0, done.stderr[-2000:]
-    ckpt = torch.load(run / "qat.pt", weights_only=False)
+    ckpt = torch.load(run / "qat.pt", weights_only=True)
     points = ckpt["qat"]["points"]
     assert len(points) == 7 + 1 + 2 * 2  # input, 7 convolution outputs, flattened features, 2 linear layers in and out
     state = ckpt["model"]
     assert torch.equal(state["features.0.1.running_mean"], torch.zeros(16))  # batch norm never updated
-    last = torch.load(run / "last.pt", weights_only=False)["model"]
+    last = torch.load(run / "last.pt", weights_only=True)["model"]
     assert {int(v) for k, v in last.items() if k.endswith(".seen")} == {2}  # ranges frozen after 2 of 8 steps
     bn = {k: state[f"features.0.1.{k}"] for k in ("weight", "running_var")}
     folded = state["features.0.0.weight"] * (bn["weight"] / torch.sqrt(bn["running_var"] + 1e-5)).view(-1, 1, 1, 1)

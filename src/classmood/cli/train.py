@@ -141,11 +141,10 @@ def export_model(
 
 def trained_ranges(checkpoints: list[Path]) -> list[tuple[float, int]] | None:
     """The int8 activation ranges a quantisation-aware checkpoint carries (None for ordinary ones)."""
-    import torch
-
+    from classmood.train.checkpoint import read_checkpoint
     from classmood.train.qat import QUANT_KEY
 
-    found = [torch.load(p, map_location="cpu", weights_only=False).get(QUANT_KEY) for p in checkpoints]
+    found = [read_checkpoint(p).get(QUANT_KEY) for p in checkpoints]
     if not any(found):
         return None
     if len(checkpoints) > 1:

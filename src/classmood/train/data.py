@@ -8,7 +8,9 @@ labels; 28,709 FER-2013 faces take 66 MB, so the whole set lives on the training
 from __future__ import annotations
 
 import logging
-import pickle
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import cv2
 import numpy as np
 
 from classmood.emotions import EMOTIONS
+from classmood.errors import ClassmoodError
 
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
@@ -94,9 +97,11 @@ def load_image_folder(root: str | Path, size: int = 48) -> FaceArrays:
 
 
 def pack_jpeg_cache(splits: dict[str, str | Path], out: str | Path) -> None:
-    """Pack image folders as raw file bytes + labels (smaller than pixels; for moving data).
+    """Pack image folders as raw file bytes + labels in one ``.npz`` (smaller than pixels; for moving data).
 
-    The header bytes that every file shares (FER-2013's JPEGs: 328 of ~1,600) are stored once.
+    Per split: ``blobs_<split>`` (the files' bytes end to end, uint8), ``ends_<split>`` (where each
+    file ends) and ``labels_<split>``; the header bytes every file shares (FER-2013's JPEGs: 328 of
+    ~1,600) are stored once as ``prefix``. Plain arrays only: it loads with ``allow_pickle=False``.
     """
     packed = {}
     for split, root in splits.items():
@@ -107,9 +112,14 @@ def pack_jpeg_cache(splits: dict[str, str | Path], out: str | Path) -> None:
                 labels.append(label)
         packed[split] = (blobs, np.asarray(labels, np.int8))
     prefix = common_prefix([b for blobs, _ in packed.values() for b in blobs])
-    packed = {s: ([b[len(prefix):] for b in blobs], labels) for s, (blobs, labels) in packed.items()}
-    with open(out, "wb") as fh:
-        pickle.dump({"_prefix": prefix, **packed}, fh, protocol=5)
+    arrays = {"prefix": np.frombuffer(prefix, np.uint8)}
+    for split, (blobs, labels) in packed.items():
+        tails = [b[len(prefix):] for b in blobs]
+        arrays[f"blobs_{split}"] = np.frombuffer(b"".join(tails), np.uint8)
+        arrays[f"ends_{split}"] = np.cumsum([len(t) for t in tails], dtype=np.int64)
+        arrays[f"labels_{split}"] = labels
+    with open(out, "wb") as fh:  # a file object: np.savez would add ".npz" to a path
+        np.savez(fh, **arrays)
 
 
 def common_prefix(blobs: list[bytes]) -> bytes:
@@ -123,12 +133,16 @@ def common_prefix(blobs: list[bytes]) -> bytes:
 
 def load_jpeg_cache(path: str | Path, split: str, size: int = 48) -> FaceArrays:
     """Decode one split of a cache written by ``pack_jpeg_cache``."""
-    with open(path, "rb") as fh:
-        packed = pickle.load(fh)
-    blobs, labels = packed[split]
-    prefix = packed.get("_prefix", b"")
-    images = [decode_gray(prefix + b, size) for b in blobs]
+    with _open_npz(path) as z:
+        blobs, ends = z[_key(z, path, "blobs", split)].tobytes(), z[f"ends_{split}"]
+        labels, prefix = z[f"labels_{split}"], z["prefix"].tobytes()
+    if len(labels) != len(ends):
+        raise ClassmoodError(f"{path} is not a readable data cache ({len(ends)} files but {len(labels)} labels in {split!r})")
+    starts = np.concatenate([[0], ends[:-1]])
+    images = [decode_gray(prefix + blobs[a:b], size) for a, b in zip(starts, ends)]
     keep = [i for i, im in enumerate(images) if im is not None]
+    if not keep:
+        raise ClassmoodError(f"{path} holds no readable images in split {split!r}")
     return FaceArrays(np.stack([images[i] for i in keep]), np.asarray(labels, np.int64)[keep])
 
 
@@ -138,13 +152,39 @@ def save_arrays(splits: dict[str, FaceArrays], out: str | Path) -> None:
 
 
 def load_split(source: str | Path, split: str | None = None, size: int = 48) -> FaceArrays:
-    """An image folder, or a ``.pkl``/``.npz`` cache file + ``split`` name."""
+    """An image folder, or an ``.npz`` cache file (``save_arrays`` or ``pack_jpeg_cache``) + ``split`` name.
+
+    Caches are read as plain arrays (``allow_pickle=False``): a pickle, which can run code when
+    loaded, is refused with a ``ClassmoodError``."""
     source = Path(source)
-    if source.is_file():
-        if split is None:
-            raise ValueError(f"{source} is a cache file: name the split to read from it")
-        if source.suffix == ".npz":
-            with np.load(source) as z:
-                return FaceArrays(z[f"images_{split}"], z[f"labels_{split}"].astype(np.int64))
-        return load_jpeg_cache(source, split, size)
-    return load_image_folder(source, size)
+    if not source.is_file():
+        return load_image_folder(source, size)
+    if split is None:
+        raise ClassmoodError(f"{source} is a cache file: name the split to read from it")
+    if source.suffix != ".npz":
+        raise ClassmoodError(f"{source}: data caches are read only as .npz arrays (a pickle can run code "
+                             "when loaded); pack the folders again with pack_jpeg_cache or save_arrays")
+    with _open_npz(source) as z:
+        if f"images_{split}" in z.files:
+            return FaceArrays(z[f"images_{split}"], z[_key(z, source, "labels", split)].astype(np.int64))
+    return load_jpeg_cache(source, split, size)
+
+
+@contextmanager
+def _open_npz(path: str | Path) -> Iterator[np.lib.npyio.NpzFile]:
+    """An ``.npz`` opened with ``allow_pickle=False``; anything unreadable (an object array included)
+    becomes one ``ClassmoodError`` line."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            yield z
+    except (ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise ClassmoodError(f"{path} is not a readable data cache ({' '.join(str(exc).split())[:160]})") from None
+
+
+def _key(z: np.lib.npyio.NpzFile, path: str | Path, kind: str, split: str) -> str:
+    """``<kind>_<split>`` if the cache holds it, else a ``ClassmoodError`` naming the splits it holds."""
+    key = f"{kind}_{split}"
+    if key not in z.files:
+        held = sorted({f.split("_", 1)[1] for f in z.files if "_" in f})
+        raise ClassmoodError(f"{path} has no split {split!r} (it holds {', '.join(held) or 'none'})")
+    return key

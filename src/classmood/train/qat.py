@@ -139,9 +139,10 @@ def plain_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
 def load_simulation(path) -> nn.Module:
     """The int8 simulation of a quantisation-aware checkpoint (``qat.pt``), in eval mode: what ONNX
     Runtime runs once the checkpoint is exported with its ranges."""
+    from classmood.train.checkpoint import read_checkpoint
     from classmood.train.trainer import load_checkpoint_model
 
-    points = torch.load(path, map_location="cpu", weights_only=False)[QUANT_KEY]["points"]
+    points = read_checkpoint(path)[QUANT_KEY]["points"]
     model = load_checkpoint_model(path)
     QuantSim(model)
     for point, (scale, zero_point) in zip(model.qat_points, points):

@@ -20,13 +20,14 @@ from torch.optim.swa_utils import update_bn
 
 from classmood.train.architectures import create_model
 from classmood.train.augment import normalize
+from classmood.train.checkpoint import read_model_checkpoint
 
 
 def average_weights(paths: list[str | Path]) -> tuple[str, dict]:
     """The architecture name and the mean state dict of same-architecture checkpoints (of one: its weights)."""
     if not paths:
         raise ValueError("a soup needs at least one checkpoint")
-    ckpts = [torch.load(p, map_location="cpu", weights_only=False) for p in paths]
+    ckpts = [read_model_checkpoint(p) for p in paths]
     archs = {c["arch"] for c in ckpts}
     if len(archs) != 1:
         raise ValueError(f"checkpoints of different architectures cannot be averaged: {', '.join(sorted(archs))}")

@@ -30,6 +30,7 @@ from tqdm import tqdm
 from classmood.emotions import EMOTIONS
 from classmood.train.architectures import count_parameters, create_model
 from classmood.train.augment import AugmentConfig, augment, normalize
+from classmood.train.checkpoint import read_checkpoint, read_model_checkpoint
 from classmood.train.config import TrainConfig
 from classmood.train.data import FaceArrays, load_split
 from classmood.train.metrics import plot_confusion, plot_curves, summarize
@@ -75,7 +76,7 @@ def channels_last_format(model: torch.nn.Module, device: torch.device) -> torch.
 
 def load_checkpoint_model(path: str | Path, device: torch.device | str = "cpu") -> torch.nn.Module:
     """Rebuild the model stored in a checkpoint (``arch`` + weights), in eval mode."""
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    ckpt = read_model_checkpoint(path)
     model = create_model(ckpt["arch"])
     model.load_state_dict({k: v.float() for k, v in ckpt["model"].items()})
     return model.to(device).eval()
@@ -163,7 +164,7 @@ class Trainer:
         last = self.out / "last.pt"
         if not last.exists():
             return False
-        state = torch.load(last, map_location=self.device, weights_only=False)
+        state = read_checkpoint(last, self.device)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.swa is not None and state.get("swa") is not None:
