@@ -208,7 +208,6 @@ class Case:
     says: tuple[str, ...] = ()
     check: Callable[[subprocess.CompletedProcess, Ctx], None] | None = None
     as_user: bool = False  # permissions do not stop root: run only as a normal user
-    slow: bool = False
 
 
 def one_face(res: subprocess.CompletedProcess, ctx: Ctx) -> None:
@@ -312,8 +311,8 @@ CASES = [
     Case("report-out-is-a-folder", lambda c: ["report", "physics", "--db", c.database(), "--out", c.tmp],
          says=(),),
     # --- databases: locked, unreachable, malformed, not SQLite, read-only -------------------------
-    Case("db-locked", lambda c: ["sessions", "rename", "physics", "S01", "Ada", "--db", locked(c)], says=("locked",),
-         slow=True),
+    Case("db-locked", lambda c: ["sessions", "rename", "physics", "S01", "Ada", "--db", locked(c)],
+         says=("locked",)),  # after the 5 s busy timeout
     Case("db-postgres-unreachable", lambda c: ["sessions", "list", "--db",
                                                f"postgresql+psycopg://u:secret@127.0.0.1:{free_port()}/x"],
          says=("cannot reach", "127.0.0.1")),
@@ -414,8 +413,7 @@ def run_case(case: Case, ctx: Ctx) -> subprocess.CompletedProcess:
         pytest.fail(f"hang: classmood {' '.join(args)!r} still running after {TIMEOUT_S} s")
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.id, marks=[pytest.mark.slow] if c.slow else [])
-                                  for c in CASES])
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES])
 def test_bad_input(case: Case, kit: Kit, tmp_path: Path):
     if case.as_user and ROOT:
         pytest.skip("file permissions do not stop root; this case runs where the tests run as a normal user")
