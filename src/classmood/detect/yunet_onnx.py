@@ -27,8 +27,9 @@ KEEP_TOP_K = 512
 
 @dataclass(frozen=True, slots=True)
 class RawFaces:
-    """Faces in the padded input's pixels, best first: ``boxes`` x, y, w, h ``(N, 4)``, ``scores``
-    0..1 ``(N,)``, ``landmarks`` ``(N, 5, 2)`` (eyes, nose tip, mouth corners)."""
+    """Faces in the input image's pixels (padding goes right and bottom), best first: ``boxes`` x, y, w, h
+    ``(N, 4)``, ``scores`` 0..1 ``(N,)``, ``landmarks`` ``(N, 5, 2)``: the person's right eye, left eye,
+    nose tip, right and left mouth corners (the person's right is the image's left)."""
 
     boxes: np.ndarray
     scores: np.ndarray
@@ -85,6 +86,7 @@ class YuNetOnnx:
         if not len(scores):
             return RawFaces(boxes, scores, landmarks)
         order = np.argsort(-scores, kind="stable")[:TOP_K]
-        kept = cv2.dnn.NMSBoxes(boxes[order].tolist(), scores[order].tolist(), threshold, NMS_IOU)
+        # already filtered by score (cv2 would keep only scores above ``threshold``, not equal to it)
+        kept = cv2.dnn.NMSBoxes(boxes[order].tolist(), scores[order].tolist(), 0.0, NMS_IOU)
         kept = order[np.asarray(kept, dtype=np.int64).reshape(-1)][:KEEP_TOP_K]
         return RawFaces(boxes[kept], scores[kept], landmarks[kept])
