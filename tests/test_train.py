@@ -397,7 +397,7 @@ def test_every_stored_checkpoint_loads_as_plain_data_without_an_allow_list():
 
 
 @needs_fer
-@pytest.mark.parametrize("command", ["export", "export-int8", "soup", "init", "teacher", "resume"])
+@pytest.mark.parametrize("command", ["export", "export-int8", "soup", "init", "teacher", "resume", "imagenet"])
 def test_a_checkpoint_whose_loading_would_run_code_is_refused_in_one_line_and_runs_nothing(tiny_fer, tmp_path, command):
     marker = tmp_path / "created_by_the_checkpoint"
     run = tmp_path / "run"
@@ -413,7 +413,9 @@ def test_a_checkpoint_whose_loading_would_run_code_is_refused_in_one_line_and_ru
         "init": [*train, "--init", str(evil)],
         "teacher": [*train, "--teacher", str(evil)],
         "resume": train,
+        "imagenet": ["train", str(tmp_path / "resnet50.yaml"), *train[3:]],
     }[command]
+    (tmp_path / "resnet50.yaml").write_text(f"arch: resnet50\nimagenet_checkpoint: {evil}\n")
     done = cli(*args)
     assert done.returncode == 1, done.stdout[-2000:]
     assert done.stderr.strip() == (f"error: {evil} is refused as a checkpoint: it asks to run Python code (io.open) "

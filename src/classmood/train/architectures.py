@@ -24,6 +24,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from classmood.train.checkpoint import read_checkpoint
+
 NUM_CLASSES = 7
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}
 
@@ -333,8 +335,8 @@ def load_matching_weights(model: nn.Module, checkpoint_path: str) -> list[str]:
     Returns the names that were loaded (the stem and classifier of an ImageNet ResNet-50
     differ from ours in shape and are skipped).
     """
-    state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
-    state = state.get("state_dict", state) if isinstance(state, dict) else state
+    state = read_checkpoint(checkpoint_path)
+    state = state.get("state_dict", state)
     own = model.state_dict()
     # names differ (torchvision's layer1.0.conv1 vs ours): match in order, looking a few
     # tensors ahead for the same shape; a tensor of ours with no match keeps its init
