@@ -4,6 +4,8 @@ short) in the source, ``analyze`` and ``monitor``, and the one-line refusals of 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -133,3 +135,26 @@ def test_resume_refusals_are_one_line_and_change_nothing(tmp_path):
     assert last.returncode == 0 and "nothing left" in last.stdout
     summary = list_sessions(Store(db))[0]
     assert (summary.status, summary.duration_s) == ("finished", 2.0)
+
+
+def test_resume_of_a_session_being_recorded_is_refused_in_one_line(tmp_path):
+    """Another real process records the session and keeps its heartbeat fresh until it is stopped."""
+    video = two_face_video(tmp_path / "a.mp4", n=10)
+    db = f"sqlite:///{tmp_path / 'busy.db'}"
+    writer = ("import sys, time\n"
+              "from classmood.store import SessionRecorder, Store\n"
+              "recorder = SessionRecorder(Store(sys.argv[1]), 'busy', source_file=sys.argv[2])\n"
+              "print('recording', flush=True)\n"
+              "while True:\n"
+              "    recorder.flush()\n"
+              "    time.sleep(0.2)\n")
+    other = subprocess.Popen([sys.executable, "-c", writer, db, str(video.resolve())], stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout.readline() == "recording\n"
+        refused = run_cli("monitor", video, "--session", "busy", "--resume", "--db", db, "--no-view", "--no-names")
+        one_error_line(refused, "'busy' is being recorded right now", f"process {other.pid}@")
+        assert other.poll() is None and list_sessions(Store(db))[0].status == "running"
+    finally:
+        other.kill()
+        other.wait()
+    assert list_sessions(Store(db))[0].status == "interrupted"  # its recorder is gone

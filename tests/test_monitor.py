@@ -19,7 +19,7 @@ from sqlalchemy import text
 
 from classmood.aggregate import AggregatorConfig, AlertConfig
 from classmood.monitor import ClassMonitor, MonitorConfig, run_monitor
-from classmood.store import SessionRecorder, Store
+from classmood.store import SessionBusyError, SessionRecorder, Store
 from classmood.store.queries import alerts_frame, list_sessions, seconds_frame, students_frame
 from classmood.track.kalman import iou_matrix
 from classmood.track.names import NameReader, tesseract_available
@@ -144,12 +144,11 @@ def test_kill_9_loses_at_most_2_s_and_resume_covers_the_video_once(tmp_path):
         proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 240
-        while _duration(db_path, "killed") < 2 and time.monotonic() < deadline and proc.poll() is None:
+        while _duration(db_path, "killed") < 15 and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.05)
-        # a second monitor cannot take over a session that is being recorded
-        busy = subprocess.run([*args, "--resume", "--no-view"], env=env, capture_output=True, text=True, timeout=300)
-        assert busy.returncode == 1 and "is being recorded right now" in busy.stderr, busy.stderr
-        assert len(busy.stderr.strip().splitlines()) == 1 and "Traceback" not in busy.stderr
+        with pytest.raises(SessionBusyError, match="is being recorded right now"):  # it is live: no take-over
+            SessionRecorder.check(Store(f"sqlite:///{db_path}"), "killed", resume=True,
+                                  source_file=str(video.resolve()))
         time.sleep(0.3)  # somewhere between two flushes
         assert proc.poll() is None, view.read_text(errors="replace")[-2000:]
         os.kill(proc.pid, signal.SIGKILL)
@@ -163,7 +162,7 @@ def test_kill_9_loses_at_most_2_s_and_resume_covers_the_video_once(tmp_path):
     assert sqlite3.connect(db_path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     store = Store(f"sqlite:///{db_path}")
     stored = _duration(db_path, "killed")
-    assert 2 <= stored < length and reached - stored <= 2.0, (reached, stored)
+    assert 15 <= stored < length and reached - stored <= 2.0, (reached, stored)
     seconds = seconds_frame(store, "killed")
     assert sorted(seconds["second"].unique()) == list(range(int(stored)))  # no hole up to the kill
     per_second = seconds.groupby("second").size()
@@ -171,13 +170,15 @@ def test_kill_9_loses_at_most_2_s_and_resume_covers_the_video_once(tmp_path):
     # these 48-px faces, so that count varies from second to second, but a file is processed deterministically)
     reference_db = tmp_path / "reference.db"
     reference = subprocess.run([*CLI, "monitor", str(video), "--session", "reference", "--db",
-                                f"sqlite:///{reference_db}", "--no-view", "--no-names", "--max-frames",
-                                str(fps * int(stored))], env=env, capture_output=True, text=True, timeout=300)
+                                f"sqlite:///{reference_db}", "--no-view", "--no-names"], env=env, capture_output=True,
+                               text=True, timeout=300)
     assert reference.returncode == 0, reference.stderr
     reference_store = Store(f"sqlite:///{reference_db}")
     reference_seconds = seconds_frame(reference_store, "reference")
+    reference_students = len(students_frame(reference_store, "reference"))
     reference_store.close()
-    assert per_second.tolist() == reference_seconds.groupby("second").size().tolist()
+    up_to_kill = reference_seconds[reference_seconds.second < stored]
+    assert per_second.tolist() == up_to_kill.groupby("second").size().tolist()
     assert per_second.min() >= 5  # the class was recorded, not just a row here and there
     summary = list_sessions(store)[0]
     assert summary.status == "interrupted" and "--resume" in summary.detail  # its monitor is gone
@@ -187,7 +188,6 @@ def test_kill_9_loses_at_most_2_s_and_resume_covers_the_video_once(tmp_path):
     report = subprocess.run([*CLI, "report", "killed", "--db", f"sqlite:///{db_path}", "--out", tmp_path / "r.html"],
                             capture_output=True, text=True, timeout=300)
     assert report.returncode == 0 and "status interrupted" in (tmp_path / "r.html").read_text(), report.stderr
-    students_before = set(students_frame(store, "killed")["student"])
 
     again = subprocess.run([*args, "--no-view"], env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 1 and "already exists" in again.stderr and "Traceback" not in again.stderr
@@ -199,7 +199,9 @@ def test_kill_9_loses_at_most_2_s_and_resume_covers_the_video_once(tmp_path):
     seconds = seconds_frame(store, "killed")
     assert sorted(seconds["second"].unique()) == list(range(length))  # the video once: no gap, no repeat
     assert not seconds.duplicated(["student", "second"]).any()
-    assert not set(students_frame(store, "killed")["student"]) - students_before  # the same students again
+    # the students were recognised after the restart: as many as the uninterrupted run found (one first
+    # seen after the kill is new in both), not a second id for someone seen before it
+    assert len(students_frame(store, "killed")) == reference_students
     summary = list_sessions(store)[0]
     assert summary.status == "finished" and summary.duration_s == length
     store.close()
