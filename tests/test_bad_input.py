@@ -208,3 +208,13 @@ def test_float_tiff_is_scaled_not_black(tmp_path, scale, offset):
     res = run_cli("analyze", float_tiff(tmp_path / "float.tif", image, scale, offset), "--json")
     assert res.returncode == 0, res.stderr
     assert len(json.loads(res.stdout)["faces"]) == 1
+
+
+def test_a_mode_pillow_cannot_convert_is_one_line(tmp_path):
+    from PIL import Image
+
+    from classmood.errors import ClassmoodError
+    from classmood.sources.imageio import _to_bgr
+
+    with pytest.raises(ClassmoodError, match=r"^x\.tif: La images cannot be converted to colour$"):
+        _to_bgr(Image.new("La", (4, 4)), tmp_path.joinpath("x.tif").relative_to(tmp_path))

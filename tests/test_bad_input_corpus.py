@@ -297,6 +297,12 @@ CASES = [
          says=("File name too long",)),
     Case("name-not-utf8", analyze_photo(lambda c: c.file(b"caf\xe9-\xff.png", encoded(c.kit.face, ".png"))), "ok",
          check=one_face),
+    Case("video-name-not-utf8", analyze_media(lambda c: c.file(b"caf\xe9.mp4", c.kit.video.read_bytes())),
+         says=("caf\\xe9.mp4", "not valid UTF-8")),  # OpenCV's binding crashed (SIGSEGV) on such a name
+    Case("out-folder-not-utf8", lambda c: ["analyze", c.kit.video, "--quiet", "--out", os.fsdecode(
+        os.fsencode(c.tmp) + b"/r\xe9sultats")], says=("r\\xe9sultats", "not valid UTF-8")),
+    Case("name-c1-control-json", lambda c: ["analyze", c.file("x\u009b31m\u202e.mp4", c.kit.video.read_bytes()),
+                                            "--json", "--quiet"], "ok"),  # JSON leaves C1 and bidi unescaped
     # --- where output goes: read-only, full, not a folder -------------------------------------------
     Case("out-read-only", lambda c: ["analyze", c.image("p.png", c.kit.face), "--out", c.mount("ro", read_only=True)],
          says=("p.annotated.jpg", "Read-only")),

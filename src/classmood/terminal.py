@@ -12,6 +12,8 @@ import re
 
 # C0 and C1 control characters, DEL, and the Unicode bidirectional embeddings, overrides and isolates
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# what JSON leaves unescaped but a terminal acts on, and lone surrogates (undecodable file-name bytes)
+_UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def printable(text: object) -> str:
@@ -19,6 +21,16 @@ def printable(text: object) -> str:
     undecodable file-name bytes (surrogate escapes) become ``\\xNN``."""
     text = str(text).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     return _UNPRINTABLE.sub(lambda m: ascii(m.group())[1:-1], text)
+
+
+def json_text(obj: object) -> str:
+    """``obj`` as JSON for a terminal: non-ASCII text as is, but C1 controls, bidi overrides and the
+    surrogates of undecodable file-name bytes as ``\\uXXXX`` escapes (JSON escapes C0 itself)."""
+    import json
+
+    text = json.dumps(obj, ensure_ascii=False)
+    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
 
 
 def rich_safe(text: object) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +10,7 @@ import typer
 
 from classmood.errors import ClassmoodError, cli_errors
 from classmood.logs import log_to_stderr
-from classmood.terminal import printable, rich_safe
+from classmood.terminal import json_text, printable, rich_safe
 
 ModelOption = Annotated[str, typer.Option("--model", "-m", help="Bundled model name (realtime, accurate) or path to an .onnx file with its .json beside it.")]
 
@@ -22,7 +21,8 @@ def _setup_logging() -> None:
 
 
 def _emit_json(obj: dict) -> None:
-    typer.echo(json.dumps(obj, ensure_ascii=False))
+    """One JSON line; control characters and undecodable bytes of file names stay escaped (``\\uXXXX``)."""
+    typer.echo(json_text(obj))
 
 
 @cli_errors

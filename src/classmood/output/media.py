@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from classmood.errors import ClassmoodError
+from classmood.opencv_paths import opencv_path
 from classmood.output.atomic import AtomicWriter, atomic_path, naming, partial_path
 
 
@@ -44,7 +45,8 @@ class VideoWriter(AtomicWriter):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             height, width = image.shape[:2]
             self._size = (width - width % 2, height - height % 2)  # codecs want even sizes
-            self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*self.fourcc), self.fps, self._size)
+            self._writer = cv2.VideoWriter(opencv_path(self._tmp), cv2.VideoWriter_fourcc(*self.fourcc), self.fps,
+                                           self._size)
             if not self._writer.isOpened():
                 self._writer = None
                 raise ClassmoodError(f"{self.path}: cannot open a {self.fourcc} video writer")
@@ -69,7 +71,7 @@ class VideoWriter(AtomicWriter):
             return
         self._writer.release()
         self._writer = None
-        check = cv2.VideoCapture(str(self._tmp))
+        check = cv2.VideoCapture(opencv_path(self._tmp))
         try:
             complete = check.isOpened() and int(check.get(cv2.CAP_PROP_FRAME_COUNT)) == self.frames
         finally:

@@ -56,7 +56,14 @@ class FaceTableWriter(AtomicWriter):
         self.rows_written = 0
         self._pending: list[dict] = []
         self._csv_tmp = self._pq_tmp = None
-        self._csv_file = self._csv = self._pq = None
+        self._csv_file = self._csv = self._pq = self._pq_file = None
+        try:
+            self._open()
+        except BaseException:
+            self.abort()  # the first file may be open when the second cannot be
+            raise
+
+    def _open(self) -> None:
         if self.csv_path:
             self.csv_path.parent.mkdir(parents=True, exist_ok=True)
             self._csv_tmp = partial_path(self.csv_path)
@@ -66,7 +73,9 @@ class FaceTableWriter(AtomicWriter):
         if self.parquet_path:
             self.parquet_path.parent.mkdir(parents=True, exist_ok=True)
             self._pq_tmp = partial_path(self.parquet_path)
-            self._pq = pq.ParquetWriter(self._pq_tmp, SCHEMA)
+            # a Python file, not a path: Arrow cannot take a file name that is not valid UTF-8
+            self._pq_file = open(self._pq_tmp, "wb")  # noqa: SIM115 - open until close()
+            self._pq = pq.ParquetWriter(self._pq_file, SCHEMA)
 
     def add(self, result: FrameResult) -> None:
         rows = result_rows(result)
@@ -94,7 +103,8 @@ class FaceTableWriter(AtomicWriter):
         if self._pq is not None:
             with naming(self.parquet_path, self._pq_tmp):
                 self._pq.close()
-            self._pq = None
+                self._pq_file.close()
+            self._pq = self._pq_file = None
 
     def commit(self) -> list[Path]:
         """Move both finished files into place; returns the written paths."""
@@ -114,7 +124,10 @@ class FaceTableWriter(AtomicWriter):
         with contextlib.suppress(OSError):
             if self._pq is not None:
                 self._pq.close()
-        self._csv_file = self._pq = None
+        with contextlib.suppress(OSError):
+            if self._pq_file is not None:
+                self._pq_file.close()
+        self._csv_file = self._pq = self._pq_file = None
         for tmp in (self._csv_tmp, self._pq_tmp):
             if tmp is not None:
                 tmp.unlink(missing_ok=True)

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 from classmood.errors import ClassmoodError
+from classmood.opencv_paths import opencv_path
 from classmood.sources.base import Source
 from classmood.sources.imageio import IMAGE_EXTENSIONS, read_image
 from classmood.sources.images import FolderSource, ImageSource
@@ -77,4 +78,4 @@ def open_source(spec: str | int | Path, *, every: int = 1, max_frames: int | Non
         return FolderSource(text, every=every, max_frames=max_frames)
     if kind == "image":
         return ImageSource(text)
-    return VideoFileSource(text, every=every, max_frames=max_frames)
+    return VideoFileSource(opencv_path(text), every=every, max_frames=max_frames)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from classmood.errors import ClassmoodError
+from classmood.opencv_paths import opencv_path
 from classmood.sources.base import Source
 from classmood.types import Frame
 
@@ -85,7 +86,7 @@ class CaptureSource(Source):
         self.timeout = timeout
         self.max_frames = max_frames
         self.dropped = 0
-        self._cap = cv2.VideoCapture(target)
+        self._cap = cv2.VideoCapture(target if isinstance(target, int) else opencv_path(target))
         if not self._cap.isOpened():
             self._cap.release()
             raise ClassmoodError(f"cannot open {name}: no such device or stream")
