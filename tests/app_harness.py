@@ -163,6 +163,16 @@ def login(page, server: AppServer, password: str = PASSWORD) -> None:
     page.click("button[type=submit]")
 
 
+def signed_in_page(browser, server: AppServer, timeout_ms: float = 90_000):
+    """A new browser context and its page, signed in and showing the Live page."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(timeout_ms)
+    login(page, server)
+    page.get_by_role("heading", name="Live class").wait_for()
+    return context, page
+
+
 def webrtc_frame(page):
     return page.frame_locator("iframe[title*='webrtc_streamer']").first
 

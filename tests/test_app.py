@@ -26,7 +26,7 @@ PlaywrightTimeout = playwright_api.TimeoutError
 
 from app_harness import (  # noqa: E402
     PASSWORD, app_server, chromium_path, face_canvas, fer_faces, launch_chromium, login, press_start, press_stop,
-    webrtc_frame, write_y4m,
+    signed_in_page, webrtc_frame, write_y4m,
 )
 from pipeline_media import cut_video, two_face_video  # noqa: E402
 
@@ -235,11 +235,7 @@ def select_session(page, name: str) -> None:
 
 
 def test_dropped_connection_keeps_the_session(browser, server):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(UI_TIMEOUT_MS)
-    login(page, server)
-    page.get_by_role("heading", name="Live class").wait_for()
+    context, page = signed_in_page(browser, server, UI_TIMEOUT_MS)
     before = {row[0] for row in db_rows(server, "select id from sessions")}
     press_start(page)
     page.get_by_text("S01", exact=True).wait_for(timeout=UI_TIMEOUT_MS)

@@ -346,3 +346,47 @@ def test_live_frames_are_kept_only_when_asked(home, store_frames):
     else:
         assert kept == [] and stream.kept_video is None
         assert not any(p.suffix in {".mp4", ".jpg", ".png"} for p in home.rglob("*"))
+
+
+def test_login_throttle_backs_off_per_client_and_in_total():
+    from classmood.app.throttle import LoginThrottle
+
+    throttle = LoginThrottle(free=3, total_free=5, base_s=1.0, max_s=60.0)
+    for _ in range(3):
+        assert throttle.retry_after_s("10.0.0.1", now=0.0) == 0
+        throttle.attempt("10.0.0.1", now=0.0)
+    assert throttle.retry_after_s("10.0.0.1", now=0.0) == 1.0  # 4th try waits 1 s
+    assert throttle.retry_after_s("10.0.0.2", now=0.0) == 0  # another client is not held back yet
+    throttle.attempt("10.0.0.1", now=1.0)
+    assert throttle.retry_after_s("10.0.0.1", now=1.0) == 2.0  # doubles
+    throttle.attempt("10.0.0.2", now=1.0)
+    assert throttle.retry_after_s("10.0.0.3", now=1.0) == 1.0  # 5 failures in total: everyone waits
+    throttle.succeeded("10.0.0.2")
+    assert throttle.retry_after_s("10.0.0.2", now=1.0) == 0.0
+    assert throttle.retry_after_s("10.0.0.1", now=2000.0) == 0.0  # quiet for long: forgotten
+
+
+def test_only_a_loopback_client_asking_for_a_loopback_host_is_local():
+    from classmood.app.guard import is_local_visit
+
+    assert is_local_visit("127.0.0.1", "127.0.0.1:8501") and is_local_visit("::1", "[::1]:8501")
+    assert is_local_visit("127.0.0.1", "localhost:8501")
+    assert not is_local_visit("192.168.1.20", "127.0.0.1:8501")  # a LAN visitor
+    assert not is_local_visit("127.0.0.1", "classroom.lan:8501")  # rebinding or a proxy in front
+    assert not is_local_visit("", "localhost") and not is_local_visit("127.0.0.1", "local host")
+
+
+def test_host_policy_on_all_interfaces_accepts_this_machines_addresses_only(monkeypatch):
+    import psutil
+
+    from classmood.app.guard import HostPolicy
+
+    monkeypatch.setenv("CLASSMOOD_APP_HOST", "0.0.0.0")
+    monkeypatch.setenv("CLASSMOOD_APP_ALLOWED_HOSTS", "Classroom.LAN.")
+    policy = HostPolicy.from_environment()
+    own = next(a.address for nic in psutil.net_if_addrs().values() for a in nic if a.family.name == "AF_INET")
+    assert policy.host_allowed(f"{own}:8501") and policy.host_allowed("classroom.lan:8501")
+    assert not policy.host_allowed("198.51.100.7:8501") and not policy.host_allowed("evil.example")
+    assert not policy.host_allowed("user@localhost") and not policy.host_allowed("localhost:99999")
+    assert policy.same_origin("http://classroom.lan:8501", "ws", "classroom.lan:8501")
+    assert not policy.same_origin("https://classroom.lan:8501", "ws", "classroom.lan:8501")

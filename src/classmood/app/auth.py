@@ -29,6 +29,7 @@ SESSION_MAX_AGE_S = 12 * 3600
 MIN_PASSWORD_LENGTH = 8
 
 _hasher = PasswordHasher()
+_setup_code: str | None = None
 
 
 class PasswordError(ValueError):
@@ -44,10 +45,12 @@ def password_is_set() -> bool:
 
 
 def set_password(password: str) -> None:
-    """Hash and store a new password (replaces any previous one)."""
+    """Hash and store a new password (replaces any previous one); the first-run setup code is spent."""
+    global _setup_code
     if len(password) < MIN_PASSWORD_LENGTH:
         raise PasswordError(f"The password needs at least {MIN_PASSWORD_LENGTH} characters.")
     write_atomic(_password_file(), _hasher.hash(password).encode())
+    _setup_code = None
 
 
 def check_password(password: str) -> bool:
@@ -62,10 +65,23 @@ def check_password(password: str) -> bool:
 
 
 def apply_password_from_env() -> None:
-    """Store ``$CLASSMOOD_APP_PASSWORD`` hashed, unless the stored hash already matches it."""
-    password = os.environ.get(PASSWORD_ENV)
+    """Store ``$CLASSMOOD_APP_PASSWORD`` hashed (unless the stored hash already matches it), then
+    drop it from this process's environment so that no child process inherits the plain text."""
+    password = os.environ.pop(PASSWORD_ENV, None)
     if password and not check_password(password):
         set_password(password)
+
+
+def new_setup_code() -> str:
+    """A one-time code that lets a visitor from another machine choose the first password."""
+    global _setup_code
+    _setup_code = secrets.token_urlsafe(9)
+    return _setup_code
+
+
+def setup_code_matches(code: str) -> bool:
+    """True when ``code`` is the code printed on the server's console at start (void once a password is set)."""
+    return bool(_setup_code) and secrets.compare_digest(code.encode(), _setup_code.encode())
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -119,6 +135,12 @@ def token_is_valid(token: str | None) -> bool:
     claims = _claims(token)
     return (claims is not None and claims.get("pw") == _password_fingerprint()
             and claims.get("id") not in _revoked())
+
+
+def token_id(token: str | None) -> str | None:
+    """The id of a cookie we signed (whatever its validity now), else None."""
+    claims = _claims(token)
+    return str(claims["id"]) if claims and claims.get("id") else None
 
 
 def revoke_token(token: str | None) -> None:

@@ -1,23 +1,31 @@
-"""The ASGI app served by ``classmood app``: login gate, health endpoint, then Streamlit.
+"""The ASGI app served by ``classmood app``: host/origin guard, security headers, login gate, then Streamlit.
 
 ``streamlit run server.py`` finds ``app`` (a ``streamlit.App``) and serves it with uvicorn.
-Every request except ``/health`` and the login page needs the signed session cookie: pages
-redirect to ``/login``, other HTTP requests get 401 and WebSockets are closed, so nothing of
-the class view (not even Streamlit's script stream) is reachable without the password.
+A foreign Host or Origin is refused first (``guard``). Every request except ``/health`` and the
+login page needs the signed session cookie: pages redirect to ``/login``, other HTTP requests get
+401 and WebSockets are closed, so nothing of the class view (not even Streamlit's script stream) is
+reachable without the password; an open WebSocket is closed when its cookie is signed out.
+The first password can be chosen only from this computer, or with the one-time setup code
+printed on the server's console. Password guesses are throttled (``throttle``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from http.cookies import SimpleCookie
+import math
+import os
+import sys
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
+from html import escape
+
+import anyio
 import jinja2
 import streamlit as st
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request, cookie_parser
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
 from starlette.routing import Route
 
@@ -25,11 +33,20 @@ from classmood import __version__
 from classmood.app import auth
 from classmood.app.config import AppSettings
 from classmood.app.display_capture import DisplayCaptureInjector
+from classmood.app.guard import BIND_ENV, HostOriginGuard, header, is_local_visit
+from classmood.app.ice import bind_ice_to
+from classmood.app.headers import REPORT_PATH, REPORT_POLICY, SecurityHeaders
+from classmood.app.sockets import SocketRegistry
+from classmood.app.throttle import LoginThrottle
+from classmood.errors import ClassmoodError
 from classmood.logs import log_to_stderr
 
 HERE = Path(__file__).parent
 PUBLIC_PATHS = frozenset({"/health", "/login", "/logout"})
-FAILED_LOGIN_DELAY_S = 1.0
+LOGIN_BODY_LIMIT = 16 * 1024
+THROTTLE = LoginThrottle.from_environment()
+HASHING = anyio.CapacityLimiter(max(1, (os.cpu_count() or 2) // 2))
+SOCKETS = SocketRegistry()
 
 _templates = jinja2.Environment(
     loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True
@@ -43,34 +60,56 @@ def _safe_next(path: str | None) -> str:
     return path
 
 
-def _login_page(error: str = "", next_path: str = "/", status: int = 200) -> HTMLResponse:
+def _is_local(request: Request) -> bool:
+    return is_local_visit(request.client.host if request.client else "", request.headers.get("host", ""))
+
+
+def _login_page(request: Request, error: str = "", next_path: str = "/", status: int = 200,
+                headers: dict | None = None) -> HTMLResponse:
     html = _templates.get_template("login.html").render(
         first_run=not auth.password_is_set(),
+        needs_setup_code=not auth.password_is_set() and not _is_local(request),
         min_length=auth.MIN_PASSWORD_LENGTH,
         error=error,
         next_path=_safe_next(next_path),
     )
-    return HTMLResponse(html, status_code=status)
+    return HTMLResponse(html, status_code=status, headers=headers)
 
 
 async def login_get(request: Request) -> HTMLResponse:
-    return _login_page(next_path=request.query_params.get("next", "/"))
+    return _login_page(request, next_path=request.query_params.get("next", "/"))
+
+
+async def _small_form(request: Request) -> dict[str, str] | None:
+    """The login form's fields, or None when the body is larger than any login form (``LOGIN_BODY_LIMIT``)."""
+    if int(request.headers.get("content-length") or 0) > LOGIN_BODY_LIMIT:
+        return None
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > LOGIN_BODY_LIMIT:
+            return None
+    return dict(parse_qsl(body.decode("utf-8", "replace"), max_num_fields=10))
 
 
 async def login_post(request: Request):
-    form = await request.form()
-    password = str(form.get("password", ""))
+    client = request.client.host if request.client else ""
+    try:
+        form = await _small_form(request)
+    except ValueError:  # more fields than a login form has
+        form = None
+    if form is None:
+        return PlainTextResponse("Request too large.", status_code=413)
     next_path = _safe_next(str(form.get("next", "/")))
-    if not auth.password_is_set():
-        if password != str(form.get("confirm", "")):
-            return _login_page("The two passwords differ.", next_path, 400)
-        try:
-            auth.set_password(password)
-        except auth.PasswordError as exc:
-            return _login_page(str(exc), next_path, 400)
-    elif not auth.check_password(password):
-        await asyncio.sleep(FAILED_LOGIN_DELAY_S)  # slows guessing
-        return _login_page("Wrong password.", next_path, 401)
+    wait_s = THROTTLE.retry_after_s(client)
+    if wait_s > 0:
+        return _login_page(request, f"Too many attempts: wait {math.ceil(wait_s)} s, then try again.", next_path,
+                           429, {"Retry-After": str(math.ceil(wait_s))})
+    THROTTLE.attempt(client)
+    error = await _first_password(request, form) if not auth.password_is_set() else await _check(form)
+    if error:
+        return _login_page(request, error[1], next_path, error[0])
+    THROTTLE.succeeded(client)
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(
         auth.COOKIE_NAME,
@@ -83,8 +122,38 @@ async def login_post(request: Request):
     return response
 
 
+async def _hash_off_loop(function, *args):
+    """Run an argon2 hash or check in a worker thread, a few at a time: the event loop stays free and
+    parallel guessers cannot take every core (argon2 costs ~0.1 s of CPU and 64 MiB each)."""
+    return await anyio.to_thread.run_sync(function, *args, limiter=HASHING)
+
+
+async def _check(form) -> tuple[int, str] | None:
+    """None for the right password."""
+    if await _hash_off_loop(auth.check_password, str(form.get("password", ""))):
+        return None
+    return 401, "Wrong password."
+
+
+async def _first_password(request: Request, form) -> tuple[int, str] | None:
+    """Set the first password: from this computer, or with the setup code from the server's console."""
+    password = str(form.get("password", ""))
+    if not _is_local(request) and not auth.setup_code_matches(str(form.get("setup_code", ""))):
+        return 403, ("Wrong setup code. The first password can be chosen on the computer running classmood, "
+                     "or here with the setup code it printed when it started.")
+    if password != str(form.get("confirm", "")):
+        return 400, "The two passwords differ."
+    try:
+        await _hash_off_loop(auth.set_password, password)
+    except auth.PasswordError as exc:
+        return 400, str(exc)
+    return None
+
+
 async def logout(request: Request) -> RedirectResponse:
-    auth.revoke_token(request.cookies.get(auth.COOKIE_NAME))
+    token = _cookie(request.scope, auth.COOKIE_NAME)
+    auth.revoke_token(token)
+    SOCKETS.close_cookie(auth.token_id(token))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(auth.COOKIE_NAME)
     return response
@@ -113,13 +182,18 @@ class LoginGate:
         if scope["type"] not in ("http", "websocket") or scope["path"] in PUBLIC_PATHS:
             await self.app(scope, receive, send)
             return
-        if auth.token_is_valid(_cookie(scope, auth.COOKIE_NAME)):
-            await self.app(scope, receive, send)
+        token = _cookie(scope, auth.COOKIE_NAME)
+        if auth.token_is_valid(token):
+            if scope["type"] == "websocket":
+                await SOCKETS.serve(self.app, scope, receive, send, auth.token_id(token),
+                                    lambda: auth.token_is_valid(token))
+            else:
+                await self.app(scope, receive, send)
             return
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})
             return
-        wants_page = scope["method"] == "GET" and b"text/html" in _header(scope, b"accept")
+        wants_page = scope["method"] == "GET" and b"text/html" in header(scope, b"accept")
         if wants_page:
             target = scope["path"] + (f"?{scope['query_string'].decode()}" if scope["query_string"] else "")
             response = RedirectResponse(f"/login?next={quote(target)}", status_code=303)
@@ -128,20 +202,22 @@ class LoginGate:
         await response(scope, receive, send)
 
 
-def _header(scope, name: bytes) -> bytes:
-    return b",".join(v for k, v in scope.get("headers", []) if k.lower() == name)
-
-
 def _cookie(scope, name: str) -> str | None:
-    raw = _header(scope, b"cookie").decode("latin-1")
-    if not raw:
-        return None
-    cookies = SimpleCookie()
+    """Our cookie from the Cookie header, read pair by pair: another app's odd cookie does not hide it."""
+    return cookie_parser(header(scope, b"cookie").decode("latin-1")).get(name)
+
+
+async def session_report(request: Request) -> HTMLResponse:
+    """A session's HTML report for the frame on the History and Recorded pages, under ``REPORT_POLICY``."""
+    from classmood.app.views.session_view import report_html
+
+    name = request.query_params.get("name", "")
     try:
-        cookies.load(raw)
-    except Exception:  # noqa: BLE001 - a malformed Cookie header is just "not logged in"
-        return None
-    return cookies[name].value if name in cookies else None
+        html = await run_in_threadpool(report_html, name)
+    except ClassmoodError as exc:
+        return HTMLResponse(f"<p>{escape(exc.message)}</p>", status_code=404,
+                            headers={"Content-Security-Policy": REPORT_POLICY})
+    return HTMLResponse(html, headers={"Content-Security-Policy": REPORT_POLICY})
 
 
 def _log_live_classes() -> None:
@@ -150,8 +226,21 @@ def _log_live_classes() -> None:
     log_to_stderr("classmood.app", "%(asctime)s classmood %(levelname)s %(message)s", logging.INFO)
 
 
-auth.apply_password_from_env()
+def _prepare_password() -> None:
+    """Hash ``$CLASSMOOD_APP_PASSWORD`` (and forget it), or print the one-time setup code."""
+    try:
+        auth.apply_password_from_env()
+    except auth.PasswordError as exc:
+        print(f"error: {auth.PASSWORD_ENV}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if not auth.password_is_set():
+        print("classmood: no password yet. Choose it in a browser on this computer, or from another computer "
+              f"with this one-time setup code: {auth.new_setup_code()}", file=sys.stderr, flush=True)
+
+
+_prepare_password()
 _log_live_classes()
+bind_ice_to(os.environ.get(BIND_ENV, "127.0.0.1"))
 
 app = st.App(
     HERE / "main.py",
@@ -160,6 +249,8 @@ app = st.App(
         Route("/login", login_get, methods=["GET"]),
         Route("/login", login_post, methods=["POST"]),
         Route("/logout", logout, methods=["GET", "POST"]),
+        Route(REPORT_PATH, session_report, methods=["GET"]),
     ],
-    middleware=[Middleware(LoginGate), Middleware(DisplayCaptureInjector)],
+    middleware=[Middleware(SecurityHeaders), Middleware(HostOriginGuard), Middleware(LoginGate),
+                Middleware(DisplayCaptureInjector)],
 )

@@ -17,6 +17,7 @@ import sys
 import threading
 from multiprocessing.connection import Client, Listener
 
+from classmood.app.auth import PASSWORD_ENV
 from classmood.errors import ClassmoodError
 from classmood.types import Face, Frame, FrameResult
 
@@ -73,7 +74,8 @@ class PipelineProcess:
         """
         authkey = secrets.token_bytes(32)
         with Listener(family="AF_UNIX", authkey=authkey) as listener:
-            env = dict(os.environ, CLASSMOOD_WORKER_KEY=authkey.hex())
+            env = {k: v for k, v in os.environ.items() if k != PASSWORD_ENV}  # never the app's password
+            env["CLASSMOOD_WORKER_KEY"] = authkey.hex()
             process = subprocess.Popen([sys.executable, "-m", "classmood.app.worker", listener.address, self.model],
                                        env=env, stdin=subprocess.DEVNULL)
             listener._listener._socket.settimeout(START_TIMEOUT_S)  # accept() must not wait forever on a dead child

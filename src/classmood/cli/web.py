@@ -21,6 +21,9 @@ def serve(
                                   help="PEM certificate: serve HTTPS. Browsers allow the camera and screen "
                                        "sharing only on https:// or on localhost, so the LAN needs this."),
     ssl_key: Path = typer.Option(None, envvar="CLASSMOOD_APP_SSL_KEY", help="PEM private key of --ssl-cert."),
+    allowed_host: list[str] = typer.Option(None, "--allowed-host",
+                                           help="Another host name the app may be opened by (repeatable); "
+                                                "localhost, 127.0.0.1, [::1] and the bound address always work."),
 ) -> None:
     """Serve the teacher's class view: Live, Recorded, History and Settings pages.
 
@@ -40,6 +43,7 @@ def serve(
         if tls_file is not None and not tls_file.is_file():
             _fail(f"{tls_file}: no such file")
     _check_port_free(host, port)
+    _store_password_from_env()
     settings = AppSettings.load()
     server = Path(__file__).resolve().parent.parent / "app" / "server.py"
     args = [
@@ -50,11 +54,19 @@ def serve(
         "--server.fileWatcherType", "none",
         "--server.runOnSave", "false",
         "--server.maxUploadSize", str(max_upload_mb or settings.max_upload_mb),
+        # Streamlit's own checks, consistent with the app's guard (which refuses foreign hosts and origins
+        # first); a fixed browser.serverAddress keeps Streamlit from looking up this machine's external IP
+        "--server.enableCORS", "true",
+        "--server.enableXsrfProtection", "true",
+        "--browser.serverAddress", "localhost" if host in ("0.0.0.0", "::", "") else host,
         "--browser.gatherUsageStats", "false",
         "--client.toolbarMode", "minimal",
         "--client.showErrorDetails", "false",
         "--theme.primaryColor", "#4f46e5",
     ]
+    hosts = _allowed_hosts(host, allowed_host or [])
+    for name in hosts:
+        args += ["--server.allowedHosts", name]
     if ssl_cert is not None:
         args += ["--server.sslCertFile", str(ssl_cert.resolve()), "--server.sslKeyFile", str(ssl_key.resolve())]
     import os
@@ -62,11 +74,30 @@ def serve(
 
     # A fresh interpreter (exec, so signals reach Streamlit directly): Streamlit must create its
     # runtime before any component is declared, which an in-process start does not guarantee.
-    env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false", CLASSMOOD_APP_HOST=host,
+               CLASSMOOD_APP_ALLOWED_HOSTS=",".join(hosts))
     try:
         os.execvpe(sys.executable, [sys.executable, "-m", *args], env)
     except OSError as exc:
         _fail(f"cannot start Streamlit: {exc}")
+
+
+def _allowed_hosts(host: str, extra: list[str]) -> list[str]:
+    """Host names the app answers to besides its own addresses (the guard adds the rest)."""
+    names = ["localhost", "127.0.0.1", "::1", *(h.strip().strip("[]") for h in extra)]
+    if host not in ("0.0.0.0", "::", ""):
+        names.append(host.strip("[]"))
+    return list(dict.fromkeys(n for n in names if n))
+
+
+def _store_password_from_env() -> None:
+    """Hash ``$CLASSMOOD_APP_PASSWORD`` now and leave it out of the server's environment."""
+    from classmood.app import auth
+
+    try:
+        auth.apply_password_from_env()  # removes it from os.environ, which the server inherits
+    except auth.PasswordError as exc:
+        _fail(f"{auth.PASSWORD_ENV}: {exc}")
 
 
 def _check_port_free(host: str, port: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 import time
@@ -26,22 +27,27 @@ ACCEPTED = sorted(e.lstrip(".") for e in IMAGE_EXTENSIONS | VIDEO_EXTENSIONS)
 def render() -> None:
     settings = AppSettings.load()
     st.title("Recorded class")
+    # the limit the server enforces (classmood app --max-upload-mb), not the saved setting
     st.caption(f"Upload a class video ({', '.join(sorted(e.lstrip('.') for e in VIDEO_EXTENSIONS))}) "
-               f"or a photo, up to {settings.max_upload_mb} MB. It is analysed on this computer and "
-               "only aggregates are kept.")
+               f"or a photo, up to {st.get_option('server.maxUploadSize')} MB. It is analysed on this computer "
+               "and only aggregates are kept.")
     upload = st.file_uploader("Class video or photo", type=ACCEPTED, key="recorded_upload")
     if upload is None:
         return
     work = Path(tempfile.mkdtemp(prefix="classmood-upload-"))
-    path = work / Path(upload.name).name
-    path.write_bytes(upload.getbuffer())
+    # a fixed short name on disk: the visitor's name (any length, any characters) is only shown
+    path = work / f"upload{Path(upload.name).suffix.lower()[:10]}"
     try:
-        if path.suffix.lower() in IMAGE_EXTENSIONS:
+        path.write_bytes(upload.getbuffer())
+        if path.suffix in IMAGE_EXTENSIONS:
             _photo(path, settings)
         else:
             _video(path, settings, upload.name)
     except ClassmoodError as exc:
         st.error(f"Cannot analyse {upload.name}: {exc.message.replace(str(path), upload.name)}")
+    except Exception as exc:  # one line in the page, the details in the server's log
+        logging.getLogger("classmood.app").exception("analysis of an upload failed")
+        st.error(f"Cannot analyse {upload.name}: {type(exc).__name__}: {str(exc).replace(str(path), upload.name)}")
     finally:
         shutil.rmtree(work, ignore_errors=True)  # the upload and any temp output: nothing kept on disk
 
@@ -85,12 +91,13 @@ def _analyse_video(path: Path, settings: AppSettings, shown_name: str) -> tuple[
     recorder = SessionRecorder(resources.store(), session_name, source=f"upload:{shown_name}",
                                settings={"model": settings.model})
     live = LiveClass(settings, resources.pipeline(settings.model), recorder)
-    writer = BrowserVideoWriter(path.with_name(f"{path.stem}.annotated.mp4"), source.fps)
+    writer = None
     total = source.frame_count
     progress = st.progress(0.0, text="Analysing…")
     started = time.monotonic()
     frames = 0
-    try:
+    try:  # from here on, whatever happens ends the session (never left 'running')
+        writer = BrowserVideoWriter(path.with_name(f"{path.stem}.annotated.mp4"), source.fps)
         for frame in source:
             writer.write(live.process(frame.image, now=frame.timestamp))
             frames += 1
@@ -113,7 +120,8 @@ def _analyse_video(path: Path, settings: AppSettings, shown_name: str) -> tuple[
             kept.write_bytes(video)
             st.caption(f"Annotated video kept at {kept} (Settings: store video frames).")
     except BaseException:
-        writer.abort()
+        if writer is not None:
+            writer.abort()
         live.close("interrupted")
         raise
     finally:

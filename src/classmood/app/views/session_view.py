@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import streamlit as st
 
 from classmood.app import resources
+from classmood.app.headers import REPORT_PATH
 from classmood.emotions import EMOTIONS
 from classmood.store import queries
 from classmood.store.models import PROBABILITY_COLUMNS
@@ -51,7 +54,8 @@ def _downloads(name: str, seconds, key: str) -> None:
     right.download_button("Download HTML report", html.encode(), file_name=f"{slug}.html", mime="text/html",
                           key=f"{key}-html")
     with st.expander("Show the report"):
-        st.iframe(html, height=900)  # our own report (names are escaped by its template)
+        # served by the app under a sandbox policy (no script, opaque origin), not inlined in the page
+        st.iframe(f"{REPORT_PATH}?{urlencode({'name': name})}", height=900)
 
 
 def report_html(name: str) -> str:
