@@ -51,6 +51,8 @@ def read_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         raise ClassmoodError(f"{path}: {claimed}, {limit}") from None
     except UnidentifiedImageError:
         raise ClassmoodError(f"{path}: not a readable image") from None
+    except PermissionError:
+        raise ClassmoodError(f"{path}: permission denied (this user may not read it)") from None
     except (OSError, ValueError, SyntaxError) as exc:  # truncated or corrupt data
         raise ClassmoodError(f"{path}: corrupt or truncated image ({exc})") from None
 
