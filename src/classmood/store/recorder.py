@@ -1,9 +1,9 @@
-"""Write a running class into the database in small batches (every ~1 s of wall time),
-so that a killed monitor loses at most the last seconds, and continue a stored session.
+"""Write a running class into the database in small batches (every ~1 s of wall time and of
+session time), so that a killed monitor loses less than 2 s, and continue a stored session.
 
 Each flush also stamps the session's heartbeat and the position up to which it is complete,
-in the same transaction as its seconds; only the owner (pid@host) that opened the session may
-write it, so two monitors never write one session at the same time."""
+in the same transaction as its seconds; only the recorder that opened the session (its owner,
+``pid@host/run``) may write it, so two monitors never write one session at the same time."""
 
 from __future__ import annotations
 
