@@ -7,6 +7,7 @@
 # run on this machine reuses the base image and the build's cached layers. Prints its timings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/sbin:/sbin"  # debootstrap lives in sbin
 
 BASE_IMAGE=localhost/debian-minbase:bookworm
 IMAGE=localhost/classmood:ci
@@ -43,7 +44,9 @@ trap cleanup EXIT
 
 step "tools (podman runc debootstrap)"
 missing=()
-for pkg in podman runc debootstrap; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+for tool in podman runc debootstrap; do  # by command: dpkg -s also says 0 for a removed package's leftover config
+    command -v "$tool" >/dev/null || missing+=("$tool")
+done
 if [ "${#missing[@]}" -gt 0 ]; then
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } \
         >"$WORK/apt.log" 2>&1 || fail "could not install ${missing[*]}" "$WORK/apt.log"
