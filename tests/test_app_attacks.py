@@ -84,11 +84,16 @@ def server(tmp_path_factory, canary):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
+def playwright():
+    with playwright_api.sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser(playwright):
+    chromium = launch_chromium(playwright)
+    yield chromium
+    chromium.close()
 
 
 def request(server: AppServer, path: str, *, method: str = "GET", headers: dict | None = None,
@@ -491,21 +496,20 @@ def test_plain_password_never_reaches_the_server_or_its_analysis_process(server)
 
 # --- WebRTC ----------------------------------------------------------------------------------------------
 
-def test_webrtc_listens_only_on_the_http_address(server, tmp_path):
+def test_webrtc_listens_only_on_the_http_address(server, playwright, tmp_path):
     """During a live class, the server's UDP sockets (ICE host candidates) are on 127.0.0.1 only."""
     import psutil
 
     camera = write_y4m(tmp_path / "camera.y4m", [face_canvas(fer_faces(1))] * 30, fps=10)
-    with playwright_api.sync_playwright() as playwright:
-        chromium = launch_chromium(playwright, camera)
-        try:
-            context, page = signed_in_page(chromium, server, UI_TIMEOUT_MS)
-            press_start(page)
-            page.get_by_text("S01", exact=True).wait_for(timeout=UI_TIMEOUT_MS)
-            udp = [c.laddr for c in psutil.Process(server.process.pid).net_connections(kind="udp")]
-            press_stop(page)
-            context.close()
-        finally:
-            chromium.close()
+    chromium = launch_chromium(playwright, camera)
+    try:
+        context, page = signed_in_page(chromium, server, UI_TIMEOUT_MS)
+        press_start(page)
+        page.get_by_text("S01", exact=True).wait_for(timeout=UI_TIMEOUT_MS)
+        udp = [c.laddr for c in psutil.Process(server.process.pid).net_connections(kind="udp")]
+        press_stop(page)
+        context.close()
+    finally:
+        chromium.close()
     assert udp, "no UDP socket during a live class"
     assert {address.ip for address in udp} == {"127.0.0.1"}, udp
