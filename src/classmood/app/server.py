@@ -31,6 +31,7 @@ from starlette.routing import Route
 
 from classmood import __version__
 from classmood.app import auth
+from classmood.templating import template_env
 from classmood.app.config import AppSettings
 from classmood.app.display_capture import DisplayCaptureInjector
 from classmood.app.guard import BIND_ENV, HostOriginGuard, header, is_local_visit
@@ -48,9 +49,7 @@ THROTTLE = LoginThrottle.from_environment()
 HASHING = anyio.CapacityLimiter(max(1, (os.cpu_count() or 2) // 2))
 SOCKETS = SocketRegistry()
 
-_templates = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True
-)
+_templates = template_env(jinja2.FileSystemLoader(HERE / "templates"))
 
 
 def _safe_next(path: str | None) -> str:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from classmood.errors import ClassmoodError, cli_errors
+from classmood.terminal import rich_safe
 
 
 @cli_errors
@@ -75,7 +76,7 @@ def monitor(
                 return
         class_monitor = ClassMonitor(config, recorder)
         if resume:
-            console.print(f"resuming session {session!r} at {recorder.resume_at or recorder.offset:.1f} s",
+            console.print(f"resuming session {rich_safe(repr(session))} at {recorder.resume_at or recorder.offset:.1f} s",
                           highlight=False)
         if names and not class_monitor.reads_names:
             console.print("note: Tesseract OCR not installed: students get ids S01, S02... "
