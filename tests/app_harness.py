@@ -189,5 +189,26 @@ def press_start(page, timeout_s: float = 30.0) -> None:
     button.click()
 
 
+def open_expander(page, label: str) -> None:
+    """Open a collapsed expander the way a person does: scroll to it, let the page settle, click it.
+
+    Playwright's own scroll-and-click on an expander far below the view (History, under a 900-px report
+    frame) was lost in every full run of test_app.py on this machine, never in isolation: the expander
+    stayed shut although the click reached its summary. Scrolling first and waiting 300 ms fixed it in
+    every run tried; the retry keeps a slow machine from failing on one lost click.
+    """
+    expander = page.locator("details", has=page.get_by_text(label, exact=True))
+    for attempt in range(3):
+        expander.scroll_into_view_if_needed()
+        page.wait_for_timeout(300)
+        expander.locator("summary").click()
+        try:
+            page.wait_for_function("d => d.open", arg=expander.element_handle(), timeout=5_000)
+            return
+        except Exception:  # playwright's TimeoutError: the click was lost
+            if attempt == 2:
+                raise
+
+
 def press_stop(page) -> None:
     webrtc_frame(page).get_by_role("button", name="STOP").click()

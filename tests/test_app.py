@@ -26,7 +26,7 @@ PlaywrightTimeout = playwright_api.TimeoutError
 
 from app_harness import (  # noqa: E402
     PASSWORD, app_server, chromium_path, face_canvas, fer_faces, launch_chromium, login, press_start, press_stop,
-    signed_in_page, webrtc_frame, write_y4m,
+    open_expander, signed_in_page, webrtc_frame, write_y4m,
 )
 from pipeline_media import cut_video, two_face_video  # noqa: E402
 
@@ -371,9 +371,9 @@ def test_history_deletes_a_session(page, server, workdir):
     name = db_rows(server, "select name from sessions where source = 'upload:to-delete.mp4'")[0][0]
     go_to(page, "History")
     select_session(page, name)
-    page.get_by_text("Show the report").click()
+    open_expander(page, "Show the report")
     page.frame_locator("iframe").last.get_by_text(name).first.wait_for()  # the report, shown in the page
-    page.get_by_text("Delete this session").click()
+    open_expander(page, "Delete this session")
     page.get_by_role("button", name="Delete session").click()
     wait_until(lambda: not db_rows(server, "select id from sessions where name = ?", name), timeout_s=30)
     assert not db_rows(server, "select count(*) from student_seconds s left join sessions x on x.id = s.session_id "

@@ -30,7 +30,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus  # noqa: E402
 
 from app_harness import (  # noqa: E402
     PASSWORD, AppServer, app_server, chromium_path, face_canvas, fer_faces, free_port, launch_chromium, login,
-    press_start, press_stop, signed_in_page, write_y4m,
+    open_expander, press_start, press_stop, signed_in_page, write_y4m,
 )
 
 if chromium_path() is None:
@@ -460,7 +460,7 @@ def test_hostile_session_student_and_alert_strings_run_no_script(server, browser
         page.get_by_role("heading", name="History").wait_for()
         page.get_by_role("combobox").first.click()
         page.get_by_role("option", name=name).click()
-        page.get_by_text("Show the report").click()
+        open_expander(page, "Show the report")
         report = page.frame_locator("iframe").last
         report.get_by_text(name).first.wait_for()  # the hostile strings are shown as text
         report.get_by_text(payload(canary, "student"), exact=False).first.wait_for()
