@@ -87,7 +87,7 @@ def test_monitor_tracks_stores_and_alerts(class_video, tmp_path):
         named = students_frame(store, "lesson").query("name_source == 'ocr'")
         assert len(named) >= 2  # how many depends on CPU time left for the OCR thread
         assert all(label == NAMES[owner[student]] for student, label in zip(named["student"], named["label"]))
-    with store.session() as db:  # appearance signatures do not outlive a finished session
+    with store.transaction() as db:  # appearance signatures do not outlive a finished session
         assert db.execute(text("SELECT count(*) FROM students WHERE signature IS NOT NULL")).scalar() == 0
 
 

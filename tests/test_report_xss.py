@@ -45,7 +45,7 @@ def hostile_report(tmp_path_factory):
         recorder.record(update_, [StudentSighting(o.student_id, agg.students[o.student_id].first_seen, t) for o in obs])
     recorder.record(agg.finish())
     recorder.finish()
-    with store.session() as db:
+    with store.transaction() as db:
         assert db.execute(update(AlertRow).values(detail=DETAIL)).rowcount >= 1
     store.close()
     for number, name in (("S01", STUDENT), ("2", MATH)):

@@ -87,7 +87,7 @@ def test_record_read_back_and_resume(store):
     assert students_frame(store, name).set_index("student").loc[1, "label"] == "Grace"
     delete_session(store, name)
     assert name not in [s.name for s in list_sessions(store)]
-    with store.session() as db:
+    with store.transaction() as db:
         assert db.execute(text("SELECT count(*) FROM student_seconds st JOIN students s ON s.id = st.student_id "
                                "JOIN sessions x ON x.id = s.session_id WHERE x.name = :n"), {"n": name}).scalar() == 0
 
@@ -234,5 +234,5 @@ def _summary(store, name):
 
 
 def _position(store, name) -> float:
-    with store.session() as db:
+    with store.transaction() as db:
         return db.execute(text("SELECT position_s FROM sessions WHERE name = :n"), {"n": name}).scalar()

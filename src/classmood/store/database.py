@@ -76,7 +76,7 @@ def translate_error(exc: Exception, url: str) -> StoreError:
 
 
 class Store:
-    """A session database: ``with store.session() as db: ...`` for ORM work."""
+    """The database of recorded class sessions: ``with store.transaction() as db: ...`` for ORM work."""
 
     def __init__(self, url: str | None = None, *, busy_timeout_s: float = 5.0) -> None:
         self.url = url or default_database_url()
@@ -109,8 +109,8 @@ class Store:
             raise StoreError(f"cannot use database {describe_url(url)}: {exc}") from None
 
     @contextlib.contextmanager
-    def session(self) -> Iterator[Session]:
-        """An ORM session committed on success; database errors become ``StoreError``."""
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work (an ORM session) committed on success; database errors become ``StoreError``."""
         db = self._sessions()
         try:
             yield db

@@ -27,7 +27,7 @@ class SessionSummary:
 
 
 def list_sessions(store: Store) -> list[SessionSummary]:
-    with store.session() as db:
+    with store.transaction() as db:
         students = (select(StudentRow.session_id, func.count().label("n")).group_by(StudentRow.session_id)
                     .subquery())
         alerts = select(AlertRow.session_id, func.count().label("n")).group_by(AlertRow.session_id).subquery()
@@ -55,9 +55,15 @@ def get_summary(store: Store, name: str) -> SessionSummary:
     raise SessionNotFoundError(f"no session named {name!r} (see `classmood sessions list`)")
 
 
+def session_exists(store: Store, name: str) -> bool:
+    """Whether a class session of this name is recorded."""
+    with store.transaction() as db:
+        return db.scalar(select(SessionRow.id).where(SessionRow.name == name)) is not None
+
+
 def students_frame(store: Store, name: str) -> pd.DataFrame:
     """One row per student: number, label, name source, first/last seen, seconds present."""
-    with store.session() as db:
+    with store.transaction() as db:
         session = store.find_session(db, name)
         present = (select(StudentSecondRow.student_id, func.sum(StudentSecondRow.presence).label("present_s"),
                           func.avg(StudentSecondRow.engagement).label("engagement"))
@@ -75,7 +81,7 @@ def students_frame(store: Store, name: str) -> pd.DataFrame:
 
 def seconds_frame(store: Store, name: str) -> pd.DataFrame:
     """Every stored per-student second, with the student's number and label."""
-    with store.session() as db:
+    with store.transaction() as db:
         session = store.find_session(db, name)
         query = (select(StudentRow.number.label("student"), StudentRow.name, StudentSecondRow.second,
                         StudentSecondRow.presence, StudentSecondRow.engagement, StudentSecondRow.emotion,
@@ -102,7 +108,7 @@ def class_frame(seconds: pd.DataFrame) -> pd.DataFrame:
 
 
 def alerts_frame(store: Store, name: str) -> pd.DataFrame:
-    with store.session() as db:
+    with store.transaction() as db:
         session = store.find_session(db, name)
         rows = db.execute(
             select(AlertRow, StudentRow).outerjoin(StudentRow, StudentRow.id == AlertRow.student_id)
@@ -114,7 +120,7 @@ def alerts_frame(store: Store, name: str) -> pd.DataFrame:
 
 
 def delete_session(store: Store, name: str) -> None:
-    with store.session() as db:
+    with store.transaction() as db:
         session = store.find_session(db, name)
         db.execute(delete(StudentSecondRow).where(StudentSecondRow.session_id == session.id))
         db.execute(delete(AlertRow).where(AlertRow.session_id == session.id))
@@ -124,7 +130,7 @@ def delete_session(store: Store, name: str) -> None:
 
 def rename_student(store: Store, name: str, number: int, label: str) -> None:
     """The teacher names a pseudonymous student."""
-    with store.session() as db:
+    with store.transaction() as db:
         session = store.find_session(db, name)
         done = db.execute(update(StudentRow).where(StudentRow.session_id == session.id, StudentRow.number == number)
                           .values(name=label, name_source="teacher"))

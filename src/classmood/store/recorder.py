@@ -62,7 +62,7 @@ class SessionRecorder:
         self._duration = 0.0
         self.signatures: dict[int, tuple[bytes, float, float]] = {}  # of a resumed session's students
         self.names: dict[int, str] = {}  # names a resumed session's students already have
-        with store.session() as db:
+        with store.transaction() as db:
             row = db.scalar(select(SessionRow).where(SessionRow.name == name))
             _refuse(row, name, resume, source_file)
             if row is None:
@@ -94,7 +94,7 @@ class SessionRecorder:
     def check(store: Store, name: str, *, resume: bool = False, source_file: str | None = None) -> None:
         """Raise now what opening this session would raise (exists, missing, being recorded, another
         source), without opening it: a command can fail before its slow start (loading models)."""
-        with store.session() as db:
+        with store.transaction() as db:
             _refuse(db.scalar(select(SessionRow).where(SessionRow.name == name)), name, resume, source_file)
 
     def _take_over(self, db, row: SessionRow, source_file: str | None) -> None:
@@ -140,7 +140,7 @@ class SessionRecorder:
     def flush(self) -> None:
         """Commit everything queued, the heartbeat and the position in one transaction."""
         self._last_flush = time.monotonic()
-        with self.store.session() as db:
+        with self.store.transaction() as db:
             values = {"heartbeat_at": datetime.now(UTC), "duration_s": self._duration}
             if self._position is not None:
                 values["position_s"] = self._flushed_position = self._position
@@ -192,7 +192,7 @@ class SessionRecorder:
         if self._reached is not None:
             self._position = float(math.floor(self._reached)) + 1.0
         self.flush()
-        with self.store.session() as db:
+        with self.store.transaction() as db:
             db.execute(update(SessionRow).where(SessionRow.id == self.session_id, SessionRow.owner == self.owner)
                        .values(status=status, status_detail=detail[:500] or None, ended_at=datetime.now(UTC)))
             if status == "finished":

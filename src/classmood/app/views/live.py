@@ -15,6 +15,7 @@ from classmood.app.live import LiveClass
 from classmood.app.stream import LiveRequest, LiveStream
 from classmood.app.views import dashboard
 from classmood.errors import ClassmoodError
+from classmood.store import queries
 
 SOURCES = {"webcam": "Webcam", "screen": "Share a window or screen", "url": "Stream URL"}
 REFRESH_S = 1.0  # students, alerts and figures
@@ -39,12 +40,7 @@ def _stream() -> LiveStream:
 
 
 def _session_name_taken(name: str) -> bool:
-    from sqlalchemy import select
-
-    from classmood.store.models import SessionRow
-
-    with resources.store().session() as db:
-        return db.scalar(select(SessionRow.id).where(SessionRow.name == name)) is not None
+    return queries.session_exists(resources.store(), name)
 
 
 def _free_name(name: str) -> str:
