@@ -102,7 +102,7 @@ def export(
 ) -> None:
     """Export a session's per-second data, attendance or alerts as CSV or Parquet."""
     from classmood.output.atomic import atomic_path
-    from classmood.store.queries import alerts_frame, class_frame, seconds_frame, students_frame
+    from classmood.store.queries import alerts_frame, class_frame, for_export, seconds_frame, students_frame
 
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".parquet"):
@@ -113,7 +113,7 @@ def export(
         raise ClassmoodError(f"--what must be one of {', '.join(readers)}, not {what!r}")
     store = _store(db)
     try:
-        frame = readers[what](store, session)
+        frame = for_export(readers[what](store, session))
     finally:
         store.close()
     with atomic_path(out) as tmp:

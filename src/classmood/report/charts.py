@@ -10,7 +10,6 @@ from markupsafe import Markup
 
 from classmood.aggregate.engagement import HIGH_ENGAGEMENT, LOW_ENGAGEMENT
 from classmood.emotions import EMOTIONS
-from classmood.store.models import PROBABILITY_COLUMNS
 
 EMOTION_COLOURS = {"angry": "#d62728", "disgust": "#8c564b", "fear": "#9467bd", "happy": "#f2c12e",
                    "neutral": "#b0b7bf", "sad": "#1f77b4", "surprise": "#17becf"}
@@ -57,7 +56,7 @@ def class_mood_chart(klass: pd.DataFrame, duration_s: float) -> Markup:
     fig, ax = _figure(10, 3.2)
     if not klass.empty:
         width = bin_seconds(duration_s)
-        binned = klass.groupby(klass["second"] // width)[list(PROBABILITY_COLUMNS)].mean()
+        binned = klass.groupby(klass["second"] // width)[list(EMOTIONS)].mean()
         x = binned.index.to_numpy() * width / 60.0
         ax.stackplot(x, binned.to_numpy().T, labels=EMOTIONS, colors=[EMOTION_COLOURS[e] for e in EMOTIONS])
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
@@ -99,7 +98,7 @@ def student_heatmap(seconds: pd.DataFrame, students: pd.DataFrame, duration_s: f
     grid = np.full((rows, bins), np.nan)
     if not seconds.empty:
         order = {s: i for i, s in enumerate(students["student"])}
-        binned = seconds.assign(bin=seconds["second"] // width).groupby(["student", "bin"])[list(PROBABILITY_COLUMNS)].mean()
+        binned = seconds.assign(bin=seconds["second"] // width).groupby(["student", "bin"])[list(EMOTIONS)].mean()
         for (student, b), probabilities in binned.iterrows():
             if student in order and 0 <= b < bins:
                 grid[order[student], int(b)] = int(np.argmax(probabilities.to_numpy()))

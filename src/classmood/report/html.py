@@ -13,9 +13,9 @@ from classmood import __version__
 from classmood.output.atomic import write_text_atomic
 from classmood.aggregate.engagement import CONCENTRATION_WEIGHTS, HIGH_ENGAGEMENT, LOW_ENGAGEMENT
 from classmood.report import charts
+from classmood.emotions import EMOTIONS
 from classmood.templating import template_env
 from classmood.store import Store
-from classmood.store.models import PROBABILITY_COLUMNS
 from classmood.store.queries import alerts_frame, class_frame, get_summary, seconds_frame, students_frame
 
 
@@ -47,8 +47,8 @@ def attendance_rows(data: ReportData) -> list[dict]:
     duration = max(data.summary.duration_s, 1.0)
     dominant = {}
     if not data.seconds.empty:
-        means = data.seconds.groupby("student")[list(PROBABILITY_COLUMNS)].mean()
-        dominant = {s: (c.removeprefix("p_"), float(means.loc[s, c])) for s, c in means.idxmax(axis=1).items()}
+        means = data.seconds.groupby("student")[list(EMOTIONS)].mean()
+        dominant = {s: (c, float(means.loc[s, c])) for s, c in means.idxmax(axis=1).items()}
     rows = []
     for s in data.students.itertuples():
         emotion, share = dominant.get(s.student, ("-", 0.0))

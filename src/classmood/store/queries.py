@@ -8,6 +8,7 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import delete, func, select, update
 
+from classmood.emotions import EMOTIONS
 from classmood.store.database import SessionNotFoundError, Store
 from classmood.store.liveness import shown_status
 from classmood.store.models import PROBABILITY_COLUMNS, AlertRow, SessionRow, StudentRow, StudentSecondRow
@@ -80,7 +81,7 @@ def students_frame(store: Store, name: str) -> pd.DataFrame:
 
 
 def seconds_frame(store: Store, name: str) -> pd.DataFrame:
-    """Every stored per-student second, with the student's number and label."""
+    """Every stored per-student second, with the student's number, label and one column per emotion."""
     with store.transaction() as db:
         session = store.find_session(db, name)
         query = (select(StudentRow.number.label("student"), StudentRow.name, StudentSecondRow.second,
@@ -91,7 +92,7 @@ def seconds_frame(store: Store, name: str) -> pd.DataFrame:
                  .where(StudentSecondRow.session_id == session.id)
                  .order_by(StudentSecondRow.second, StudentRow.number))
         frame = pd.DataFrame(db.execute(query).all(), columns=[
-            "student", "name", "second", "presence", "engagement", "emotion", "confidence", *PROBABILITY_COLUMNS])
+            "student", "name", "second", "presence", "engagement", "emotion", "confidence", *EMOTIONS])
     frame.insert(1, "label", [n if isinstance(n, str) and n else f"S{s:02d}"
                               for s, n in zip(frame["student"], frame["name"])])
     return frame.drop(columns=["name"])
@@ -100,11 +101,16 @@ def seconds_frame(store: Store, name: str) -> pd.DataFrame:
 def class_frame(seconds: pd.DataFrame) -> pd.DataFrame:
     """Class mood per second: students present, mean engagement and emotion probabilities."""
     if seconds.empty:
-        return pd.DataFrame(columns=["second", "present", "engagement", *PROBABILITY_COLUMNS])
+        return pd.DataFrame(columns=["second", "present", "engagement", *EMOTIONS])
     grouped = seconds.groupby("second")
-    out = grouped[["engagement", *PROBABILITY_COLUMNS]].mean()
+    out = grouped[["engagement", *EMOTIONS]].mean()
     out.insert(0, "present", grouped["presence"].sum())
     return out.reset_index()
+
+
+def for_export(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its emotion columns named ``p_<emotion>``, as in every CSV/Parquet file classmood writes."""
+    return frame.rename(columns=dict(zip(EMOTIONS, PROBABILITY_COLUMNS)))
 
 
 def alerts_frame(store: Store, name: str) -> pd.DataFrame:

@@ -10,7 +10,6 @@ from classmood.app import resources
 from classmood.app.headers import REPORT_PATH
 from classmood.emotions import EMOTIONS
 from classmood.store import queries
-from classmood.store.models import PROBABILITY_COLUMNS
 
 
 def render_session(name: str, *, key: str) -> None:
@@ -27,7 +26,7 @@ def render_session(name: str, *, key: str) -> None:
     if mood.empty:
         st.caption("No second of this session was recorded with a face in it.")
     else:
-        chart = mood.set_index("second").rename(columns=dict(zip(PROBABILITY_COLUMNS, EMOTIONS)))
+        chart = mood.set_index("second")
         left, right = st.columns(2)
         left.caption("Class engagement")
         left.line_chart(chart[["engagement"]], height=220)
@@ -48,7 +47,7 @@ def render_session(name: str, *, key: str) -> None:
 def _downloads(name: str, seconds, key: str) -> None:
     slug = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
     left, right = st.columns(2)
-    left.download_button("Download per-second CSV", seconds.to_csv(index=False).encode(),
+    left.download_button("Download per-second CSV", queries.for_export(seconds).to_csv(index=False).encode(),
                          file_name=f"{slug}.csv", mime="text/csv", key=f"{key}-csv")
     html = report_html(name)
     right.download_button("Download HTML report", html.encode(), file_name=f"{slug}.html", mime="text/html",
