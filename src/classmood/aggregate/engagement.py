@@ -15,23 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from classmood.emotions import EMOTIONS
+from classmood.emotions import CONCENTRATION_WEIGHTS, EMOTIONS, HIGH_ENGAGEMENT, LOW_ENGAGEMENT
 
-#: Emotion weights of the concentration index (Sharma et al. 2019, Table 1).
-CONCENTRATION_WEIGHTS: dict[str, float] = {
-    "angry": 0.25,
-    "disgust": 0.2,
-    "fear": 0.3,
-    "happy": 0.6,
-    "neutral": 0.9,
-    "sad": 0.3,
-    "surprise": 0.6,
-}
 WEIGHT_VECTOR = np.array([CONCENTRATION_WEIGHTS[e] for e in EMOTIONS], np.float64)
-
-#: Bands of the index used by the paper: highly engaged, nominally engaged, not engaged.
-HIGH_ENGAGEMENT = 0.65
-LOW_ENGAGEMENT = 0.25
 
 
 def engagement_index(probabilities: np.ndarray, gaze: float = 1.0) -> float:

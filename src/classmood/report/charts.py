@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from classmood.aggregate.engagement import HIGH_ENGAGEMENT, LOW_ENGAGEMENT
-from classmood.emotions import EMOTIONS
+from classmood.emotions import EMOTIONS, HIGH_ENGAGEMENT, LOW_ENGAGEMENT
 
 EMOTION_COLOURS = {"angry": "#d62728", "disgust": "#8c564b", "fear": "#9467bd", "happy": "#f2c12e",
                    "neutral": "#b0b7bf", "sad": "#1f77b4", "surprise": "#17becf"}

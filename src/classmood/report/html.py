@@ -11,9 +11,8 @@ from jinja2 import PackageLoader
 
 from classmood import __version__
 from classmood.output.atomic import write_text_atomic
-from classmood.aggregate.engagement import CONCENTRATION_WEIGHTS, HIGH_ENGAGEMENT, LOW_ENGAGEMENT
 from classmood.report import charts
-from classmood.emotions import EMOTIONS
+from classmood.emotions import CONCENTRATION_WEIGHTS, EMOTIONS, HIGH_ENGAGEMENT, LOW_ENGAGEMENT
 from classmood.templating import template_env
 from classmood.store import Store
 from classmood.store.queries import alerts_frame, class_frame, get_summary, seconds_frame, students_frame
