@@ -9,7 +9,7 @@ network on the same runtime; fer's own Keras speed is in docs/benchmarks.md (cro
     python benchmarks/model_speed.py [--threads 2] [--json docs/models/speed.json]
 
 Prints a table; with ``--json`` also writes ``{"bundled"|"arch"|"file": {name: faces_per_s}}`` for
-scripts/model_cards.py (architectures) and scripts/shipped_cards.py (bundled models): the bundled
+experiments/scripts/model_cards.py (architectures) and scripts/shipped_cards.py (bundled models): the bundled
 ``realtime`` (int8, flip TTA) and the ``realtime`` architecture (fp32, one view) differ.
 Timings are not asserted anywhere: run it on an idle machine.
 """

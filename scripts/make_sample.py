@@ -359,7 +359,7 @@ def build_detection_set() -> None:
 def check_detection(detector_class: type | None = None, label: str = "") -> None:
     """Print the project detector's recall and precision on the detection set (figures quoted in its README).
 
-    ``detector_class`` (``YuNetDetector`` or a subclass) and ``label`` let scripts/detector_old_vs_new.py compare.
+    ``detector_class`` (``YuNetDetector`` or a subclass) and ``label`` let experiments/scripts/detector_old_vs_new.py compare.
     """
     sys.path.insert(0, str(REPO))
     from benchmarks.metrics import detection_report

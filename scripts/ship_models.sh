@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Export the shipped emotion models from their training checkpoints and measure them on
 # FER-2013 publictest (the accuracy lands in each model's .json). Checkpoints come from the
-# GPU campaign (scripts/gpu_campaign.py); CKPT names the folder that holds them.
+# GPU campaign (experiments/scripts/gpu_campaign.py); CKPT names the folder that holds them.
 #   bash scripts/ship_models.sh               # both
 #   bash scripts/ship_models.sh realtime      # one of them
 set -euo pipefail
@@ -15,11 +15,11 @@ WANTED=${*:-realtime accurate}
 for model in $WANTED; do
   case $model in
     realtime)
-      # session 13: quantisation-aware fine-tune (configs/realtime_qat13.yaml) of session 12's soup of two
+      # session 13: quantisation-aware fine-tune (configs/realtime_qat.yaml) of session 12's soup of two
       # taught, weight-averaged trajectories (checkpoints/realtime_soup12.pt, 72.05% fp32): int8 simulated
       # while training, so the export writes the run's own activation ranges (no calibration draw; int8
       # and fp32 agree on 99.88% of training faces); the mirror-image average inside the graph adds ~1.7
-      # points for twice the (small) classification work. Sessions 2-12 shipped checkpoints/realtime_soup.pt
+      # points for twice the (small) classification work. Sessions 2-12 shipped realtime_soup.pt (in git history: experiments/README.md)
       # (classmood soup realtime_r2.pt realtime_kd_r3.pt), min-max int8 calibrated on 280 faces: 71.89%.
       classmood export-model "$CKPT/realtime_qat13.pt" --out $M/realtime.onnx --name realtime --flip \
         --description "Compact VGG-style CNN (1.2M params): a taught soup fine-tuned quantisation-aware, int8, mirror-image TTA, trained on FER-2013 train only; the default for live use" \
