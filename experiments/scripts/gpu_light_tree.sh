@@ -2,18 +2,18 @@
 # The device machine takes at most 64 MiB of working tree (tracked files + carried paths); this repo
 # tracks more (models, checkpoints, pictures). Before a GPU campaign, switch the checkout to a
 # throw-away branch without the files a campaign does not need; switch back right after.
-#   bash scripts/gpu_light_tree.sh on     # checkout gpu-light (big files gone), prints the tree size
-#   bash scripts/gpu_light_tree.sh off    # back to the branch you were on; gpu-light is deleted
+#   bash experiments/scripts/gpu_light_tree.sh on     # checkout gpu-light (big files gone), prints the tree size
+#   bash experiments/scripts/gpu_light_tree.sh off    # back to the branch you were on; gpu-light is deleted
 # Keep: src/, scripts/, configs/ and the checkpoints the campaign warm-starts from (KEEP_CKPT).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 KEEP_CKPT=${KEEP_CKPT:-"realtime_plain.pt vgg13_s0_r2.pt dexpression_kd3.pt"}
 case ${1:-} in
   on)
     if [ -n "$(git status --porcelain)" ]; then echo "error: commit or stash your changes first" >&2; exit 1; fi
     git rev-parse --abbrev-ref HEAD > .git/gpu-light-from
     git checkout -q -b gpu-light
-    heavy=(src/classmood/models/*.onnx docs/screenshots benchmarks/data src/classmood/assets/sample_class.mp4 docs/models docs/benchmarks)
+    heavy=(src/classmood/models/*.onnx docs/screenshots benchmarks/data src/classmood/assets/sample_class.mp4 experiments/runs docs/models docs/benchmarks)
     for f in checkpoints/*.pt; do [[ " $KEEP_CKPT " == *" $(basename "$f") "* ]] || heavy+=("$f"); done
     git rm -rq --cached "${heavy[@]}"
     git commit -qm "gpu-light: temporary tree for the device transfer"

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Write a model card per trained run (docs/models/<run>.md) and the comparison table docs/models.md.
+"""Write a model card per trained run (experiments/runs/<run>.md) and the comparison table for experiments/journal.md.
 
 Reads run folders (log.csv, job.yaml, best_summary.json, optional best .pt checkpoints) and
 publictest probabilities computed here (``--evals``: ``<run>.npy`` with flip TTA plus
 ``_labels.npy``), so every figure is recomputed from files, not copied by hand.
 
-    python scripts/model_cards.py --runs .gpu/result1 .gpu/result2 --evals .gpu/evals
-    python scripts/model_cards.py --runs runs/NEW_RUN --keep-published   # add one run, keep the rest
+    python experiments/scripts/model_cards.py --runs .gpu/result1 .gpu/result2 --evals .gpu/evals
+    python experiments/scripts/model_cards.py --runs runs/NEW_RUN --keep-published   # add one run, keep the rest
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def seconds_by_machine(run: dict, runs: dict) -> dict[str, int]:
 
 def training_time(seconds: dict[str, int]) -> str:
     """``seconds_by_machine`` in words, for a model card."""
-    parts = ([f"{seconds['gpu']} s on one NVIDIA H200 *shared by several runs at once* (see docs/models.md)"] if seconds["gpu"] else []) + \
+    parts = ([f"{seconds['gpu']} s on one NVIDIA H200 *shared by several runs at once* (see experiments/journal.md)"] if seconds["gpu"] else []) + \
             ([f"{seconds['cpu']} s on this project's 2-core CPU (bf16 autocast)"] if seconds["cpu"] else [])
     return " + ".join(parts)
 
@@ -123,7 +123,7 @@ def main() -> int:
     ap.add_argument("--speeds", type=Path, help="benchmarks/model_speed.py --json output (its architectures' faces/s)")
     ap.add_argument("--ensembles", type=Path,
                     help="JSON [{name, members, accuracy}] of measured ensembles (default: OUT/ensembles.json if there)")
-    ap.add_argument("--out", type=Path, default=Path("docs/models"))
+    ap.add_argument("--out", type=Path, default=Path("experiments/runs"))
     ap.add_argument("--keep-published", action="store_true",
                     help="keep the published cards and table rows of runs not given (their folders may be gone)")
     args = ap.parse_args()
@@ -212,7 +212,7 @@ def main() -> int:
         fps = f"{r['faces_per_s']:.0f}" if r["faces_per_s"] and r["faces_per_s"] == r["faces_per_s"] else ""
         cpu = str(r["cpu_seconds"]) if r["cpu_seconds"] else ""
         params = f"{r['params'] / 1e6:.2f}M" if r["params"] and r["params"] == r["params"] else ""
-        lines.append(f"| [{r['run']}](models/{r['run']}.md) | {r['arch']} | {params} | {r['epochs']} | {r['gpu_seconds']} | {cpu} | "
+        lines.append(f"| [{r['run']}](runs/{r['run']}.md) | {r['arch']} | {params} | {r['epochs']} | {r['gpu_seconds']} | {cpu} | "
                      f"{r['accuracy']:.2%} | {ref} | {fps} |")
     for e in ensembles:
         lines.append(f"| ensemble `{e['name']}` | {' + '.join(e['members'])} | | | | | {e['accuracy']:.2%} | | |")
