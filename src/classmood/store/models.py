@@ -46,14 +46,14 @@ class SessionRow(Base):
 
 
 class StudentRow(Base):
-    """A pseudonymous student of a session (``number`` is the tracker's id, ``name`` a label)."""
+    """A pseudonymous student of a class session (``student_id`` is the tracker's number, ``name`` a label)."""
 
     __tablename__ = "students"
     __table_args__ = (UniqueConstraint("session_id", "number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
-    number: Mapped[int] = mapped_column(Integer)
+    student_id: Mapped[int] = mapped_column("number", Integer)  # the column keeps its first name
     name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     name_source: Mapped[str] = mapped_column(String(20), default="pseudonym")  # pseudonym, ocr, teacher
     first_seen: Mapped[float] = mapped_column(Float)
@@ -64,7 +64,7 @@ class StudentRow(Base):
 
     @property
     def label(self) -> str:
-        return self.name or f"S{self.number:02d}"
+        return self.name or f"S{self.student_id:02d}"
 
 
 class StudentSecondRow(Base):
@@ -73,7 +73,8 @@ class StudentSecondRow(Base):
     __tablename__ = "student_seconds"
     __table_args__ = (Index("ix_student_seconds_session_second", "session_id", "second"),)
 
-    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), primary_key=True)
+    student_row_id: Mapped[int] = mapped_column("student_id", ForeignKey("students.id", ondelete="CASCADE"),
+                                                primary_key=True)
     second: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
     presence: Mapped[float] = mapped_column(Float)
@@ -99,7 +100,8 @@ class AlertRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
-    student_id: Mapped[int | None] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), nullable=True)
+    student_row_id: Mapped[int | None] = mapped_column("student_id", ForeignKey("students.id", ondelete="CASCADE"),
+                                                       nullable=True)  # a students row, None for the class
     kind: Mapped[str] = mapped_column(String(20))
     started_at: Mapped[float] = mapped_column(Float)
     ended_at: Mapped[float | None] = mapped_column(Float, nullable=True)

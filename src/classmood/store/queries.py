@@ -63,34 +63,34 @@ def session_exists(store: Store, name: str) -> bool:
 
 
 def students_frame(store: Store, name: str) -> pd.DataFrame:
-    """One row per student: number, label, name source, first/last seen, seconds present."""
+    """One row per student: student id, label, name source, first/last seen, seconds present."""
     with store.transaction() as db:
         session = store.find_session(db, name)
-        present = (select(StudentSecondRow.student_id, func.sum(StudentSecondRow.presence).label("present_s"),
+        present = (select(StudentSecondRow.student_row_id, func.sum(StudentSecondRow.presence).label("present_s"),
                           func.avg(StudentSecondRow.engagement).label("engagement"))
-                   .group_by(StudentSecondRow.student_id).subquery())
+                   .group_by(StudentSecondRow.student_row_id).subquery())
         rows = db.execute(
             select(StudentRow, func.coalesce(present.c.present_s, 0.0), present.c.engagement)
-            .outerjoin(present, present.c.student_id == StudentRow.id)
-            .where(StudentRow.session_id == session.id).order_by(StudentRow.number)).all()
+            .outerjoin(present, present.c.student_row_id == StudentRow.id)
+            .where(StudentRow.session_id == session.id).order_by(StudentRow.student_id)).all()
         return pd.DataFrame(
-            [{"student": s.number, "label": s.label, "name_source": s.name_source, "first_seen_s": s.first_seen,
+            [{"student": s.student_id, "label": s.label, "name_source": s.name_source, "first_seen_s": s.first_seen,
               "last_seen_s": s.last_seen, "present_s": float(p), "mean_engagement": e} for s, p, e in rows],
             columns=["student", "label", "name_source", "first_seen_s", "last_seen_s", "present_s",
                      "mean_engagement"])
 
 
 def seconds_frame(store: Store, name: str) -> pd.DataFrame:
-    """Every stored per-student second, with the student's number, label and one column per emotion."""
+    """Every stored per-student second, with the student's id, label and one column per emotion."""
     with store.transaction() as db:
         session = store.find_session(db, name)
-        query = (select(StudentRow.number.label("student"), StudentRow.name, StudentSecondRow.second,
+        query = (select(StudentRow.student_id.label("student"), StudentRow.name, StudentSecondRow.second,
                         StudentSecondRow.presence, StudentSecondRow.engagement, StudentSecondRow.emotion,
                         StudentSecondRow.confidence,
                         *[getattr(StudentSecondRow, c) for c in PROBABILITY_COLUMNS])
-                 .join(StudentRow, StudentRow.id == StudentSecondRow.student_id)
+                 .join(StudentRow, StudentRow.id == StudentSecondRow.student_row_id)
                  .where(StudentSecondRow.session_id == session.id)
-                 .order_by(StudentSecondRow.second, StudentRow.number))
+                 .order_by(StudentSecondRow.second, StudentRow.student_id))
         frame = pd.DataFrame(db.execute(query).all(), columns=[
             "student", "name", "second", "presence", "engagement", "emotion", "confidence", *EMOTIONS])
     frame.insert(1, "label", [n if isinstance(n, str) and n else f"S{s:02d}"
@@ -117,10 +117,10 @@ def alerts_frame(store: Store, name: str) -> pd.DataFrame:
     with store.transaction() as db:
         session = store.find_session(db, name)
         rows = db.execute(
-            select(AlertRow, StudentRow).outerjoin(StudentRow, StudentRow.id == AlertRow.student_id)
+            select(AlertRow, StudentRow).outerjoin(StudentRow, StudentRow.id == AlertRow.student_row_id)
             .where(AlertRow.session_id == session.id).order_by(AlertRow.started_at)).all()
         return pd.DataFrame(
-            [{"kind": a.kind, "student": s.number if s else None, "label": s.label if s else "class",
+            [{"kind": a.kind, "student": s.student_id if s else None, "label": s.label if s else "class",
               "started_s": a.started_at, "ended_s": a.ended_at, "detail": a.detail} for a, s in rows],
             columns=["kind", "student", "label", "started_s", "ended_s", "detail"])
 
@@ -134,11 +134,11 @@ def delete_session(store: Store, name: str) -> None:
         db.execute(delete(SessionRow).where(SessionRow.id == session.id))
 
 
-def rename_student(store: Store, name: str, number: int, label: str) -> None:
+def rename_student(store: Store, name: str, student_id: int, label: str) -> None:
     """The teacher names a pseudonymous student."""
     with store.transaction() as db:
         session = store.find_session(db, name)
-        done = db.execute(update(StudentRow).where(StudentRow.session_id == session.id, StudentRow.number == number)
+        done = db.execute(update(StudentRow).where(StudentRow.session_id == session.id, StudentRow.student_id == student_id)
                           .values(name=label, name_source="teacher"))
         if done.rowcount == 0:
-            raise SessionNotFoundError(f"session {name!r} has no student S{number:02d}")
+            raise SessionNotFoundError(f"session {name!r} has no student S{student_id:02d}")

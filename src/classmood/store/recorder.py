@@ -26,7 +26,7 @@ from classmood.store.models import PROBABILITY_COLUMNS, AlertRow, SessionRow, St
 
 @dataclass(frozen=True, slots=True)
 class StudentSighting:
-    number: int
+    student_id: int
     first_seen: float
     last_seen: float
     signature: bytes | None = None  # appearance descriptor, erased when the session ends
@@ -57,7 +57,7 @@ class SessionRecorder:
         self._closed_alerts: list[Alert] = []
         self._sightings: dict[int, StudentSighting] = {}
         self._names: dict[int, tuple[str, str]] = {}
-        self._student_ids: dict[int, int] = {}
+        self._row_ids: dict[int, int] = {}  # student id -> row id of its students row
         self._last_flush = time.monotonic()
         self._duration = 0.0
         self.signatures: dict[int, tuple[bytes, float, float]] = {}  # of a resumed session's students
@@ -78,17 +78,17 @@ class SessionRecorder:
                 db.execute(update(AlertRow).where(AlertRow.session_id == row.id, AlertRow.ended_at.is_(None))
                            .values(ended_at=row.duration_s))
                 for student in db.scalars(select(StudentRow).where(StudentRow.session_id == row.id)):
-                    self._student_ids[student.number] = student.id
+                    self._row_ids[student.student_id] = student.id
                     if student.name:
-                        self.names[student.number] = student.name
+                        self.names[student.student_id] = student.name
                     if student.signature:
-                        self.signatures[student.number] = (student.signature, student.first_seen,
+                        self.signatures[student.student_id] = (student.signature, student.first_seen,
                                                            student.last_seen)
             self.session_id = row.id
             self._duration = float(row.duration_s)
             self._flushed_position = self.offset + (self.resume_at or 0.0)
             self.next_student_number = 1 + (db.scalar(
-                select(func.max(StudentRow.number)).where(StudentRow.session_id == row.id)) or 0)
+                select(func.max(StudentRow.student_id)).where(StudentRow.session_id == row.id)) or 0)
 
     @staticmethod
     def check(store: Store, name: str, *, resume: bool = False, source_file: str | None = None) -> None:
@@ -124,7 +124,7 @@ class SessionRecorder:
         self._new_alerts += update_.opened
         self._closed_alerts += [a for a in update_.closed if a not in update_.opened]
         for s in sightings:
-            self._sightings[s.number] = s
+            self._sightings[s.student_id] = s
         if update_.seconds:
             self._duration = max(self._duration, max(r.second for r in update_.seconds) + 1.0)
         # every flush period of wall time, and of session time too: a video analysed faster than
@@ -133,9 +133,9 @@ class SessionRecorder:
                 or (self._position or 0.0) - self._flushed_position >= self.flush_every_s):
             self.flush()
 
-    def rename(self, number: int, name: str, source: str = "ocr") -> None:
+    def rename(self, student_id: int, name: str, source: str = "ocr") -> None:
         """Give a student a display name (read from the tile, or typed by the teacher)."""
-        self._names[number] = (name, source)
+        self._names[student_id] = (name, source)
 
     def flush(self) -> None:
         """Commit everything queued, the heartbeat and the position in one transaction."""
@@ -149,29 +149,29 @@ class SessionRecorder:
             if mine.rowcount != 1:
                 raise SessionBusyError(f"session {self.name!r} was taken over by another monitor; "
                                        "this one stopped writing it")
-            for number, s in self._sightings.items():
-                if number in self._student_ids:
+            for student_id, s in self._sightings.items():
+                if student_id in self._row_ids:
                     values = {"last_seen": s.last_seen}
                     if s.signature is not None:
                         values["signature"] = s.signature
-                    db.execute(update(StudentRow).where(StudentRow.id == self._student_ids[number]).values(**values))
+                    db.execute(update(StudentRow).where(StudentRow.id == self._row_ids[student_id]).values(**values))
                 else:
-                    row = StudentRow(session_id=self.session_id, number=number, signature=s.signature,
+                    row = StudentRow(session_id=self.session_id, student_id=student_id, signature=s.signature,
                                      first_seen=s.first_seen, last_seen=s.last_seen)
                     db.add(row)
                     db.flush()
-                    self._student_ids[number] = row.id
-            for number, (name, source) in self._names.items():
-                if number in self._student_ids:
-                    db.execute(update(StudentRow).where(StudentRow.id == self._student_ids[number])
+                    self._row_ids[student_id] = row.id
+            for student_id, (name, source) in self._names.items():
+                if student_id in self._row_ids:
+                    db.execute(update(StudentRow).where(StudentRow.id == self._row_ids[student_id])
                                .values(name=name, name_source=source))
             if self._seconds:
                 db.execute(insert(StudentSecondRow), [self._second_row(r) for r in self._seconds
-                                                      if r.student_id in self._student_ids])
+                                                      if r.student_id in self._row_ids])
             for alert in self._new_alerts:
                 row = AlertRow(session_id=self.session_id, kind=alert.kind, started_at=alert.started_at,
                                ended_at=alert.ended_at, detail=alert.detail[:500],
-                               student_id=self._student_ids.get(alert.student_id) if alert.student_id else None)
+                               student_row_id=self._row_ids.get(alert.student_id) if alert.student_id else None)
                 db.add(row)
                 db.flush()
                 alert.alert_id = row.id
@@ -199,7 +199,7 @@ class SessionRecorder:
                 db.execute(update(StudentRow).where(StudentRow.session_id == self.session_id).values(signature=None))
 
     def _second_row(self, r: StudentSecond) -> dict:
-        row = {"student_id": self._student_ids[r.student_id], "session_id": self.session_id,
+        row = {"student_row_id": self._row_ids[r.student_id], "session_id": self.session_id,
                "second": r.second, "presence": r.presence, "engagement": r.engagement,
                "emotion": r.emotion, "confidence": r.confidence}
         row.update(zip(PROBABILITY_COLUMNS, r.probabilities))
