@@ -25,7 +25,7 @@ from classmood.emotions import EMOTIONS
 from classmood.monitor import ClassMonitor, MonitorConfig
 from classmood.store import SessionRecorder, Store
 from classmood.track.synthetic import SyntheticGallery, load_faces
-from classmood.types import Face, Frame, FrameResult
+from classmood.types import Detections, Frame, FrameResult
 
 FER = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "fer2013" / "publictest"
 
@@ -59,11 +59,10 @@ def main() -> None:
             t = k / args.fps
             shown = gallery.frame(t)
             logits += rng.normal(0, 0.15, logits.shape)
-            faces = []
-            for student, box in zip(shown.students, shown.boxes):
-                p = np.exp(logits[student] - logits[student].max())
-                p /= p.sum()
-                faces.append(Face(tuple(int(v) for v in box), 0.9, dict(zip(EMOTIONS, p.tolist()))))
+            shown_logits = logits[list(shown.students)].reshape(-1, len(EMOTIONS))
+            p = np.exp(shown_logits - shown_logits.max(axis=1, keepdims=True))
+            p /= p.sum(axis=1, keepdims=True)
+            faces = Detections(shown.boxes, np.full(len(shown.boxes), 0.9, np.float32), probabilities=p.astype(np.float32))
             t0 = time.perf_counter()
             monitor.process(FrameResult(Frame(shown.image, k, t), faces))
             monitoring_s += time.perf_counter() - t0

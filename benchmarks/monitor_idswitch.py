@@ -103,14 +103,14 @@ def measure(recording: Recording, read_names: bool) -> dict:
             t0 = time.perf_counter()
             monitor.process(result)
             monitoring_s += time.perf_counter() - t0
-            boxes = np.array([f.box for f in result.faces], np.float32).reshape(-1, 4)
+            boxes = result.detections.boxes
             iou = iou_matrix(truth_boxes, boxes)
             students, ids = [], []
             for g, student in enumerate(keys):
                 j = int(iou[g].argmax()) if boxes.size else -1
                 if j >= 0 and iou[g, j] >= 0.3:
                     students.append(student)
-                    ids.append(result.faces[j].track_id)
+                    ids.append(int(result.detections.student_ids[j]))
                 else:
                     missed += 1
             faces += len(keys)

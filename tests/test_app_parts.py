@@ -270,13 +270,13 @@ def test_pipeline_process_matches_the_pipeline_and_survives_a_crash():
     worker = PipelineProcess("realtime")
     try:
         result = worker.process(frame)
-        assert result.frame is frame and len(result.faces) == len(expected.faces) == 3
-        for got, want in zip(result.faces, expected.faces):
-            assert got.box == want.box and got.emotion == want.emotion
-            assert got.probabilities == pytest.approx(want.probabilities, abs=1e-6)
+        got, want = result.detections, expected.detections
+        assert result.frame is frame and len(got) == len(want) == 3
+        assert np.array_equal(got.boxes, want.boxes) and got.emotions == want.emotions
+        assert got.probabilities == pytest.approx(want.probabilities, abs=1e-6)
         worker._process.kill()  # the analysis process dies mid-class
         worker._process.wait()
-        assert len(worker.process(frame).faces) == 3  # the next frame starts a new one
+        assert len(worker.process(frame).detections) == 3  # the next frame starts a new one
     finally:
         worker.close()
 

@@ -58,9 +58,9 @@ def test_monitor_tracks_stores_and_alerts(class_video, tmp_path):
         for snapshot, result in _zip_results(monitor, Pipeline().run(source)):
             snapshots.append(snapshot)
             gt = g.frame(result.frame.timestamp)
-            boxes = np.array([f.box for f in result.faces], np.float32).reshape(-1, 4)
+            boxes = result.detections.boxes
             iou = iou_matrix(gt.boxes, boxes)
-            pairs = [(s, result.faces[int(iou[i].argmax())].track_id) for i, s in enumerate(gt.students)
+            pairs = [(s, int(result.detections.student_ids[iou[i].argmax()])) for i, s in enumerate(gt.students)
                      if boxes.size and iou[i].max() >= 0.3]
             truth.append([s for s, _ in pairs])
             predicted.append([t for _, t in pairs])
@@ -237,11 +237,13 @@ def test_monitor_cli_locked_database_keeps_nothing_half_done(tmp_path):
 
 def test_teacher_names_are_kept_and_come_back_after_resume(tmp_path):
     from classmood.emotions import EMOTIONS
-    from classmood.types import Face, Frame, FrameResult
+    from classmood.types import Detections, Frame, FrameResult
 
     store = Store(f"sqlite:///{tmp_path / 'n.db'}")
     frame = gallery().frame(0.0)
-    faces = [Face(tuple(int(v) for v in b), 0.9, dict.fromkeys(EMOTIONS, 1 / 7)) for b in frame.boxes]
+    n = len(frame.boxes)
+    faces = Detections(frame.boxes, np.full(n, 0.9, np.float32),
+                       probabilities=np.full((n, len(EMOTIONS)), 1 / 7, np.float32))
     monitor = ClassMonitor(MonitorConfig(ocr_every_s=0.0), SessionRecorder(store, "named"))
     first = monitor.process(FrameResult(Frame(frame.image, 0, 0.0), faces))
     student = first.students[0].student_id

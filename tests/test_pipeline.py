@@ -131,17 +131,17 @@ def test_pipeline_records_stage_timings_and_annotates(classifier, detector):
     for r in results:
         assert set(r.timings) == {"decode", "detect", "classify", "annotate"}
         assert all(v >= 0 for v in r.timings.values())
-        assert len(r.faces) == 2 and r.annotated.shape == image.shape
+        assert len(r.detections) == 2 and r.annotated.shape == image.shape
         assert not np.array_equal(r.annotated, image)  # something was drawn
-        for f in r.faces:
-            assert f.emotion in EMOTIONS and abs(sum(f.probabilities.values()) - 1) < 1e-4
+        assert set(r.detections.emotions) <= set(EMOTIONS)
+        assert np.allclose(r.detections.probabilities.sum(axis=1), 1, atol=1e-4)
     assert np.array_equal(image, scene(faces=(("happy", 0, (60, 100), 150), ("surprise", 0, (380, 160), 150)))[0])
 
 
 def test_max_faces_keeps_the_best(classifier, detector):
     image, _ = scene(faces=(("happy", 0, (60, 100), 150), ("surprise", 0, (380, 160), 150)))
     result = Pipeline(detector, classifier, max_faces=1).process(Frame(image, 0, 0.0))
-    assert len(result.faces) == 1
+    assert len(result.detections) == 1
 
 
 def test_analyze_api_on_array_path_and_gray(tmp_path):
@@ -327,11 +327,11 @@ def test_bundled_sample_video_faces_are_found():
     with open_source(str(SAMPLE_VIDEO), every=30) as src:
         pipe = Pipeline()
         for result in pipe.run(src):
-            boxes = [f.box for f in result.faces]
+            boxes = result.detections.boxes
             for _student, *box in truth[result.frame.index]:
                 expected += 1
                 found += any(iou(box, b) > 0.3 for b in boxes)
-            assert all(abs(sum(f.probabilities.values()) - 1) < 1e-4 for f in result.faces)
+            assert np.allclose(result.detections.probabilities.sum(axis=1), 1, atol=1e-4)
     assert expected > 0 and found / expected >= 0.9
 
 
@@ -366,9 +366,9 @@ def test_video_detection_follows_face_size_without_losing_faces(tmp_path, classi
 
     full = follow.scale_for(640, 480)
     assert sum(s < full for s in follow.scales) >= 8  # most frames took the cheap path
-    assert [len(r.faces) for r in followed[:6]] == [1] * 6
-    assert all(len(r.faces) == 2 for r in followed[6 + 4:])  # found within full_every frames
+    assert [len(r.detections) for r in followed[:6]] == [1] * 6
+    assert all(len(r.detections) == 2 for r in followed[6 + 4:])  # found within full_every frames
     for a, b in zip(followed, reference, strict=True):
-        for fa in a.faces:
-            assert max(iou(fa.box, fb.box) for fb in b.faces) > 0.6
+        for box in a.detections.boxes:
+            assert max(iou(box, other) for other in b.detections.boxes) > 0.6
     assert follow._stream is None  # the state ends with the source: photos are searched at full scale

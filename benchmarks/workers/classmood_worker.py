@@ -71,7 +71,7 @@ def e2e(pipeline, job: dict) -> dict:
 
     def process(image):
         result = pipeline.process(Frame(image, 0, 0.0))
-        return [list(f.box) for f in result.faces], dict(result.timings)
+        return [list(f.box) for f in result.detections.to_faces()], dict(result.timings)
 
     stream = run_e2e(job, read_frame, process, start_pass=lambda: reset(True))
     still = run_e2e({**job, "warmup": 0}, read_frame, process, start_pass=lambda: reset(False))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from classmood.types import Face
+from classmood.types import Detections, Face
 
 #: BGR colour per emotion, chosen to be told apart at a glance.
 EMOTION_COLORS: dict[str, tuple[int, int, int]] = {
@@ -19,8 +19,10 @@ EMOTION_COLORS: dict[str, tuple[int, int, int]] = {
 }
 
 
-def draw_faces(image: np.ndarray, faces: list[Face], *, copy: bool = True) -> np.ndarray:
+def draw_faces(image: np.ndarray, faces: Detections | list[Face], *, copy: bool = True) -> np.ndarray:
     """Return ``image`` (a copy unless ``copy=False``) with every face annotated."""
+    if isinstance(faces, Detections):
+        faces = faces.to_faces()
     out = image.copy() if copy else image
     scale = max(0.5, min(1.2, max(out.shape[:2]) / 1000))
     thick = max(1, int(round(2 * scale)))

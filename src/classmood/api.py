@@ -28,7 +28,7 @@ def analyze(image: np.ndarray | str | Path, *, model: str = "realtime", max_face
 
         image = read_image(image)
     image = _as_bgr(image)
-    return _pipeline(str(model), max_faces).process(Frame(image, 0, 0.0)).faces
+    return _pipeline(str(model), max_faces).process(Frame(image, 0, 0.0)).detections.to_faces()
 
 
 def _as_bgr(image: np.ndarray) -> np.ndarray:

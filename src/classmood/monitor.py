@@ -19,7 +19,6 @@ import numpy as np
 from classmood.aggregate import (
     AggregatorConfig, Alert, ClassAggregator, ClassMood, Observation, StudentCard,
 )
-from classmood.emotions import EMOTIONS
 from classmood.store.recorder import SessionRecorder, StudentSighting
 from classmood.sources.base import Source
 from classmood.track import StudentTracker, TrackerConfig, embed_faces
@@ -134,19 +133,21 @@ class ClassMonitor:
         return self._names is not None
 
     def process(self, result: FrameResult) -> ClassSnapshot:
-        """Track, aggregate and record one frame; sets ``face.track_id`` on the result's faces."""
+        """Track, aggregate and record one frame; the tracker fills ``result.detections.student_ids``."""
         t = self.offset + result.frame.timestamp
-        faces = result.faces
-        boxes = np.array([f.box for f in faces], np.float32).reshape(-1, 4)
-        ids = self.tracker.update(boxes, embed_faces(result.frame.image, boxes), t)
-        for face, sid in zip(faces, ids):
-            face.track_id = sid
-        observations = [Observation(sid, np.array([f.probabilities[e] for e in EMOTIONS]), tuple(f.box))
-                        for f, sid in zip(faces, ids)]
+        detections = result.detections
+        boxes = np.round(detections.boxes).astype(np.float32)  # whole pixels, as tracking has always used
+        embeddings = embed_faces(result.frame.image, boxes)
+        ids = self.tracker.update(boxes, embeddings, t)
+        result.detections = detections = detections.with_(student_ids=np.asarray(ids, np.int64).reshape(-1),
+                                                          embeddings=embeddings)
+        pixel_boxes = [tuple(int(v) for v in box) for box in boxes]
+        observations = [Observation(student_id, probabilities, box)
+                        for student_id, probabilities, box in zip(ids, detections.probabilities, pixel_boxes)]
         update = self.aggregator.update(t, observations)
         if self._names is not None:
-            for sid, name in self._names.step(result.frame.image, [(sid, tuple(f.box)) for f, sid in zip(faces, ids)]):
-                self.rename(sid, name, "ocr")
+            for student_id, name in self._names.step(result.frame.image, list(zip(ids, pixel_boxes))):
+                self.rename(student_id, name, "ocr")
         if self.recorder is not None:
             students, known = self.aggregator.students, self.tracker.students
             self.recorder.record(update, [StudentSighting(sid, students[sid].first_seen, t,
@@ -154,7 +155,7 @@ class ClassMonitor:
                                           for sid in ids], reached=t)
         self.frames += 1
         return ClassSnapshot(t, result.frame.index, self.aggregator.cards(), self.aggregator.mood(),
-                             self.aggregator.alerts.active, update.opened, update.closed, len(faces))
+                             self.aggregator.alerts.active, update.opened, update.closed, len(detections))
 
     def rename(self, student_id: int, name: str, source: str = "teacher") -> None:
         """Show ``name`` for a student from now on (and store it); OCR never overrides it."""

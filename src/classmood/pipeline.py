@@ -48,15 +48,15 @@ class Pipeline:
         if self.max_faces is not None and len(detections) > self.max_faces:
             detections = detections[: self.max_faces]  # detectors return faces best-first
         t1 = time.perf_counter()
-        faces = self.classifier.classify(frame.image, detections)
+        detections = self.classifier.classify(frame.image, detections)
         t2 = time.perf_counter()
         timings["detect"] = t1 - t0
         timings["classify"] = t2 - t1
-        result = FrameResult(frame, faces, timings)
+        result = FrameResult(frame, detections, timings)
         if self.annotate:
             from classmood.annotate import draw_faces
 
-            result.annotated = draw_faces(frame.image, faces)
+            result.annotated = draw_faces(frame.image, detections)
             timings["annotate"] = time.perf_counter() - t2
         return result
 

@@ -44,8 +44,9 @@ class RunSummary:
 
     def add(self, result: FrameResult) -> None:
         self.frames += 1
-        self.faces += len(result.faces)
-        self.emotions.update(f.emotion for f in result.faces)
+        self.faces += len(result.detections)
+        if len(result.detections):
+            self.emotions.update(result.detections.emotions)
         for stage, sec in result.timings.items():
             self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + sec
 
@@ -114,7 +115,7 @@ def run_folder(pipeline: Pipeline, source: FolderSource, out_dir: Path | None, *
         path = source.paths[result.frame.index]
         summary.add(result)
         entry = {"path": str(path), "width": result.frame.width, "height": result.frame.height,
-                 "faces": [f.to_dict() for f in result.faces]}
+                 "faces": result.detections.to_dicts()}
         summary.results.append(entry)
         if out_dir is not None and result.annotated is not None:
             summary.outputs.append(write_image(out_dir / f"{path.stem}.annotated.jpg", result.annotated))

@@ -1,13 +1,14 @@
 """Typed dataclasses passed between the pipeline stages.
 
-Data flow: ``Source -> Frame -> FaceDetector -> Detections -> EmotionClassifier -> Face``
-(per frame a ``FrameResult``), then tracking, aggregation, storage and reports.
+Data flow: ``Source -> Frame -> FaceDetector -> Detections``; the classifier, tracker and embedder
+fill arrays of the same ``Detections`` (per frame a ``FrameResult``); ``Face`` is the
+edge form (JSON, UI, tables); then aggregation, storage and reports.
 Coordinates are always pixels of the original frame; boxes are ``(x, y, w, h)``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
@@ -37,12 +38,19 @@ class Detections:
 
     ``boxes``: float32 ``(N, 4)`` as x, y, w, h; ``scores``: float32 ``(N,)``;
     ``landmarks``: float32 ``(N, 5, 2)`` (eyes, nose, mouth corners) or ``None``
-    when the detector gives none.
+    when the detector gives none. Later stages fill the rest with ``with_``:
+    ``probabilities`` float32 ``(N, 7)`` in ``EMOTIONS`` order (classifier),
+    ``student_ids`` int64 ``(N,)`` (tracker), ``embeddings`` float32 ``(N, D)``
+    and ``names`` object ``(N,)``.
     """
 
     boxes: np.ndarray
     scores: np.ndarray
     landmarks: np.ndarray | None = None
+    probabilities: np.ndarray | None = None
+    student_ids: np.ndarray | None = None
+    embeddings: np.ndarray | None = None
+    names: np.ndarray | None = None
 
     @classmethod
     def empty(cls) -> Detections:
@@ -53,8 +61,36 @@ class Detections:
 
     def __getitem__(self, index) -> Detections:
         """Select faces by index array, slice or boolean mask."""
-        lm = None if self.landmarks is None else self.landmarks[index]
-        return Detections(self.boxes[index], self.scores[index], lm)
+        return Detections(*(None if v is None else v[index] for v in (getattr(self, f.name) for f in fields(self))))
+
+    def with_(self, **arrays) -> Detections:
+        """A copy with some arrays set (e.g. ``with_(student_ids=ids)``)."""
+        return replace(self, **arrays)
+
+    @property
+    def emotions(self) -> list[str]:
+        """The most likely emotion of each face (needs ``probabilities``)."""
+        return [EMOTIONS[i] for i in self.probabilities.argmax(axis=1)]
+
+    @property
+    def confidences(self) -> np.ndarray:
+        """The probability of each face's most likely emotion."""
+        return self.probabilities.max(axis=1)
+
+    def to_faces(self) -> list[Face]:
+        """One ``Face`` per detection, for the edges (public API, JSON, UI tables)."""
+        faces = []
+        for i in range(len(self)):
+            box = tuple(int(round(float(v))) for v in self.boxes[i])
+            landmarks = None if self.landmarks is None else [(float(a), float(b)) for a, b in self.landmarks[i]]
+            probs = {c: float(v) for c, v in zip(EMOTIONS, self.probabilities[i], strict=True)}
+            student_id = None if self.student_ids is None else int(self.student_ids[i])
+            faces.append(Face(box, float(self.scores[i]), probs, landmarks, student_id))
+        return faces
+
+    def to_dicts(self) -> list[dict]:
+        """The faces as JSON-ready dicts."""
+        return [f.to_dict() for f in self.to_faces()]
 
 
 @dataclass(slots=True)
@@ -94,7 +130,7 @@ class FrameResult:
     """Everything the pipeline knows about one frame."""
 
     frame: Frame
-    faces: list[Face] = field(default_factory=list)
+    detections: Detections = field(default_factory=Detections.empty)
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
     annotated: np.ndarray | None = None  # BGR frame with boxes drawn, when the pipeline annotates
 
@@ -104,5 +140,5 @@ class FrameResult:
             "timestamp": round(self.frame.timestamp, 3),
             "width": self.frame.width,
             "height": self.frame.height,
-            "faces": [f.to_dict() for f in self.faces],
+            "faces": self.detections.to_dicts(),
         }

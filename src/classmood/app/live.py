@@ -104,7 +104,7 @@ class LiveClass:
                     mood = snapshot.mood
                     self.timeline.append(MoodPoint(float(second), mood.engagement, mood.present, mood.probabilities))
                     self._last_second = second
-            faces = result.faces
+            faces = result.detections.to_faces()
         except Exception as exc:  # noqa: BLE001 - keep the stream alive and tell the teacher on the page
             self.error = f"Analysis failed: {exc}"
         with self._lock:

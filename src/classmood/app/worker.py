@@ -19,7 +19,7 @@ from multiprocessing.connection import Client, Listener
 
 from classmood.app.auth import PASSWORD_ENV
 from classmood.errors import ClassmoodError
-from classmood.types import Face, Frame, FrameResult
+from classmood.types import Frame, FrameResult
 
 START_TIMEOUT_S = 120.0
 CALL_TIMEOUT_S = 60.0
@@ -49,8 +49,7 @@ def _serve(connection, model: str) -> None:
             return
         try:
             result = pipeline.process(Frame(image, index, timestamp))
-            faces = [(f.box, f.score, f.probabilities, f.landmarks) for f in result.faces]
-            connection.send(("ok", (faces, result.timings)))
+            connection.send(("ok", (result.detections, result.timings)))
         except Exception as exc:  # noqa: BLE001 - one bad frame must not end the worker
             connection.send(("error", f"{type(exc).__name__}: {exc}"))
 
@@ -110,9 +109,8 @@ class PipelineProcess:
                 raise ClassmoodError("the face pipeline process stopped; it restarts with the next frame") from None
         if status != "ok":
             raise ClassmoodError(f"face analysis failed: {payload}")
-        faces, timings = payload
-        return FrameResult(frame, [Face(tuple(box), score, probs, landmarks) for box, score, probs, landmarks in faces],
-                           dict(timings))
+        detections, timings = payload
+        return FrameResult(frame, detections, dict(timings))
 
     def _stop(self) -> None:
         if self._connection is not None:

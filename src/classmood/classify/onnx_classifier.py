@@ -11,7 +11,7 @@ from classmood.classify.crop import DEFAULT_MARGIN, crop_faces
 from classmood.classify.registry import DEFAULT_MODEL, ModelInfo, resolve_model
 from classmood.emotions import EMOTIONS
 from classmood.errors import ClassmoodError
-from classmood.types import Detections, Face
+from classmood.types import Detections
 
 
 def default_threads() -> int:
@@ -86,16 +86,7 @@ class EmotionClassifier:
         probs = np.clip(probs, 0.0, None)
         return probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-12)
 
-    def classify(self, image: np.ndarray, detections: Detections) -> list[Face]:
-        """One ``Face`` per detection (same order), from one batched inference call."""
+    def classify(self, image: np.ndarray, detections: Detections) -> Detections:
+        """``detections`` with ``probabilities`` filled, from one batched inference call."""
         crops = crop_faces(image, detections.boxes, self.size, self.margin)
-        probs = self.predict_crops(crops)
-        faces = []
-        for i, p in enumerate(probs):
-            x, y, w, h = (int(round(float(v))) for v in detections.boxes[i])
-            landmarks = None
-            if detections.landmarks is not None:
-                landmarks = [(float(a), float(b)) for a, b in detections.landmarks[i]]
-            faces.append(Face((x, y, w, h), float(detections.scores[i]),
-                              {c: float(v) for c, v in zip(EMOTIONS, p, strict=True)}, landmarks))
-        return faces
+        return detections.with_(probabilities=self.predict_crops(crops).astype(np.float32, copy=False))

@@ -71,10 +71,10 @@ def analyze(
             if out is not None:
                 written.append(write_image(out / f"{output_stem(source)}.annotated.jpg", result.annotated))
             if as_json:
-                _emit_json({"faces": [f.to_dict() for f in result.faces],
+                _emit_json({"faces": result.detections.to_dicts(),
                             "width": result.frame.width, "height": result.frame.height})
             else:
-                _print_faces(result.faces, result.frame.width, result.frame.height)
+                _print_faces(result.detections.to_faces(), result.frame.width, result.frame.height)
                 _print_outputs(written)
             if window is not None:
                 window.show(result.annotated)

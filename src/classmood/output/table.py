@@ -32,7 +32,7 @@ SCHEMA = pa.schema(
 def result_rows(result: FrameResult) -> list[dict]:
     """Table rows for one frame."""
     rows = []
-    for i, face in enumerate(result.faces):
+    for i, face in enumerate(result.detections.to_faces()):
         x, y, w, h = face.box
         row = {"frame": result.frame.index, "timestamp": round(result.frame.timestamp, 4), "face": i,
                "x": x, "y": y, "w": w, "h": h, "score": round(face.score, 4), "emotion": face.emotion,

@@ -57,7 +57,7 @@ def _photo(path: Path, settings: AppSettings) -> None:
     from classmood.sources import read_image
 
     image = read_image(path)
-    faces = resources.pipeline(settings.model).process(Frame(image, 0, 0.0)).faces
+    faces = resources.pipeline(settings.model).process(Frame(image, 0, 0.0)).detections.to_faces()
     st.image(draw_faces(image, faces), channels="BGR", caption=f"{len(faces)} faces found")
     if not faces:
         st.warning("No face found in this photo.")
