@@ -17,7 +17,7 @@ from app_harness import face_canvas, fer_faces
 def home(tmp_path, monkeypatch):
     monkeypatch.setenv("CLASSMOOD_APP_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("CLASSMOOD_DATABASE_URL", f"sqlite:///{tmp_path / 'db.sqlite'}")
-    for name in ("CLASSMOOD_APP_PASSWORD", "CLASSMOOD_APP_ABSENT_SECONDS", "CLASSMOOD_APP_ICE_SERVERS"):
+    for name in ("CLASSMOOD_APP_PASSWORD", "CLASSMOOD_APP_ABSENT_AFTER_S", "CLASSMOOD_APP_ICE_SERVERS"):
         monkeypatch.delenv(name, raising=False)
     return tmp_path / "home"
 
@@ -86,17 +86,17 @@ def test_settings_round_trip_and_environment_overrides(home, monkeypatch):
     settings = AppSettings.load()
     assert settings.store_frames is False and settings.model == "realtime"
     assert rtc_configuration(settings) == {"iceServers": []}  # offline by default: no STUN/TURN
-    settings.absent_seconds = 12.5
+    settings.absent_after_s = 12.5
     settings.ice_servers = [{"urls": ["turn:turn.example.org:3478"], "username": "u", "credential": "c"}]
     settings.save()
     assert oct((home / "settings.json").stat().st_mode & 0o777) == "0o600"
     assert not [p for p in home.iterdir() if "partial" in p.name]
     loaded = AppSettings.load()
-    assert loaded.absent_seconds == 12.5 and rtc_configuration(loaded)["iceServers"][0]["username"] == "u"
-    monkeypatch.setenv("CLASSMOOD_APP_ABSENT_SECONDS", "1")
+    assert loaded.absent_after_s == 12.5 and rtc_configuration(loaded)["iceServers"][0]["username"] == "u"
+    monkeypatch.setenv("CLASSMOOD_APP_ABSENT_AFTER_S", "1")
     monkeypatch.setenv("CLASSMOOD_APP_STORE_FRAMES", "yes")
     loaded = AppSettings.load()
-    assert loaded.absent_seconds == 1.0 and loaded.store_frames is True
+    assert loaded.absent_after_s == 1.0 and loaded.store_frames is True
 
 
 def test_corrupt_settings_file_falls_back_to_defaults(home):
@@ -124,7 +124,7 @@ def test_live_class_annotates_tracks_alerts_and_records(home):
     from classmood.store import queries
 
     settings = AppSettings.load()
-    settings.absent_seconds = 0.5
+    settings.absent_after_s = 0.5
     live, store, recorder = _live_class(settings)
     present, away = face_canvas(fer_faces(1)), face_canvas([])
     for i in range(60):

@@ -13,6 +13,8 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from classmood.class_session import ClassSettings
+
 DEFAULT_CONSENT_TEXT = (
     "This class is analysed for mood by classmood on this computer only. "
     "No video or pictures are stored; only per-student aggregates under pseudonymous ids. "
@@ -42,6 +44,9 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
         os.chmod(tmp, mode)
 
 
+_RENAMED_KEYS = {"absent_seconds": "absent_after_s", "negative_seconds": "negative_after_s"}
+
+
 @dataclass
 class AppSettings:
     """What the teacher sets on the Settings page (alert thresholds in seconds / fractions)."""
@@ -49,8 +54,8 @@ class AppSettings:
     model: str = "realtime"
     store_frames: bool = False
     consent_text: str = DEFAULT_CONSENT_TEXT
-    absent_seconds: float = 60.0  # a student unseen this long raises an alert
-    negative_seconds: float = 120.0  # a student looking negative this long raises an alert
+    absent_after_s: float = 60.0  # a student unseen this long raises an alert
+    negative_after_s: float = 120.0  # a student looking negative this long raises an alert
     negative_threshold: float = 0.5  # smoothed probability of angry+disgust+fear+sad that counts
     mood_drop: float = 0.15  # class engagement this far below its baseline raises an alert
     max_upload_mb: int = 200
@@ -70,6 +75,7 @@ class AppSettings:
                 values = json.loads(cls.path().read_text())
             except (OSError, json.JSONDecodeError):
                 values = {}
+        values = {_RENAMED_KEYS.get(k, k): v for k, v in values.items()}  # files saved before the renaming
         known = {f.name: f for f in fields(cls)}
         settings = cls(**{k: v for k, v in values.items() if k in known})
         for name in known:
@@ -77,6 +83,12 @@ class AppSettings:
             if raw is not None:
                 setattr(settings, name, _parse_like(getattr(settings, name), raw))
         return settings
+
+    def class_settings(self) -> ClassSettings:
+        """The analysis settings of a class session started from the app."""
+        return ClassSettings(model=self.model, absent_after_s=self.absent_after_s,
+                             negative_after_s=self.negative_after_s, negative_threshold=self.negative_threshold,
+                             mood_drop=self.mood_drop)
 
     def save(self) -> None:
         write_atomic(self.path(), json.dumps(asdict(self), indent=2).encode())

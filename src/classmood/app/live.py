@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from classmood.aggregate import AggregatorConfig, Alert, AlertConfig, ClassMood, StudentCard
+from classmood.aggregate import Alert, ClassMood, StudentCard
 from classmood.annotate import draw_faces
 from classmood.app.config import AppSettings
 from classmood.errors import ClassmoodError
@@ -54,23 +54,13 @@ class ClassSnapshot:
     error: str | None = None
 
 
-def aggregator_config(settings: AppSettings) -> AggregatorConfig:
-    """The alert thresholds the teacher chose on the Settings page."""
-    return AggregatorConfig(alerts=AlertConfig(
-        absent_after_s=settings.absent_seconds,
-        negative_after_s=settings.negative_seconds,
-        negative_threshold=settings.negative_threshold,
-        mood_drop=settings.mood_drop,
-    ))
-
-
 class LiveClass:
     """Analyse the frames of one live class and keep its state (thread-safe)."""
 
     def __init__(self, settings: AppSettings, pipeline, recorder: SessionRecorder | None = None) -> None:
         self.settings = settings
         self.pipeline = pipeline
-        self.monitor = ClassMonitor(MonitorConfig(aggregator=aggregator_config(settings)), recorder)
+        self.monitor = ClassMonitor(MonitorConfig(aggregator=settings.class_settings().aggregator_config()), recorder)
         self.recorder = recorder
         self.alert_log: list[Alert] = []
         self.timeline: deque[MoodPoint] = deque(maxlen=TIMELINE_POINTS)

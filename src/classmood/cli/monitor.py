@@ -38,7 +38,7 @@ def monitor(
     """
     from rich.console import Console
 
-    from classmood.aggregate import AggregatorConfig, AlertConfig
+    from classmood.class_session import ClassSettings
     from classmood.cli.monitor_view import MonitorView
     from classmood.monitor import ClassMonitor, MonitorConfig, run_monitor
     from classmood.sources import open_source, source_kind
@@ -48,10 +48,9 @@ def monitor(
     session = session.strip()
     if not session:
         raise ClassmoodError("--session needs a name, e.g. --session \"physics 3B\"")
-    config = MonitorConfig(
-        aggregator=AggregatorConfig(alerts=AlertConfig(absent_after_s=absent_after, negative_after_s=negative_after,
-                                                       mood_drop=mood_drop)),
-        read_names=names)
+    settings = ClassSettings(model=model, every=every, absent_after_s=absent_after, negative_after_s=negative_after,
+                             mood_drop=mood_drop)
+    config = MonitorConfig(aggregator=settings.aggregator_config(), read_names=names)
     kind = source_kind(source)
     live_source = kind in ("webcam", "screen", "stream")
     src = open_source(source, every=every, max_frames=max_frames, max_fps=max_fps)
@@ -64,9 +63,8 @@ def monitor(
 
         pipeline = Pipeline(YuNetDetector(score_threshold=min_score, max_side=detect_size), model=model,
                             max_faces=max_faces)
-        recorder = SessionRecorder(store, session, source=source, resume=resume, settings={
-            "model": model, "every": every, "absent_after_s": absent_after, "negative_after_s": negative_after,
-            "mood_drop": mood_drop}, source_file=source_file)
+        recorder = SessionRecorder(store, session, source=source, resume=resume, settings=settings.stored(),
+                                   source_file=source_file)
         if recorder.resume_at is not None:  # a video file continues where its record is complete
             src.seek(recorder.resume_at)
             if src.frame_count == 0:

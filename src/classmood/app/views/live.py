@@ -28,8 +28,7 @@ def _start_class(request: LiveRequest) -> LiveClass:
 
     settings = request.settings
     recorder = SessionRecorder(resources.store(), _free_name(request.session_name), source=f"app:{request.source}",
-                               settings={"model": settings.model, "absent_seconds": settings.absent_seconds,
-                                         "negative_seconds": settings.negative_seconds})
+                               settings=settings.class_settings().stored())
     return LiveClass(settings, resources.pipeline(settings.model), recorder)
 
 

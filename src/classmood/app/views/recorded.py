@@ -89,7 +89,7 @@ def _analyse_video(path: Path, settings: AppSettings, shown_name: str) -> tuple[
     source = VideoFileSource(path)
     session_name = f"{Path(shown_name).stem} {datetime.now():%Y-%m-%d %H:%M:%S}"
     recorder = SessionRecorder(resources.store(), session_name, source=f"upload:{shown_name}",
-                               settings={"model": settings.model})
+                               settings=settings.class_settings().stored())
     live = LiveClass(settings, resources.pipeline(settings.model), recorder)
     writer = None
     total = source.frame_count

@@ -30,9 +30,9 @@ def render() -> None:
                              help="realtime: fastest, for live classes. accurate: slower, for recordings.")
         st.markdown("**Alerts**")
         a, b = st.columns(2)
-        absent = a.number_input("Student away for (seconds)", 0.5, 3600.0, float(settings.absent_seconds), step=5.0)
+        absent = a.number_input("Student away for (seconds)", 0.5, 3600.0, float(settings.absent_after_s), step=5.0)
         negative = b.number_input("Student looking negative for (seconds)", 0.5, 3600.0,
-                                  float(settings.negative_seconds), step=5.0)
+                                  float(settings.negative_after_s), step=5.0)
         threshold = a.slider("Negative when angry+disgust+fear+sad reach", 0.1, 1.0,
                              float(settings.negative_threshold), 0.05)
         drop = b.slider("Class mood alert when engagement drops by", 0.05, 0.5, float(settings.mood_drop), 0.05)
@@ -55,7 +55,7 @@ def render() -> None:
             st.error('ICE servers must be a JSON list like [{"urls": ["stun:host:3478"]}].')
             return
         settings.model = model
-        settings.absent_seconds, settings.negative_seconds = float(absent), float(negative)
+        settings.absent_after_s, settings.negative_after_s = float(absent), float(negative)
         settings.negative_threshold, settings.mood_drop = float(threshold), float(drop)
         settings.store_frames = bool(store_frames)
         settings.consent_text = consent.strip() or DEFAULT_CONSENT_TEXT

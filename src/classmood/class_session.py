@@ -1,0 +1,34 @@
+"""What every class session is analysed with: one settings vocabulary for the CLI, the app and the API.
+
+``ClassSettings`` is the one set of names (``absent_after_s``, ``negative_after_s``...) that
+``classmood monitor`` and the web app use in code and store, under the same keys, as a session's
+settings JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from classmood.aggregate import AggregatorConfig, AlertConfig
+
+
+@dataclass(frozen=True, slots=True)
+class ClassSettings:
+    """How a class session is analysed (durations in seconds, thresholds as fractions)."""
+
+    model: str = "realtime"
+    every: int = 1  # analyse every N-th frame of a video
+    absent_after_s: float = 60.0  # a student unseen this long raises an alert
+    negative_after_s: float = 120.0  # a student looking negative this long raises an alert
+    negative_threshold: float = 0.5  # smoothed probability of angry+disgust+fear+sad that counts
+    mood_drop: float = 0.15  # class engagement this far below its baseline raises an alert
+
+    def aggregator_config(self) -> AggregatorConfig:
+        """The aggregator's alert thresholds for these settings."""
+        return AggregatorConfig(alerts=AlertConfig(
+            absent_after_s=self.absent_after_s, negative_after_s=self.negative_after_s,
+            negative_threshold=self.negative_threshold, mood_drop=self.mood_drop))
+
+    def stored(self) -> dict:
+        """The settings JSON recorded with the session (the same keys from every caller)."""
+        return asdict(self)
