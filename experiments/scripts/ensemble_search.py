@@ -5,7 +5,7 @@ Reads ``EVALS/<run>.npy`` (flip-TTA probabilities, from ``unpack_campaign.py``) 
 ``EVALS/_labels.npy``; prints the best subsets per size and their cost in GFLOPs per face.
 Subsets are chosen on publictest itself, so their figures carry selection optimism.
 
-    python scripts/ensemble_search.py --evals .gpu/evals --max-members 5 --json .gpu/ensembles.json
+    python experiments/scripts/ensemble_search.py --evals .gpu/evals --max-members 5 --json .gpu/ensembles.json
 """
 
 from __future__ import annotations
