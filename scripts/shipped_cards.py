@@ -51,7 +51,7 @@ def card(name: str, faces: np.ndarray, labels: np.ndarray, out: Path, speeds: di
     summary = summarize(labels, probs.argmax(1))
     plot_confusion(summary, out / f"shipped_{name}_confusion.png", f"{name} (shipped): publictest {summary['accuracy']:.2%}")
     per_class = "\n".join(f"| {c} | {v['precision']:.3f} | {v['recall']:.3f} | {v['n']} |" for c, v in summary["per_class"].items())
-    runs = ", ".join(f"[{r}]({r}.md)" for r in LINEAGE[name])
+    runs = ", ".join(f"[{r}](../../experiments/runs/{r}.md)" for r in LINEAGE[name])
     speed = f"{speeds[name]:,.0f} faces/s" if name in speeds else "see docs/models.md"
     return f"""# Model card: `{name}` (shipped in the package)
 
