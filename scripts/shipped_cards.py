@@ -16,8 +16,8 @@ import numpy as np
 
 from classmood.classify.registry import resolve_model
 from classmood.train.data import load_split
+from classmood.train.inference import teacher_probabilities
 from classmood.train.metrics import plot_confusion, summarize
-from classmood.train.trainer import teacher_probabilities
 
 #: The training runs behind each shipped model (their cards hold curves, configs and logs).
 LINEAGE = {

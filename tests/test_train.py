@@ -386,7 +386,7 @@ def _hostile_checkpoint(path: Path, marker: Path) -> Path:
 
 def test_every_stored_checkpoint_loads_as_plain_data_without_an_allow_list():
     from classmood.train.checkpoint import read_model_checkpoint
-    from classmood.train.trainer import load_checkpoint_model
+    from classmood.train.inference import load_checkpoint_model
 
     stored = sorted((ROOT / "checkpoints").glob("*.pt"))
     assert len(stored) >= 5  # what ship_models.sh and configs/realtime_qat.yaml need
@@ -451,7 +451,7 @@ def test_a_data_cache_whose_loading_would_run_code_is_refused_in_one_line_and_ru
 
 
 def test_slimmed_weights_are_small_and_predict_like_the_original():
-    from classmood.train.slim import slim_weights, unslim_weights
+    from classmood.train.checkpoint import slim_weights, unslim_weights
 
     torch.manual_seed(0)
     for name, int8 in (("realtime", False), ("vgg13", True)):  # 1.2M params stay fp16; 5.2M go int8
@@ -543,7 +543,8 @@ def test_weight_averaging_keeps_the_mean_of_epoch_ends_across_resumes_and_batch_
 
 @needs_fer
 def test_cached_teaching_keeps_each_views_teacher_targets_and_replays_them_without_the_teachers(tiny_fer, tmp_path):
-    from classmood.train.trainer import Trainer, load_checkpoint_model
+    from classmood.train.inference import load_checkpoint_model
+    from classmood.train.trainer import Trainer
     from classmood.train.view_cache import to_pixels
 
     teacher_path = str(ROOT / "checkpoints" / "realtime_soup12.pt")
@@ -630,8 +631,8 @@ def test_observed_ranges_are_reproducible_and_written_into_the_int8_export(tiny_
     import onnx
     from onnx import numpy_helper
 
+    from classmood.train.inference import load_checkpoint_model
     from classmood.train.qat import observe_ranges
-    from classmood.train.trainer import load_checkpoint_model
 
     torch.manual_seed(0)
     ckpt, onnx_path = tmp_path / "m.pt", tmp_path / "m.onnx"

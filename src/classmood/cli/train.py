@@ -87,8 +87,8 @@ def export_model(
     """Export checkpoints to ONNX (softmax, ensemble mean and flip TTA inside the graph), checked against torch."""
     _require_torch()
     from classmood.train.export import export_onnx
+    from classmood.train.inference import load_checkpoint_model
     from classmood.train.quantize import parse_keep_float
-    from classmood.train.trainer import load_checkpoint_model
 
     missing = [str(p) for p in checkpoints if not p.is_file()]
     if missing:
@@ -141,15 +141,14 @@ def export_model(
 
 def trained_ranges(checkpoints: list[Path]) -> list[tuple[float, int]] | None:
     """The int8 activation ranges a quantisation-aware checkpoint carries (None for ordinary ones)."""
-    from classmood.train.checkpoint import read_checkpoint
-    from classmood.train.qat import QUANT_KEY
+    from classmood.train.checkpoint import qat_ranges, read_checkpoint
 
-    found = [read_checkpoint(p).get(QUANT_KEY) for p in checkpoints]
-    if not any(found):
+    found = [qat_ranges(read_checkpoint(p)) for p in checkpoints]
+    if all(points is None for points in found):
         return None
     if len(checkpoints) > 1:
         raise ClassmoodError("a quantisation-aware checkpoint is exported on its own, not in an ensemble")
-    return [tuple(p) for p in found[0]["points"]]
+    return found[0]
 
 
 @cli_errors
@@ -161,10 +160,9 @@ def soup(
 ) -> None:
     """Average the weights of fine-tunes into one model (a model soup) and re-measure its batch norm on clean faces."""
     _require_torch()
-    import torch
 
+    from classmood.train.checkpoint import fp16_weights, write_checkpoint
     from classmood.train.data import load_image_folder
-    from classmood.train.slim import fp16_weights
     from classmood.train.soup import make_soup
 
     missing = [str(p) for p in checkpoints if not p.is_file()]
@@ -178,8 +176,8 @@ def soup(
     except (ValueError, FileNotFoundError) as exc:
         raise ClassmoodError(str(exc)) from None
     out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"arch": arch, "model": fp16_weights(model.state_dict()),
-                "config": {"arch": arch, "soup_of": [str(p) for p in checkpoints], "bn_recalibrated_on": str(train_data), "bn_faces": len(faces)}}, out)
+    write_checkpoint({"arch": arch, "model": fp16_weights(model.state_dict()),
+                      "config": {"arch": arch, "soup_of": [str(p) for p in checkpoints], "bn_recalibrated_on": str(train_data), "bn_faces": len(faces)}}, out)
     typer.echo(f"wrote {out}: {arch} soup of {len(checkpoints)} checkpoint(s), batch norm re-measured on {len(faces)} faces + mirrors")
 
 

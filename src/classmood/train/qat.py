@@ -20,7 +20,8 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-QUANT_KEY = "qat"  # checkpoint entry: {"points": [(scale, zero_point), ...]} in simulation order
+from classmood.train.checkpoint import qat_ranges, read_checkpoint
+from classmood.train.inference import load_checkpoint_model
 
 
 class ActivationQuant(nn.Module):
@@ -139,10 +140,7 @@ def plain_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
 def load_simulation(path) -> nn.Module:
     """The int8 simulation of a quantisation-aware checkpoint (``qat.pt``), in eval mode: what ONNX
     Runtime runs once the checkpoint is exported with its ranges."""
-    from classmood.train.checkpoint import read_checkpoint
-    from classmood.train.trainer import load_checkpoint_model
-
-    points = read_checkpoint(path)[QUANT_KEY]["points"]
+    points = qat_ranges(read_checkpoint(path))
     model = load_checkpoint_model(path)
     QuantSim(model)
     for point, (scale, zero_point) in zip(model.qat_points, points):

@@ -115,7 +115,13 @@ def quantize_int8(onnx_path: str | Path, calibration: str | Path | FaceArrays, p
     a quantisation-aware run, ``qat.py``) those ranges are written instead of calibrated ones."""
     import onnx
     import onnxruntime as ort
-    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     if method not in CALIBRATION_METHODS:

@@ -30,11 +30,12 @@ from tqdm import tqdm
 from classmood.emotions import EMOTIONS
 from classmood.train.architectures import count_parameters, create_model
 from classmood.train.augment import AugmentConfig, augment, normalize
-from classmood.train.checkpoint import read_checkpoint, read_model_checkpoint
+from classmood.train.checkpoint import read_checkpoint, with_qat_ranges, write_checkpoint
 from classmood.train.config import TrainConfig
 from classmood.train.data import FaceArrays, load_split
+from classmood.train.inference import load_checkpoint_model, load_teacher_probs, predict_logits, teacher_probabilities
 from classmood.train.metrics import plot_confusion, plot_curves, summarize
-from classmood.train.qat import QUANT_KEY, QuantSim, plain_state_dict
+from classmood.train.qat import QuantSim, plain_state_dict
 from classmood.train.soup import recalibrate_batchnorm
 from classmood.train.view_cache import TeacherViewCache
 
@@ -72,33 +73,6 @@ def channels_last_format(model: torch.nn.Module, device: torch.device) -> torch.
     models without grouped/depthwise convolutions, whose backward crashes in that layout (torch 2.13)."""
     grouped = any(isinstance(m, torch.nn.Conv2d) and m.groups > 1 for m in model.modules())
     return torch.channels_last if device.type == "cuda" or not grouped else torch.contiguous_format
-
-
-def load_checkpoint_model(path: str | Path, device: torch.device | str = "cpu") -> torch.nn.Module:
-    """Rebuild the model stored in a checkpoint (``arch`` + weights), in eval mode."""
-    ckpt = read_model_checkpoint(path)
-    model = create_model(ckpt["arch"])
-    model.load_state_dict({k: v.float() for k, v in ckpt["model"].items()})
-    return model.to(device).eval()
-
-
-@torch.no_grad()
-def predict_logits(model, images: torch.Tensor, batch_size: int = 512, bf16: bool = True) -> torch.Tensor:
-    """Logits for uint8 faces ``(N, H, W)``."""
-    model.eval()
-    out = []
-    for start in range(0, images.shape[0], batch_size):
-        x = normalize(images[start:start + batch_size])
-        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
-            out.append(model(x).float())
-    return torch.cat(out)
-
-
-def flip_probabilities(model, images: torch.Tensor, bf16: bool = False) -> torch.Tensor:
-    """Mean softmax over uint8 faces ``(N, H, W)`` and their mirror images (flip TTA)."""
-    plain = predict_logits(model, images, bf16=bf16).softmax(1)
-    mirror = predict_logits(model, images.flip(2), bf16=bf16).softmax(1)
-    return (plain + mirror) / 2
 
 
 class Trainer:
@@ -174,9 +148,7 @@ class Trainer:
         return True
 
     def _save(self, name: str, state: dict) -> None:
-        tmp = self.out / f".{name}.tmp"
-        torch.save(state, tmp)
-        tmp.replace(self.out / name)
+        write_checkpoint(state, self.out / name)
 
     # --- loop ---------------------------------------------------------------------------------
     def _progress(self, steps_total: int, running: float = 0.0) -> float:
@@ -338,7 +310,7 @@ class Trainer:
         """The architecture and weights as ``load_checkpoint_model`` reads them (and int8 ranges if QAT)."""
         if self.qat is None:
             return {"arch": self.cfg.arch, "model": self.model.state_dict()}
-        return {"arch": self.cfg.arch, "model": plain_state_dict(self.model), QUANT_KEY: {"points": self.qat.points()}}
+        return with_qat_ranges({"arch": self.cfg.arch, "model": plain_state_dict(self.model)}, self.qat.points())
 
     def _refresh_batchnorm(self, train_x, train_y, val_x, val_y) -> dict[str, float]:
         """``best_bn.pt`` and (with SWA) ``swa.pt``: batch norm re-measured on ``bn_faces`` clean training
@@ -377,34 +349,6 @@ class Trainer:
             plot_confusion(summary, self.out / "confusion.png", f"{self.cfg.arch}: publictest {summary['accuracy']:.2%} (flip TTA)")
         except ImportError:  # plotting is optional on a bare training machine
             pass
-
-
-def load_teacher_probs(path: str | Path, n: int, device: torch.device, keep: np.ndarray | None = None) -> torch.Tensor:
-    """Precomputed teacher probabilities ``(n, 7)``, one row per training face in load order; rows of the
-    whole split are cut to the faces a ``limit_per_class`` run keeps (``keep``)."""
-    probs = np.load(path).astype(np.float32)
-    if keep is not None and probs.shape[0] > n:
-        probs = probs[keep]
-    if probs.ndim != 2 or probs.shape[0] != n:
-        raise ValueError(f"teacher_probs {path} has shape {probs.shape}, expected ({n}, classes)")
-    return torch.from_numpy(probs / probs.sum(1, keepdims=True)).to(device)
-
-
-def teacher_probabilities(model: str, faces: np.ndarray, batch: int = 256) -> np.ndarray:
-    """Probabilities ``(N, 7)`` of an ONNX emotion model (path or bundled name) on uint8 faces ``(N, S, S)``."""
-    import cv2
-
-    from classmood.classify.onnx_classifier import EmotionClassifier
-
-    classifier = EmotionClassifier(model)
-    size = classifier.size
-    out = []
-    for start in tqdm(range(0, len(faces), batch), desc=f"teacher {Path(model).stem}", leave=False, disable=None):
-        chunk = faces[start:start + batch]
-        if chunk.shape[1:] != (size, size):
-            chunk = np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA) for f in chunk])
-        out.append(classifier.predict_crops(chunk))
-    return np.concatenate(out).astype(np.float32)
 
 
 def train(cfg: TrainConfig, resume: bool = True) -> TrainResult:
