@@ -50,7 +50,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="classmood-shots-") as tmp, sync_playwright() as playwright:
         folder = Path(tmp)
         camera = write_y4m(folder / "sample.y4m", sample_frames(), fps=15)
-        env = {"CLASSMOOD_APP_ABSENT_SECONDS": "3", "CLASSMOOD_APP_NEGATIVE_SECONDS": "5"}
+        env = {"CLASSMOOD_APP_ABSENT_AFTER_S": "3", "CLASSMOOD_APP_NEGATIVE_AFTER_S": "5"}
         with app_server(folder / "server", env=env) as server:
             browser = launch_chromium(playwright, camera)
             page = browser.new_context(viewport=VIEWPORT, accept_downloads=True).new_page()

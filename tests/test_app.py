@@ -50,7 +50,7 @@ def camera_file(workdir: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def server(workdir: Path):
-    env = {"CLASSMOOD_APP_ABSENT_SECONDS": "1", "CLASSMOOD_APP_STALL_SECONDS": "6"}
+    env = {"CLASSMOOD_APP_ABSENT_AFTER_S": "1", "CLASSMOOD_APP_STALL_SECONDS": "6"}
     with app_server(workdir / "server", env=env, args=["--max-upload-mb", "1"]) as running:
         yield running
 

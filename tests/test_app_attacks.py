@@ -78,7 +78,7 @@ def canary():
 def server(tmp_path_factory, canary):
     # every outgoing HTTP(S) request of the server would go through the canary (requests honours these)
     proxy = {name: canary.url for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")}
-    env = {**proxy, "NO_PROXY": "", "no_proxy": "", "CLASSMOOD_APP_ABSENT_SECONDS": "1"}
+    env = {**proxy, "NO_PROXY": "", "no_proxy": "", "CLASSMOOD_APP_ABSENT_AFTER_S": "1"}
     with app_server(tmp_path_factory.mktemp("attacks"), env=env, args=["--max-upload-mb", "1"]) as running:
         yield running
 
