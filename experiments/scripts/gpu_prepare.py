@@ -4,10 +4,10 @@ derived data stay out of the repository, and a new machine starts without them):
 
 - ``.gpu/c3/fer.npz``: FER-2013 train + publictest packed as JPEG bytes (``pack_jpeg_cache``, ~40 MB),
 - ``.gpu/c4/teacher_accurate3.npy``: the shipped ``accurate`` ensemble's probabilities on every
-  training face in load order (the ``teacher_probs`` targets of configs/campaigns/session6.json;
+  training face in load order (the ``teacher_probs`` targets of experiments/configs/campaigns/session6.json;
   552 s on 2 cores in session 10; 92.4% of the training faces right).
 
-    .venv/bin/python scripts/gpu_prepare.py          # skips what is already there
+    .venv/bin/python experiments/scripts/gpu_prepare.py          # skips what is already there
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from classmood.train.data import load_image_folder, pack_jpeg_cache
-from classmood.train.trainer import teacher_probabilities
+from classmood.train.inference import teacher_probabilities
 
 
 def main() -> int:

@@ -8,7 +8,7 @@ The top's weights at each epoch's end are averaged (SWA) and its batch norm re-m
 clean faces and their mirrors; the publictest figure (flip TTA) is printed for each epoch and the
 average.
 
-    .venv/bin/python scripts/head_distill.py checkpoints/realtime_soup.pt --teacher .gpu/c4/teacher_accurate3.npy --out /tmp/hd.pt
+    .venv/bin/python experiments/scripts/head_distill.py checkpoints/realtime_soup.pt --teacher .gpu/c4/teacher_accurate3.npy --out /tmp/hd.pt
     # --from-layer 8: the realtime net's last stage (two conv layers, 72% of its weights) + head
 """
 
@@ -28,7 +28,7 @@ from torch.optim.swa_utils import AveragedModel, update_bn
 from classmood.train.augment import augment, normalize
 from classmood.train.checkpoint import read_checkpoint
 from classmood.train.data import load_split
-from classmood.train.trainer import load_checkpoint_model
+from classmood.train.inference import load_checkpoint_model
 
 
 def split(model, from_layer: int | None) -> tuple[nn.Module, nn.Module]:

@@ -8,9 +8,9 @@ draw calibrated on (how often the two agree on the top class: fidelity, the quan
 calibration by) and measured on publictest (reported, not chosen by: picking the draw with the best
 publictest accuracy would be selection on the test split).
 
-    python scripts/int8_study.py checkpoints/realtime_soup.pt --seeds 0 1 2 3 4 --per-class 40 200
-    python scripts/int8_study.py checkpoints/realtime_soup.pt --seeds 0 1 2 3 4 --per-class 40 --keep-float none first head
-    python scripts/int8_study.py checkpoints/realtime_soup12.pt --methods observed --seeds 0 1 2 3 4
+    python experiments/scripts/int8_study.py checkpoints/realtime_soup.pt --seeds 0 1 2 3 4 --per-class 40 200
+    python experiments/scripts/int8_study.py checkpoints/realtime_soup.pt --seeds 0 1 2 3 4 --per-class 40 --keep-float none first head
+    python experiments/scripts/int8_study.py checkpoints/realtime_soup12.pt --methods observed --seeds 0 1 2 3 4
 
 ``observed`` takes the ranges from augmented training batches through the int8 simulation
 (``qat.observe_ranges``, ``--observe-steps`` batches of 128; ``--per-class`` does not apply): those
@@ -34,10 +34,9 @@ from rich.table import Table
 
 from classmood.train.data import load_image_folder
 from classmood.train.export import export_onnx
+from classmood.train.inference import load_checkpoint_model, teacher_probabilities
 from classmood.train.qat import observe_ranges
 from classmood.train.quantize import CALIBRATION_METHODS, KEEP_FLOAT, parse_keep_float, quantize_int8
-from classmood.train.trainer import load_checkpoint_model, teacher_probabilities
-
 
 OBSERVED = "observed"
 

@@ -6,7 +6,7 @@ ranges (ONNX Runtime, what would ship; no calibration draw) and the torch simula
 through. Prints their publictest accuracy and how often each agrees with the int8 model's top class on
 training faces (the simulation's fidelity); keeps the int8 model at ``--out``.
 
-    python scripts/qat_check.py runs/realtime_qat13/qat.pt --out .gpu/c13/realtime_qat13.onnx
+    python experiments/scripts/qat_check.py runs/realtime_qat13/qat.pt --out .gpu/c13/realtime_qat13.onnx
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from classmood.train.checkpoint import read_checkpoint
+from classmood.train.checkpoint import qat_ranges, read_checkpoint
 from classmood.train.data import load_image_folder
 from classmood.train.export import export_onnx
-from classmood.train.qat import QUANT_KEY, load_simulation
+from classmood.train.inference import flip_probabilities, load_checkpoint_model, teacher_probabilities
+from classmood.train.qat import load_simulation
 from classmood.train.quantize import quantize_int8
-from classmood.train.trainer import flip_probabilities, load_checkpoint_model, teacher_probabilities
 
 
 def main() -> int:
@@ -38,7 +38,7 @@ def main() -> int:
     ap.add_argument("--json", type=Path, help="write the rows here")
     args = ap.parse_args()
 
-    points = read_checkpoint(args.checkpoint)[QUANT_KEY]["points"]
+    points = qat_ranges(read_checkpoint(args.checkpoint))
     train, test = load_image_folder(args.train), load_image_folder(args.data)
     held = train.sample(args.faces, seed=12345)
     fp32 = args.out.with_name(args.out.stem + "_fp32.onnx")

@@ -6,7 +6,7 @@ only if the soup (weights averaged, batch norm re-measured) does not get worse. 
 re-measured on ``--bn-faces`` training faces and their mirrors during the search (all of them with
 ``--bn-faces 0``); ``classmood soup`` makes the final checkpoint from the chosen list.
 
-    python scripts/soup_search.py .gpu/c4/ckpt/realtime_r5*.pt checkpoints/realtime_r2.pt checkpoints/realtime_kd_r3.pt
+    python experiments/scripts/soup_search.py .gpu/c4/ckpt/realtime_r5*.pt checkpoints/realtime_r2.pt checkpoints/realtime_kd_r3.pt
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import numpy as np
 import torch
 
 from classmood.train.data import load_split
+from classmood.train.inference import flip_probabilities
 from classmood.train.soup import make_soup
-from classmood.train.trainer import flip_probabilities
 
 
 def soup_accuracy(paths: list[Path], bn_faces: np.ndarray, faces: torch.Tensor, labels: np.ndarray) -> float:

@@ -3,7 +3,7 @@
 batch norm re-measured on training faces and their mirrors, fp32 with flip TTA on publictest.
 Reads a copy, so the run goes on undisturbed.
 
-    cp runs/realtime_ct7/last.pt /tmp/peek.pt && python scripts/swa_peek.py /tmp/peek.pt --threads 1
+    cp runs/realtime_ct7/last.pt /tmp/peek.pt && python experiments/scripts/swa_peek.py /tmp/peek.pt --threads 1
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from torch.optim.swa_utils import AveragedModel
 from classmood.train.architectures import create_model
 from classmood.train.checkpoint import read_checkpoint
 from classmood.train.data import load_split
+from classmood.train.inference import flip_probabilities
 from classmood.train.soup import recalibrate_batchnorm
-from classmood.train.trainer import flip_probabilities
 
 
 def main() -> int:

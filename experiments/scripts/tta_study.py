@@ -2,7 +2,7 @@
 """How much do more test-time views buy? Publictest accuracy of checkpoints and their ensemble
 when each face is also seen shifted (2 px), scaled (+-8%), rotated (+-6 deg), each with its mirror.
 
-    python scripts/tta_study.py checkpoints/realtime_plain.pt checkpoints/realtime_r2.pt checkpoints/vgg13_s0_r2.pt
+    python experiments/scripts/tta_study.py checkpoints/realtime_plain.pt checkpoints/realtime_r2.pt checkpoints/vgg13_s0_r2.pt
 
 Per-member probabilities are cached in --work (one .npz per checkpoint, minutes each on 2 cores);
 the table is printed from them. The views mirror the training augmentation (rotation, scale, shift).
@@ -19,7 +19,7 @@ import torch
 
 from classmood.train.augment import TEST_VIEWS, normalize, view_theta, warp
 from classmood.train.data import load_split
-from classmood.train.trainer import load_checkpoint_model
+from classmood.train.inference import load_checkpoint_model
 
 
 def affine(x: torch.Tensor, **view: float) -> torch.Tensor:

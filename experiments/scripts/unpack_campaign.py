@@ -4,9 +4,9 @@
 ``weights.tar.part*`` (from ``gpu_campaign.py``) hold slimmed best checkpoints; each becomes a
 normal checkpoint ``CKPT/<run>.pt`` (fp16, loadable by ``classmood export-model``/``--init``), and
 its flip-TTA probabilities on publictest land in ``EVALS/<run>.npy`` for model cards and the
-ensemble search (``scripts/ensemble_search.py``).
+ensemble search (``experiments/scripts/ensemble_search.py``).
 
-    python scripts/unpack_campaign.py /work/.device/1 --ckpt .gpu/c3/ckpt --evals .gpu/evals
+    python experiments/scripts/unpack_campaign.py /work/.device/1 --ckpt .gpu/c3/ckpt --evals .gpu/evals
 """
 
 from __future__ import annotations
@@ -21,10 +21,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from classmood.train.checkpoint import read_checkpoint
+from classmood.train.checkpoint import fp16_weights, read_checkpoint, unslim_weights
 from classmood.train.data import load_split
-from classmood.train.slim import fp16_weights, unslim_weights
-from classmood.train.trainer import flip_probabilities, load_checkpoint_model
+from classmood.train.inference import flip_probabilities, load_checkpoint_model
 
 
 def main() -> int:
