@@ -228,26 +228,52 @@ def test_distillation_from_an_onnx_teacher_uses_its_cached_probabilities(tiny_fe
     from classmood.classify.onnx_classifier import EmotionClassifier
     from classmood.train.config import TrainConfig
     from classmood.train.data import load_image_folder
+    from classmood.train.targets import FixedProbabilities, OnnxTeacher, TargetSource
     from classmood.train.trainer import Trainer
 
     cfg = TrainConfig(arch="realtime_xs", out_dir=str(tmp_path / "kd"), train_data=str(tiny_fer / "train"),
                       val_data=str(tiny_fer / "publictest"), epochs=1, batch_size=16, teacher_model="realtime",
                       device="cpu", threads=1)
-    Trainer(cfg).fit()
+    trainer = Trainer(cfg)
+    assert isinstance(trainer.targets, OnnxTeacher)
+    trainer.fit()
     (cache,) = (tmp_path / "kd").glob("teacher_probs_*.npy")
     cached = np.load(cache)
     faces = load_image_folder(tiny_fer / "train")
     assert cached.shape == (len(faces), 7)
     # the targets are the bundled model's own probabilities on the unaugmented training faces
     assert np.allclose(cached, EmotionClassifier("realtime").predict_crops(faces.images), atol=1e-5)
-    trainer = Trainer(cfg)
-    trainer.teacher_probs = torch.from_numpy(cached)
+    teacher = FixedProbabilities(cfg.distill_temperature)
+    teacher.probs = torch.from_numpy(cached)
     logits = torch.zeros(4, 7)
     y = torch.from_numpy(faces.labels[:4])
-    with_teacher = trainer._loss(logits, y, trainer._soft_targets(None, torch.arange(4)))
-    trainer.teacher_probs = None
-    assert trainer._soft_targets(None, torch.arange(4)) is None
+    with_teacher = trainer._loss(logits, y, teacher(None, torch.arange(4)))
+    assert TargetSource()(None, torch.arange(4)) is None  # no teacher: the labels alone
     assert not torch.isclose(with_teacher, trainer._loss(logits, y, None))
+
+
+def test_the_config_picks_one_source_of_soft_targets(tmp_path):
+    from classmood.train.targets import (
+        CachedViews,
+        CheckpointTeachers,
+        OnnxTeacher,
+        ProbabilitiesFile,
+        TargetSource,
+        make_targets,
+    )
+
+    teacher = str(ROOT / "checkpoints" / "realtime_soup12.pt")
+
+    def pick(**settings):
+        return make_targets(TrainConfig(**settings), tmp_path, torch.device("cpu"))
+
+    assert type(pick()) is TargetSource
+    assert type(pick(teachers=[teacher])) is CheckpointTeachers
+    replayed = pick(teachers=[teacher], teacher_views=2)
+    assert isinstance(replayed, CachedViews) and type(replayed.source) is CheckpointTeachers
+    assert type(pick(teacher_probs="p.npy", teachers=[teacher])) is ProbabilitiesFile
+    assert type(pick(teacher_model="realtime", teacher_probs="p.npy")) is OnnxTeacher
+    assert type(pick(teacher_views=2)) is TargetSource  # stored views need teacher checkpoints
 
 
 @needs_fer
@@ -265,9 +291,10 @@ def test_distillation_from_a_precomputed_probabilities_file(tiny_fer, tmp_path):
                       teacher_probs=str(tmp_path / "teacher.npy"), device="cpu", threads=1)
     trainer = Trainer(cfg)
     trainer.fit()
-    assert trainer.teacher_probs.shape == (len(labels), 7)
-    assert torch.allclose(trainer.teacher_probs.sum(1), torch.ones(len(labels)))  # renormalised from fp16
-    assert trainer.teacher_probs.argmax(1).tolist() == ((labels + 1) % 7).tolist()
+    probs = trainer.targets.probs
+    assert probs.shape == (len(labels), 7)
+    assert torch.allclose(probs.sum(1), torch.ones(len(labels)))  # renormalised from fp16
+    assert probs.argmax(1).tolist() == ((labels + 1) % 7).tolist()
     np.save(tmp_path / "short.npy", probs[:-1])
     with pytest.raises(ValueError, match="expected"):
         Trainer(TrainConfig(**{**cfg.to_dict(), "teacher_probs": str(tmp_path / "short.npy"),
@@ -575,7 +602,7 @@ def test_cached_teaching_keeps_each_views_teacher_targets_and_replays_them_witho
             raise AssertionError("a replayed epoch ran the teacher")
 
     resumed = Trainer(config(4))  # epochs 3 and 4 replay slots 0 and 1 from the run folder
-    resumed.teachers = [NoTeacher()]
+    resumed.targets.source.models = [NoTeacher()]
     assert resumed.fit().epochs == 4
     x = normalize(torch.randint(0, 256, (4, 48, 48), dtype=torch.uint8))
     assert torch.equal(to_pixels(x).float(), (x[:, 0] * 0.25 + 0.5).mul(255).round())

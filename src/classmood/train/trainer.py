@@ -1,4 +1,8 @@
-"""The training loop: schedule, bf16 autocast, distillation, checkpoints, logs, curves.
+"""The training loop: schedule, bf16 autocast, distillation loss, evaluation, checkpoints, resume, logs.
+
+Soft targets come from ``targets`` (one source per kind of teacher, picked from the config); what
+happens after the last epoch (weights averaged, batch norm re-measured, the QAT checkpoint, the summary
+and curves) lives in ``finishers``.
 
 A run directory holds ``config.yaml``, ``log.csv`` (one row per epoch), ``last.pt``
 (resumable), ``best.pt`` (best validation accuracy with flip test-time augmentation),
@@ -24,20 +28,18 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
-from classmood.emotions import EMOTIONS
 from classmood.train.architectures import count_parameters, create_model
 from classmood.train.augment import AugmentConfig, augment, normalize
 from classmood.train.checkpoint import read_checkpoint, with_qat_ranges, write_checkpoint
 from classmood.train.config import TrainConfig
 from classmood.train.data import FaceArrays, load_split
-from classmood.train.inference import load_checkpoint_model, load_teacher_probs, predict_logits, teacher_probabilities
-from classmood.train.metrics import plot_confusion, plot_curves, summarize
+from classmood.train.finishers import RunEnd, WeightAverage, remeasure_batchnorm, save_quantised, write_summary
+from classmood.train.inference import load_checkpoint_model, predict_logits
+from classmood.train.metrics import summarize
 from classmood.train.qat import QuantSim, plain_state_dict
-from classmood.train.soup import recalibrate_batchnorm
-from classmood.train.view_cache import TeacherViewCache
+from classmood.train.targets import make_targets
 
 LOG_FIELDS = ["epoch", "seconds", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "val_acc_flip"]
 
@@ -104,11 +106,8 @@ class Trainer:
             [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
             lr=cfg.lr, momentum=cfg.momentum, nesterov=True,
         )
-        # forward-only teachers run in channels_last whatever their convolutions (VGG-13 1.2x, Xception 2x faster here)
-        self.teachers = [load_checkpoint_model(p, self.device).to(memory_format=torch.channels_last) for p in cfg.teachers]
-        self.teacher_probs: torch.Tensor | None = None  # (N, 7) targets from cfg.teacher_model
-        self.view_cache: TeacherViewCache | None = None  # cfg.teacher_views: stored views + teachers' targets
-        self.swa = AveragedModel(self.model) if cfg.swa_start is not None else None
+        self.targets = make_targets(cfg, self.out, self.device)  # teachers' soft targets, or none
+        self.swa = WeightAverage(self.model, cfg.swa_start) if cfg.swa_start is not None else None
         self.epoch, self.step, self.elapsed, self.best = 0, 0, 0.0, 0.0
 
     # --- data ---------------------------------------------------------------------------------
@@ -158,31 +157,6 @@ class Trainer:
             return max(by_steps, (self.elapsed + running) / self.cfg.time_budget_s)
         return by_steps
 
-    def _teacher_targets(self, train_x: torch.Tensor) -> torch.Tensor:
-        """Probabilities of ``cfg.teacher_model`` on the (unaugmented) training faces, cached in the run
-        folder under the model file's digest (another teacher never reuses them)."""
-        import hashlib
-
-        from classmood.classify.registry import resolve_model
-
-        digest = hashlib.sha256(resolve_model(self.cfg.teacher_model).path.read_bytes()).hexdigest()[:12]
-        cache = self.out / f"teacher_probs_{digest}.npy"
-        probs = np.load(cache) if cache.exists() else None
-        if probs is None or probs.shape[0] != train_x.shape[0]:
-            probs = teacher_probabilities(self.cfg.teacher_model, train_x.cpu().numpy())
-            np.save(cache, probs)
-        return torch.from_numpy(probs).to(self.device)
-
-    @torch.no_grad()
-    def _soft_targets(self, x, idx) -> torch.Tensor | None:
-        """The teachers' probabilities at temperature t for batch ``x`` (faces ``idx``), or None."""
-        t = self.cfg.distill_temperature
-        if self.teacher_probs is not None:  # softmax(log p / t): the teacher's probabilities at temperature t
-            return self.teacher_probs[idx].clamp_min(1e-8).log().div(t).softmax(1)
-        if self.teachers:
-            return torch.stack([m(x).float().div(t).softmax(1) for m in self.teachers]).mean(0)
-        return None
-
     def _loss(self, logits, y, soft: torch.Tensor | None):
         ce = F.cross_entropy(logits, y, label_smoothing=self.cfg.label_smoothing)
         if soft is None:
@@ -210,13 +184,9 @@ class Trainer:
         resumed = resume and self._resume()
         train_x, train_y, train_keep = self._load(cfg.train_data, cfg.train_split)
         val_x, val_y, _ = self._load(cfg.val_data, cfg.val_split)
-        if cfg.teacher_model:
-            self.teacher_probs = self._teacher_targets(train_x)
-        elif cfg.teacher_probs:
-            self.teacher_probs = load_teacher_probs(cfg.teacher_probs, len(train_y), self.device, train_keep)
+        targets = self.targets
+        targets.prepare(train_x, train_keep)
         n = train_x.shape[0]
-        if cfg.teacher_views and self.teachers:
-            self.view_cache = TeacherViewCache(self.out, cfg.teacher_views, n, train_x.shape[-1], len(EMOTIONS))
         steps_per_epoch = max(1, n // cfg.batch_size)
         steps_total = steps_per_epoch * max(1, cfg.epochs)
         log_path = self.out / "log.csv"
@@ -229,32 +199,21 @@ class Trainer:
         while self._progress(steps_total) < 1.0:
             self.model.train()
             started = time.perf_counter()
-            order = torch.randperm(n, device=self.device)
-            cache = self.view_cache
-            slot = cache.slot_of(self.epoch) if cache is not None else None
-            replay = cache is not None and cache.complete[slot]  # the slot's stored views: no teacher runs
-            if replay:
-                order = cache.order(slot, order)
+            order = targets.start_epoch(self.epoch, torch.randperm(n, device=self.device))
             loss_sum = correct = seen = 0
             batches = max(1, len(order) // cfg.batch_size)
             bar = tqdm(range(batches), desc=f"{cfg.arch} epoch {self.epoch + 1}", leave=False, disable=None, mininterval=2.0)
             for i in bar:
                 idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
-                if replay:
-                    pixels, soft = cache.batch(slot, idx, self.device)
-                    x = normalize(pixels).contiguous(memory_format=self.memory_format)
-                else:
-                    x = augment(train_x[idx], self.aug).contiguous(memory_format=self.memory_format)
-                    soft = None
+                stored = targets.views(idx)  # replayed views (with their stored targets), or None
+                x = augment(train_x[idx], self.aug) if stored is None else normalize(stored)
+                x = x.contiguous(memory_format=self.memory_format)
                 y = train_y[idx]
                 lr = lr_at(min(1.0, self._progress(steps_total, time.perf_counter() - started)), cfg)
                 for group in self.optimizer.param_groups:
                     group["lr"] = lr
                 with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
-                    if not replay:
-                        soft = self._soft_targets(x, idx)
-                        if cache is not None:
-                            cache.store(slot, idx, x, soft)
+                    soft = targets(x, idx)
                     logits = self.model(x)
                     loss = self._loss(logits.float(), y, soft)
                 self.optimizer.zero_grad(set_to_none=True)
@@ -269,13 +228,12 @@ class Trainer:
                     seen += len(y)
                 if self._progress(steps_total, time.perf_counter() - started) >= 1.0:
                     break
-            if cache is not None and not replay and i == batches - 1:
-                cache.finish(slot)  # a slot cut short by the budget is not kept
+            targets.end_epoch(complete=i == batches - 1)
             self.epoch += 1
             metrics = self.evaluate(val_x, val_y)
             self.elapsed += time.perf_counter() - started  # the budget counts evaluation too
-            if self.swa is not None and self._progress(steps_total) >= cfg.swa_start:
-                self.swa.update_parameters(self.model)
+            if self.swa is not None:
+                self.swa.update(self.model, self._progress(steps_total))
             row = {"epoch": self.epoch, "seconds": round(self.elapsed, 1), "lr": round(lr, 6),
                    "train_loss": round(loss_sum / max(seen, 1), 4), "train_acc": round(correct / max(seen, 1), 4),
                    **{k: round(v, 4) for k, v in metrics.items() if k.startswith("val")}}
@@ -294,61 +252,17 @@ class Trainer:
                 (self.out / "best_summary.json").write_text(json.dumps(summary, indent=1))
             self._save("last.pt", state)
 
-        refreshed = self._save_quantised(val_x, val_y) if self.qat is not None else \
-            self._refresh_batchnorm(train_x, train_y, val_x, val_y)
-        self._finish(val_x, val_y, refreshed)
+        end = RunEnd(cfg, self.out, self.model, self.device, self.epoch, self.elapsed, self.best, self.evaluate,
+                     train_x, train_y, val_x, val_y)
+        finished = save_quantised(end, self._weights()) if self.qat is not None else remeasure_batchnorm(end, self.swa)
+        write_summary(end, finished)
         return TrainResult(self.out, self.best, self.epoch, self.elapsed)
-
-    def _save_quantised(self, val_x, val_y) -> dict[str, float]:
-        """``qat.pt`` of a QAT run: the final weights and their int8 ranges (its batch norm is folded into
-        int8 weights, so it is not re-measured); returns its validation accuracy (flip TTA)."""
-        accuracy = self.evaluate(val_x, val_y)["val_acc_flip"]
-        self._save("qat.pt", {**self._weights(), "epoch": self.epoch, "val_acc_flip": accuracy, "config": self.cfg.to_dict()})
-        return {"qat": accuracy}
 
     def _weights(self) -> dict:
         """The architecture and weights as ``load_checkpoint_model`` reads them (and int8 ranges if QAT)."""
         if self.qat is None:
             return {"arch": self.cfg.arch, "model": self.model.state_dict()}
         return with_qat_ranges({"arch": self.cfg.arch, "model": plain_state_dict(self.model)}, self.qat.points())
-
-    def _refresh_batchnorm(self, train_x, train_y, val_x, val_y) -> dict[str, float]:
-        """``best_bn.pt`` and (with SWA) ``swa.pt``: batch norm re-measured on ``bn_faces`` clean training
-        faces and their mirrors; returns their validation accuracies (flip TTA)."""
-        faces = FaceArrays(train_x.cpu().numpy(), train_y.cpu().numpy()).sample(self.cfg.bn_faces, self.cfg.seed).images
-        models = {}
-        best = self.out / "best.pt"
-        if best.exists():
-            models["best_bn"] = load_checkpoint_model(best, self.device)
-        if self.swa is not None and int(self.swa.n_averaged) > 0:
-            models["swa"] = self.swa.module
-        accuracies = {}
-        for name, model in models.items():
-            recalibrate_batchnorm(model, faces)
-            accuracies[name] = self.evaluate(val_x, val_y, model)["val_acc_flip"]
-            self._save(f"{name}.pt", {"arch": self.cfg.arch, "model": model.state_dict(), "epoch": self.epoch,
-                                      "val_acc_flip": accuracies[name], "bn_faces": len(faces),
-                                      "swa_averaged": int(self.swa.n_averaged) if name == "swa" else None,
-                                      "config": self.cfg.to_dict()})
-            print(f"[{self.cfg.arch}] {name}.pt: batch norm re-measured on {len(faces)} faces + mirrors, "
-                  f"val flip {accuracies[name]:.4f}", flush=True)
-        return accuracies
-
-    def _finish(self, val_x, val_y, refreshed: dict[str, float]) -> None:
-        """Summary, curves and confusion matrix of the final model."""
-        metrics = self.evaluate(val_x, val_y)
-        summary = summarize(val_y.cpu().numpy(), metrics["pred_flip"])
-        summary.update(arch=self.cfg.arch, epochs=self.epoch, train_seconds=round(self.elapsed, 1),
-                       params=count_parameters(self.model), device=str(self.device),
-                       val_acc=metrics["val_acc"], val_acc_flip=metrics["val_acc_flip"], best_val_acc_flip=self.best,
-                       **{f"{name}_val_acc_flip": acc for name, acc in refreshed.items()})
-        (self.out / "summary.json").write_text(json.dumps(summary, indent=1))
-        np.save(self.out / "val_probs.npy", metrics["probs_flip"].astype(np.float16))
-        try:
-            plot_curves(self.out / "log.csv", self.out / "curves.png", f"{self.cfg.arch} on FER-2013")
-            plot_confusion(summary, self.out / "confusion.png", f"{self.cfg.arch}: publictest {summary['accuracy']:.2%} (flip TTA)")
-        except ImportError:  # plotting is optional on a bare training machine
-            pass
 
 
 def train(cfg: TrainConfig, resume: bool = True) -> TrainResult:

@@ -67,7 +67,10 @@ class TeacherViewCache:
         keep = torch.from_numpy(self.filled[slot]).to(generator_order.device)
         return generator_order[keep[generator_order]]
 
-    def batch(self, slot: int, idx: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-        """Stored uint8 views and soft targets of faces ``idx``."""
-        i = idx.cpu().numpy()
-        return torch.from_numpy(self.views[slot, i]).to(device), torch.from_numpy(self.soft[slot, i]).to(device)
+    def views_of(self, slot: int, idx: torch.Tensor, device: torch.device) -> torch.Tensor:
+        """Stored uint8 views of faces ``idx``."""
+        return torch.from_numpy(self.views[slot, idx.cpu().numpy()]).to(device)
+
+    def targets_of(self, slot: int, idx: torch.Tensor, device: torch.device) -> torch.Tensor:
+        """Stored soft targets of faces ``idx``."""
+        return torch.from_numpy(self.soft[slot, idx.cpu().numpy()]).to(device)
