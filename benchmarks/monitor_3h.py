@@ -22,8 +22,8 @@ import psutil
 from tqdm import tqdm
 
 from classmood.emotions import EMOTIONS
-from classmood.monitor import ClassMonitor, MonitorConfig
-from classmood.store import SessionRecorder, Store
+from classmood.class_session import ClassSession, ClassSettings
+from classmood.store import Store
 from classmood.track.synthetic import SyntheticGallery, load_faces
 from classmood.types import Detections, Frame, FrameResult
 
@@ -51,10 +51,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.db"
         store = Store(f"sqlite:///{db}")
-        monitor = ClassMonitor(MonitorConfig(read_names=False), SessionRecorder(store, "3h", source="synthetic"))
+        monitor = ClassSession.open(store, "3h", settings=ClassSettings(read_names=False), source="synthetic")
         started = time.perf_counter()
         next_sample = 0.0
-        monitoring_s = 0.0  # in ClassMonitor.process only (the rest is rendering the synthetic frames)
+        monitoring_s = 0.0  # in ClassSession.process only (the rest is rendering the synthetic frames)
         for k in tqdm(range(frames), unit="frame", mininterval=5):
             t = k / args.fps
             shown = gallery.frame(t)

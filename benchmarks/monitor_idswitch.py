@@ -27,7 +27,7 @@ import numpy as np
 from tqdm import tqdm
 
 from classmood.assets import SAMPLE_TRUTH, SAMPLE_VIDEO
-from classmood.monitor import ClassMonitor, MonitorConfig
+from classmood.class_session import ClassSession, ClassSettings
 from classmood.pipeline import Pipeline
 from classmood.sources import VideoFileSource
 from classmood.track.kalman import iou_matrix
@@ -92,7 +92,7 @@ def sample_recording() -> Iterator[Recording]:
 def measure(recording: Recording, read_names: bool) -> dict:
     """Run pipeline + monitor over the recording; id switches, misses, speed and names read."""
     pipeline = Pipeline()
-    monitor = ClassMonitor(MonitorConfig(read_names=read_names))
+    monitor = ClassSession(settings=ClassSettings(read_names=read_names))
     matched_truth, matched_ids = [], []
     missed = faces = 0
     monitoring_s = 0.0

@@ -4,7 +4,7 @@ A long 25-student meeting gallery (the shipped portraits, 1280x720, tiles re-ord
 turned off, students leaving and coming back) is rendered once, then analysed
 
 * by ``classmood monitor VIDEO`` in its own process (the CLI path), and
-* by the web app's analysis path in its own process: ``LiveClass`` (tracking, aggregation,
+* by the web app's analysis path in its own process: ``ClassSession`` (tracking, aggregation,
   recording, annotation) fed through ``PipelineProcess`` (the detection + classification child
   process), exactly what the Live and Recorded pages run per frame, without the browser transport.
 
@@ -183,24 +183,20 @@ def _frames_in(log: str) -> int:
 def drive_app_path(video: Path, model: str) -> None:
     """The per-frame work of the app's Live and Recorded pages over a whole video (child process)."""
     from classmood.app.config import AppSettings
-    from classmood.app.live import LiveClass
     from classmood.app.worker import PipelineProcess
+    from classmood.class_session import ClassSession
     from classmood.sources import VideoFileSource
-    from classmood.store import SessionRecorder, Store
+    from classmood.store import Store
 
-    settings = AppSettings()
+    settings = AppSettings(model=model).class_settings()
     store = Store()
-    pipeline = PipelineProcess(model)
-    live = LiveClass(settings, pipeline, SessionRecorder(store, SESSION, source=str(video), settings={"model": model}))
+    pipeline = PipelineProcess(settings)
+    live = ClassSession.open(store, SESSION, pipeline, settings, source=str(video))
     frames, started = 0, time.perf_counter()
     source = VideoFileSource(video)
     try:
-        for frame in source:
-            live.process(frame.image, now=frame.timestamp)
+        for _ in live.run(source):
             frames += 1
-        if live.error:
-            raise SystemExit(live.error)
-        live.close("finished")
     finally:
         source.close()
         pipeline.close()

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from classmood.aggregate import (
-    AggregatorConfig, AlertConfig, ClassAggregator, Observation, engagement_band, engagement_index,
+    AggregatorConfig, AlertConfig, ClassAggregator, engagement_band, engagement_index,
 )
 from classmood.aggregate.smoothing import TimeEMA
 from classmood.emotions import EMOTIONS
+from fixtures import seen, tracked
 
 
 def onehot(emotion: str, p: float = 0.9) -> np.ndarray:
@@ -42,7 +43,7 @@ def run(agg: ClassAggregator, seconds: float, fps: float, scene):
     rows, opened, closed = [], [], []
     for k in range(int(seconds * fps)):
         t = k / fps
-        update = agg.update(t, scene(t))
+        update = agg.update(t, tracked(scene(t)))
         rows += update.seconds
         opened += update.opened
         closed += update.closed
@@ -53,8 +54,8 @@ def run(agg: ClassAggregator, seconds: float, fps: float, scene):
 def test_per_second_rows_presence_and_engagement():
     agg = ClassAggregator()
     # student 1 always there and neutral; student 2 seen on half the frames, happy
-    rows, _, _ = run(agg, 10, 4, lambda t: [Observation(1, onehot("neutral"))]
-                     + ([Observation(2, onehot("happy"))] if int(t * 4) % 2 == 0 else []))
+    rows, _, _ = run(agg, 10, 4, lambda t: [seen(1, onehot("neutral"))]
+                     + ([seen(2, onehot("happy"))] if int(t * 4) % 2 == 0 else []))
     by = {(r.student_id, r.second): r for r in rows}
     assert sorted({s for s, _ in by}) == [1, 2] and len(by) == 20
     assert by[(1, 5)].presence == 1.0 and by[(2, 5)].presence == 0.5
@@ -68,9 +69,9 @@ def test_absent_and_negative_alerts_raised_once_with_start_and_end():
     agg = ClassAggregator(cfg)
 
     def scene(t):
-        obs = [Observation(1, onehot("sad") if 20 <= t < 50 else onehot("neutral"))]
+        obs = [seen(1, onehot("sad") if 20 <= t < 50 else onehot("neutral"))]
         if not 30 <= t < 60:  # student 2 leaves for 30 s
-            obs.append(Observation(2, onehot("happy")))
+            obs.append(seen(2, onehot("happy")))
         return obs
 
     _, opened, closed = run(agg, 90, 2, scene)
@@ -86,7 +87,7 @@ def test_absent_and_negative_alerts_raised_once_with_start_and_end():
 def test_short_absence_and_brief_sadness_raise_nothing():
     agg = ClassAggregator(AggregatorConfig(alerts=AlertConfig(absent_after_s=10, negative_after_s=8)))
     _, opened, _ = run(agg, 60, 2, lambda t: [] if 10 <= t < 15 else
-                       [Observation(1, onehot("sad") if 30 <= t < 35 else onehot("neutral"))])
+                       [seen(1, onehot("sad") if 30 <= t < 35 else onehot("neutral"))])
     assert opened == []
 
 
@@ -94,7 +95,7 @@ def test_class_mood_drop_alert():
     cfg = AlertConfig(mood_window_s=20, mood_baseline_s=60, mood_drop=0.15, mood_after_s=10)
     agg = ClassAggregator(AggregatorConfig(alerts=cfg))
     def scene(t):
-        return [Observation(i, onehot("disgust" if t >= 100 else "neutral")) for i in range(1, 6)]
+        return [seen(i, onehot("disgust" if t >= 100 else "neutral")) for i in range(1, 6)]
 
     _, opened, _ = run(agg, 160, 1, scene)
     drops = [a for a in opened if a.kind == "mood_drop"]
@@ -105,8 +106,8 @@ def test_class_mood_drop_alert():
 
 def test_cards_show_presence_and_confidence():
     agg = ClassAggregator()
-    agg.update(0.0, [Observation(1, onehot("happy", 0.8), (1, 2, 3, 4)), Observation(2, onehot("sad", 0.7))])
-    agg.update(5.0, [Observation(1, onehot("happy", 0.8), (1, 2, 3, 4))])
+    agg.update(0.0, tracked([seen(1, onehot("happy", 0.8), (1, 2, 3, 4)), seen(2, onehot("sad", 0.7))]))
+    agg.update(5.0, tracked([seen(1, onehot("happy", 0.8), (1, 2, 3, 4))]))
     cards = {c.student_id: c for c in agg.cards()}
     assert cards[1].present and cards[1].emotion == "happy" and cards[1].confidence == pytest.approx(0.8)
     assert not cards[2].present and cards[2].emotion is None and cards[2].engagement == 0.0

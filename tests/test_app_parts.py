@@ -107,52 +107,43 @@ def test_corrupt_settings_file_falls_back_to_defaults(home):
     assert AppSettings.load().model == "realtime"
 
 
-def _live_class(home_settings=None):
+def test_live_class_tracks_alerts_and_records(home):
     from classmood.app.config import AppSettings
-    from classmood.app.live import LiveClass
+    from classmood.class_session import ClassSession
     from classmood.pipeline import Pipeline
-    from classmood.store import SessionRecorder, Store
-
-    settings = home_settings or AppSettings.load()
-    store = Store()
-    recorder = SessionRecorder(store, f"unit {time.time()}", source="app:webcam")
-    return LiveClass(settings, Pipeline(), recorder), store, recorder
-
-
-def test_live_class_annotates_tracks_alerts_and_records(home):
-    from classmood.app.config import AppSettings
-    from classmood.store import queries
+    from classmood.store import Store, queries
+    from classmood.types import Frame
 
     settings = AppSettings.load()
     settings.absent_after_s = 0.5
-    live, store, recorder = _live_class(settings)
+    store = Store()
+    live = ClassSession.open(store, "unit", Pipeline(), settings.class_settings(), source="app:webcam")
     present, away = face_canvas(fer_faces(1)), face_canvas([])
     for i in range(60):
-        image = present if i < 20 else away
-        annotated = live.process(image, now=i * 0.1)
-        assert annotated.shape == image.shape
-        if i == 5:
-            assert np.abs(annotated.astype(int) - image.astype(int)).sum() > 0  # boxes drawn
+        snapshot = live.analyse(Frame(present if i < 20 else away, i, i * 0.1))
+        assert snapshot.faces == (1 if i < 20 else 0)
+        if i < 20:
+            assert snapshot.detections.student_ids.tolist() == [1] and snapshot.detections.names.tolist() == ["S01"]
     snapshot = live.snapshot()
     assert [card.student_id for card in snapshot.students] == [1]
     assert snapshot.frames == 60 and snapshot.error is None
-    assert [a.kind for a in snapshot.alerts] == ["absent"]
+    assert [a.kind for a in snapshot.alert_log] == ["absent"] and snapshot.alerts == snapshot.alert_log
     assert len(snapshot.timeline) >= 5
-    live.close()
-    summary = queries.get_summary(store, recorder.name)
+    assert [a.kind for a in live.finish()] == ["absent"]  # open alerts close with the class
+    assert live.finish() == [] and live.snapshot().alerts == []  # ending twice changes nothing
+    summary = queries.get_summary(store, "unit")
     assert summary.status == "finished" and summary.students == 1 and summary.alerts == 1
-    assert not queries.seconds_frame(store, recorder.name).empty
+    assert not queries.seconds_frame(store, "unit").empty
 
 
 def _live_stream(store, settings, name: str):
     """A LiveStream whose classes run the real pipeline and record into ``store``."""
-    from classmood.app.live import LiveClass
     from classmood.app.stream import LiveRequest, LiveStream
+    from classmood.class_session import ClassSession
     from classmood.pipeline import Pipeline
-    from classmood.store import SessionRecorder
 
-    def start(request: LiveRequest) -> LiveClass:
-        return LiveClass(request.settings, Pipeline(), SessionRecorder(store, request.session_name))
+    def start(request: LiveRequest) -> ClassSession:
+        return ClassSession.open(store, request.session_name, Pipeline(), request.settings.class_settings())
 
     stream = LiveStream(start)
     stream.configure(LiveRequest(name, "webcam", settings))
@@ -261,13 +252,13 @@ def test_display_capture_script_is_injected_into_the_component_page():
 
 def test_pipeline_process_matches_the_pipeline_and_survives_a_crash():
     from classmood.app.worker import PipelineProcess
-    from classmood.pipeline import Pipeline
+    from classmood.class_session import ClassSettings
     from classmood.types import Frame
 
     image = face_canvas(fer_faces(3))
     frame = Frame(image, 7, 1.5)
-    expected = Pipeline().process(frame)
-    worker = PipelineProcess("realtime")
+    expected = ClassSettings().pipeline().process(frame)
+    worker = PipelineProcess(ClassSettings())
     try:
         result = worker.process(frame)
         got, want = result.detections, expected.detections
@@ -283,10 +274,11 @@ def test_pipeline_process_matches_the_pipeline_and_survives_a_crash():
 
 def test_pipeline_process_with_unknown_model_says_so():
     from classmood.app.worker import PipelineProcess
+    from classmood.class_session import ClassSettings
     from classmood.errors import ClassmoodError
 
     with pytest.raises(ClassmoodError, match="cannot load the no-such-model face pipeline"):
-        PipelineProcess("no-such-model")
+        PipelineProcess(ClassSettings(model="no-such-model"))
 
 
 @pytest.mark.parametrize("extra, message", [

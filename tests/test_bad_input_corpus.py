@@ -29,9 +29,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from classmood.aggregate import ClassAggregator, Observation
+from classmood.aggregate import ClassAggregator
 from classmood.emotions import EMOTIONS
 from classmood.store import SessionRecorder, Store, StudentSighting
+from fixtures import seen, tracked
 
 from bad_media import float_tiff, jpeg_bomb, png_bomb
 from pipeline_media import scene, two_face_video, write_video
@@ -403,7 +404,7 @@ def kit(tmp_path_factory) -> Kit:
     aggregator = ClassAggregator()
     p = np.full(len(EMOTIONS), 1 / len(EMOTIONS))
     for k in range(10):
-        recorder.record(aggregator.update(k / 2, [Observation(1, p)]), [StudentSighting(1, 0.0, k / 2)])
+        recorder.record(aggregator.update(k / 2, tracked([seen(1, p)])), [StudentSighting(1, 0.0, k / 2)])
     recorder.record(aggregator.finish())
     recorder.finish()
     store.close()

@@ -17,9 +17,8 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
-from classmood.aggregate import AggregatorConfig, AlertConfig
-from classmood.monitor import ClassMonitor, MonitorConfig, run_monitor
-from classmood.store import SessionBusyError, SessionRecorder, Store
+from classmood.class_session import ClassSession, ClassSettings
+from classmood.store import SessionBusyError, Store
 from classmood.store.queries import alerts_frame, list_sessions, seconds_frame, students_frame
 from classmood.track.kalman import iou_matrix
 from classmood.track.names import NameReader, tesseract_available
@@ -51,16 +50,16 @@ def test_monitor_tracks_stores_and_alerts(class_video, tmp_path):
 
     g, video = class_video
     store = Store(f"sqlite:///{tmp_path / 'm.db'}")
-    config = MonitorConfig(aggregator=AggregatorConfig(alerts=AlertConfig(absent_after_s=5.0)), ocr_every_s=0.0)
-    monitor = ClassMonitor(config, SessionRecorder(store, "lesson", source=str(video)))
+    class_session = ClassSession.open(store, "lesson", Pipeline(), ClassSettings(absent_after_s=5.0),
+                                      source=str(video), ocr_every_s=0.0)
     truth, predicted, snapshots = [], [], []
     with VideoFileSource(video) as source:
-        for snapshot, result in _zip_results(monitor, Pipeline().run(source)):
+        for snapshot in class_session.run(source):
             snapshots.append(snapshot)
-            gt = g.frame(result.frame.timestamp)
-            boxes = result.detections.boxes
+            gt = g.frame(snapshot.frame.timestamp)
+            boxes = snapshot.detections.boxes
             iou = iou_matrix(gt.boxes, boxes)
-            pairs = [(s, int(result.detections.student_ids[iou[i].argmax()])) for i, s in enumerate(gt.students)
+            pairs = [(s, int(snapshot.detections.student_ids[iou[i].argmax()])) for i, s in enumerate(gt.students)
                      if boxes.size and iou[i].max() >= 0.3]
             truth.append([s for s, _ in pairs])
             predicted.append([t for _, t in pairs])
@@ -89,18 +88,6 @@ def test_monitor_tracks_stores_and_alerts(class_video, tmp_path):
         assert all(label == NAMES[owner[student]] for student, label in zip(named["student"], named["label"]))
     with store.transaction() as db:  # appearance signatures do not outlive a finished session
         assert db.execute(text("SELECT count(*) FROM students WHERE signature IS NOT NULL")).scalar() == 0
-
-
-def _zip_results(monitor, results):
-    captured = []
-
-    def remember():
-        for result in results:
-            captured.append(result)
-            yield result
-
-    for snapshot in run_monitor(monitor, remember()):
-        yield snapshot, captured[-1]
 
 
 @pytest.mark.skipif(not tesseract_available(), reason="tesseract OCR not installed (apt-get install tesseract-ocr)")
@@ -147,7 +134,7 @@ def test_kill_9_loses_at_most_2_s_and_resume_covers_the_video_once(tmp_path):
         while _duration(db_path, "killed") < 15 and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.05)
         with pytest.raises(SessionBusyError, match="is being recorded right now"):  # it is live: no take-over
-            SessionRecorder.check(Store(f"sqlite:///{db_path}"), "killed", resume=True,
+            ClassSession.check(Store(f"sqlite:///{db_path}"), "killed", resume=True,
                                   source_file=str(video.resolve()))
         time.sleep(0.3)  # somewhere between two flushes
         assert proc.poll() is None, view.read_text(errors="replace")[-2000:]
@@ -244,7 +231,7 @@ def test_teacher_names_are_kept_and_come_back_after_resume(tmp_path):
     n = len(frame.boxes)
     faces = Detections(frame.boxes, np.full(n, 0.9, np.float32),
                        probabilities=np.full((n, len(EMOTIONS)), 1 / 7, np.float32))
-    monitor = ClassMonitor(MonitorConfig(ocr_every_s=0.0), SessionRecorder(store, "named"))
+    monitor = ClassSession.open(store, "named", ocr_every_s=0.0)
     first = monitor.process(FrameResult(Frame(frame.image, 0, 0.0), faces))
     student = first.students[0].student_id
     monitor.rename(student, "Teacher's pick")
@@ -254,7 +241,7 @@ def test_teacher_names_are_kept_and_come_back_after_resume(tmp_path):
     assert snapshot.name_of(student) == "Teacher's pick"
     monitor.recorder.flush()  # then the process dies
     let_heartbeat_go_stale(store, "named")
-    again = ClassMonitor(MonitorConfig(read_names=False), SessionRecorder(store, "named", resume=True))
+    again = ClassSession.open(store, "named", settings=ClassSettings(read_names=False), resume=True)
     after = again.process(FrameResult(Frame(frame.image, 0, 0.0), faces))
     assert after.name_of(student) == "Teacher's pick"
     assert {c.student_id for c in after.students} == {c.student_id for c in first.students}  # recognised again

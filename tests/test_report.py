@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from classmood.aggregate import AggregatorConfig, AlertConfig, ClassAggregator, Observation
+from classmood.aggregate import AggregatorConfig, AlertConfig, ClassAggregator
 from classmood.emotions import EMOTIONS
 from classmood.store import SessionRecorder, Store, StudentSighting
+from fixtures import seen, tracked
 
 CLI = [sys.executable, "-m", "classmood"]
 WIDE = {**os.environ, "COLUMNS": "200"}  # rich tables do not wrap names
@@ -34,12 +35,12 @@ def recorded(tmp_path_factory):
     agg = ClassAggregator(AggregatorConfig(alerts=AlertConfig(absent_after_s=60, negative_after_s=60)))
     for k in range(1200):
         t = k / 2
-        obs = [Observation(1, onehot("neutral")), Observation(4, onehot("happy"))]
+        obs = [seen(1, onehot("neutral")), seen(4, onehot("happy"))]
         if not 120 <= t < 300:
-            obs.append(Observation(2, onehot("neutral")))
-        obs.append(Observation(3, onehot("sad") if t >= 300 else onehot("neutral")))
-        update = agg.update(t, obs)
-        recorder.record(update, [StudentSighting(o.student_id, agg.students[o.student_id].first_seen, t) for o in obs])
+            obs.append(seen(2, onehot("neutral")))
+        obs.append(seen(3, onehot("sad") if t >= 300 else onehot("neutral")))
+        update = agg.update(t, tracked(obs))
+        recorder.record(update, [StudentSighting(s, agg.students[s].first_seen, t) for s, _, _ in obs])
     recorder.record(agg.finish())
     recorder.rename(4, "Ada Lovelace", "ocr")
     recorder.finish()

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 from sqlalchemy import update
 
-from classmood.aggregate import AggregatorConfig, AlertConfig, ClassAggregator, Observation
+from classmood.aggregate import AggregatorConfig, AlertConfig, ClassAggregator
 from classmood.emotions import EMOTIONS
 from classmood.store import SessionRecorder, Store, StudentSighting
 from classmood.store.models import AlertRow
+from fixtures import seen, tracked
 
 from app_harness import chromium_path, launch_chromium
 
@@ -40,9 +41,9 @@ def hostile_report(tmp_path_factory):
     neutral[EMOTIONS.index("neutral")] = 0.8
     for k in range(360):
         t = k / 2
-        obs = [Observation(1, neutral)] + ([Observation(2, neutral)] if t < 60 else [])
-        update_ = agg.update(t, obs)
-        recorder.record(update_, [StudentSighting(o.student_id, agg.students[o.student_id].first_seen, t) for o in obs])
+        obs = [seen(1, neutral)] + ([seen(2, neutral)] if t < 60 else [])
+        update_ = agg.update(t, tracked(obs))
+        recorder.record(update_, [StudentSighting(s, agg.students[s].first_seen, t) for s, _, _ in obs])
     recorder.record(agg.finish())
     recorder.finish()
     with store.transaction() as db:

@@ -65,7 +65,7 @@ def test_record_read_back_and_resume(store):
         SessionRecorder(store, name)
     let_heartbeat_go_stale(store, name)
     resumed = SessionRecorder(store, name, resume=True, flush_every_s=0.0)
-    assert resumed.offset == 60.0 and resumed.next_student_number == 4
+    assert resumed.offset == 60.0 and resumed.next_student_id == 4
     assert resumed.names == {3: "Ada Lovelace"}
     record_minute(resumed, students=(1, 4), start=60, seconds=30)
     resumed.finish()

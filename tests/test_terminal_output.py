@@ -10,10 +10,11 @@ import sys
 import numpy as np
 import pytest
 
-from classmood.aggregate import ClassAggregator, Observation
+from classmood.aggregate import ClassAggregator
 from classmood.emotions import EMOTIONS
 from classmood.store import SessionRecorder, Store, StudentSighting
 from classmood.terminal import printable, rich_safe
+from fixtures import seen, tracked
 
 CLI = [sys.executable, "-m", "classmood"]
 WIDE = {**os.environ, "COLUMNS": "300"}
@@ -48,7 +49,7 @@ def hostile_db(tmp_path_factory):
     agg = ClassAggregator()
     p = np.full(len(EMOTIONS), 1 / len(EMOTIONS))
     for k in range(20):
-        update = agg.update(k / 2, [Observation(1, p)])
+        update = agg.update(k / 2, tracked([seen(1, p)]))
         recorder.record(update, [StudentSighting(1, 0.0, k / 2)])
     recorder.record(agg.finish())
     recorder.rename(1, "[red]Ada\x1b[31m\nforged line", "ocr")

@@ -4,6 +4,8 @@ The public API stays light to import; the heavy parts load on first use::
 
     import classmood
     faces = classmood.analyze("photo.jpg")            # list[Face]
+    for snapshot in classmood.monitor("lesson.mp4", session="physics 3B"):
+        print(snapshot.mood.engagement)               # ClassSnapshot per frame, recorded per second
     with classmood.open_source("lecture.mp4") as src:
         for result in classmood.Pipeline().run(src):  # FrameResult per frame
             ...
@@ -22,6 +24,10 @@ __version__ = "0.1.0"
 #: public name -> module that defines it (imported on first access)
 _LAZY = {
     "analyze": "classmood.api",
+    "monitor": "classmood.class_session.watch",
+    "ClassSession": "classmood.class_session",
+    "ClassSettings": "classmood.class_session",
+    "ClassSnapshot": "classmood.class_session",
     "Pipeline": "classmood.pipeline",
     "open_source": "classmood.sources",
     "read_image": "classmood.sources",

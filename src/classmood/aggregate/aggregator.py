@@ -12,17 +12,9 @@ from classmood.aggregate.alerts import Alert, AlertBook, AlertConfig
 from classmood.aggregate.engagement import engagement_band, engagement_index
 from classmood.aggregate.smoothing import TimeEMA
 from classmood.emotions import EMOTIONS, NEGATIVE_EMOTIONS
+from classmood.types import Detections
 
 _NEGATIVE = np.array([e in NEGATIVE_EMOTIONS for e in EMOTIONS])
-
-
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """One tracked face in one frame: its student id and emotion probabilities (EMOTIONS order)."""
-
-    student_id: int
-    probabilities: np.ndarray
-    box: tuple[int, int, int, int] = (0, 0, 0, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +106,8 @@ class ClassAggregator:
         self._class_engagement: deque[tuple[int, float]] = deque()
         self.now = 0.0
 
-    def update(self, timestamp: float, observations: list[Observation]) -> AggregateUpdate:
+    def update(self, timestamp: float, faces: Detections) -> AggregateUpdate:
+        """Take one frame's tracked faces (``student_ids``, ``probabilities``, ``boxes``) seen at ``timestamp``."""
         seconds: list[StudentSecond] = []
         opened: list[Alert] = []
         closed: list[Alert] = []
@@ -124,15 +117,16 @@ class ClassAggregator:
         self._second = second
         self._frames_in_second += 1
         self.now = timestamp
-        for obs in observations:
-            student = self.students.get(obs.student_id)
+        for student_id, probabilities, box in zip(faces.student_ids.tolist(), faces.probabilities,
+                                                  np.round(faces.boxes).astype(int).tolist()):
+            student = self.students.get(student_id)
             if student is None:
-                student = self.students[obs.student_id] = _Student(
-                    obs.student_id, TimeEMA(self.config.smoothing_tau_s), timestamp, timestamp)
+                student = self.students[student_id] = _Student(
+                    student_id, TimeEMA(self.config.smoothing_tau_s), timestamp, timestamp)
             elif timestamp - student.last_seen > self.config.away_after_s:
                 student.ema.reset()  # back from away: start afresh rather than blend stale state
-            smoothed = student.ema.update(np.asarray(obs.probabilities, np.float64), timestamp)
-            student.last_seen, student.box = timestamp, tuple(int(v) for v in obs.box)
+            smoothed = student.ema.update(np.asarray(probabilities, np.float64), timestamp)
+            student.last_seen, student.box = timestamp, tuple(box)
             student.second_frames += 1
             student.second_probabilities += smoothed
             student.second_engagement += engagement_index(smoothed)

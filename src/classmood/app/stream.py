@@ -1,7 +1,7 @@
-"""The bridge between streamlit-webrtc and a ``LiveClass``.
+"""The bridge between streamlit-webrtc and a ``ClassSession``.
 
 streamlit-webrtc calls ``LiveStream.on_frame`` on its own thread for every received frame.
-The first frame starts a recorded ``LiveClass``; the teacher pressing Stop, or a watchdog
+The first frame starts a recorded ``ClassSession``; the teacher pressing Stop, or a watchdog
 that sees no frame for ``settings.stall_seconds`` (connection dropped, tab closed), ends it, so
 the session so far is always kept in the store.
 
@@ -23,9 +23,9 @@ import numpy as np
 
 from classmood.annotate import draw_faces
 from classmood.app.config import AppSettings
-from classmood.app.live import ClassSnapshot, LiveClass
+from classmood.class_session import ClassSession, ClassSnapshot
 from classmood.errors import ClassmoodError
-from classmood.types import Face
+from classmood.types import Detections
 
 RESTART_GRACE_S = 2.0  # frames still in flight right after a stop do not start a new class
 SOURCE_END_GRACE_S = 1.0  # a played file or stream that ended: its last frames have been seen by then
@@ -45,9 +45,9 @@ class LiveRequest:
 class LatestFrameAnalyser:
     """Analyse the newest offered frame on a background thread; older unanalysed frames are dropped."""
 
-    def __init__(self, live: LiveClass) -> None:
-        self.live = live
-        self.faces: list[Face] = []
+    def __init__(self, class_session: ClassSession) -> None:
+        self.class_session = class_session
+        self.detections = Detections.empty()  # the faces of the newest analysed frame
         self.dropped = 0
         self._frame: np.ndarray | None = None
         self._wake = threading.Condition()
@@ -70,7 +70,11 @@ class LatestFrameAnalyser:
                 if self._stopped:
                     return
                 image, self._frame = self._frame, None
-            self.faces = self.live.analyse(image)
+            try:
+                self.detections = self.class_session.analyse(image).detections
+            except Exception as exc:  # noqa: BLE001 - keep the stream alive and tell the teacher on the page
+                self.class_session.error = f"Analysis failed: {exc}"
+                self.detections = Detections.empty()
 
     def stop(self) -> None:
         with self._wake:
@@ -111,10 +115,10 @@ class LiveStream:
     """Owns the live class of one browser tab; safe to call from the frame thread."""
 
     def __init__(self, make_live) -> None:
-        self._make_live = make_live  # LiveRequest -> LiveClass (builds pipeline + recorder)
+        self._make_live = make_live  # LiveRequest -> ClassSession (opened on the pipeline, recorded)
         self._lock = threading.Lock()
         self.request: LiveRequest | None = None
-        self.live: LiveClass | None = None
+        self.live: ClassSession | None = None
         self.finished: ClassSnapshot | None = None
         self.finished_reason = ""
         self.error: str | None = None
@@ -155,7 +159,7 @@ class LiveStream:
         self._received += 1
         image = frame.to_ndarray(format="bgr24")
         analyser.offer(image)
-        annotated = draw_faces(image, analyser.faces)  # a copy: the image stays clean for analysis
+        annotated = draw_faces(image, analyser.detections)  # a copy: the image stays clean for analysis
         if self._keeper is not None:
             self._keeper.keep(annotated)
         out = av.VideoFrame.from_ndarray(annotated, format="bgr24")
@@ -176,7 +180,7 @@ class LiveStream:
                 return None
             self.finished = None
             self._received, self._started_at = 0, time.monotonic()
-            log.info("live class started: session %s, source %s", self.live.snapshot().session_id,
+            log.info("live class started: session %s, source %s", self.live.session_id,
                      self.request.source)
             self._analyser = LatestFrameAnalyser(self.live)
             if self.request.settings.store_frames:
@@ -190,7 +194,7 @@ class LiveStream:
             self._watchdog.start()
             return self._analyser
 
-    def _watch(self, live: LiveClass, stall_s: float) -> None:
+    def _watch(self, live: ClassSession, stall_s: float) -> None:
         while True:
             time.sleep(min(1.0, stall_s / 4))
             if self.live is not live:  # stopped meanwhile
@@ -217,7 +221,10 @@ class LiveStream:
         try:
             if analyser is not None:
                 analyser.stop()
-            live.close(status, "" if status == "finished" else reason)  # why it was interrupted, stored
+            try:
+                live.finish(status, "" if status == "finished" else reason)  # why it was interrupted, stored
+            except ClassmoodError as exc:  # e.g. the database went away: say so on the page
+                live.error = f"Could not finish the recording: {exc}"
             self.kept_video = keeper.close() if keeper is not None else None
         finally:
             with self._lock:

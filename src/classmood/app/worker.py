@@ -10,6 +10,7 @@ only tracking, aggregation and recording stay in the server.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import subprocess
@@ -18,6 +19,7 @@ import threading
 from multiprocessing.connection import Client, Listener
 
 from classmood.app.auth import PASSWORD_ENV
+from classmood.class_session import ClassSettings
 from classmood.errors import ClassmoodError
 from classmood.types import Frame, FrameResult
 
@@ -25,19 +27,17 @@ START_TIMEOUT_S = 120.0
 CALL_TIMEOUT_S = 60.0
 
 
-def main(address: str, model: str) -> None:
-    """Entry point of the worker process (``python -m classmood.app.worker ADDRESS MODEL``)."""
+def main(address: str, settings: str) -> None:
+    """Entry point of the worker process (``python -m classmood.app.worker ADDRESS PIPELINE_SETTINGS_JSON``)."""
     connection = Client(address, family="AF_UNIX", authkey=bytes.fromhex(os.environ.pop("CLASSMOOD_WORKER_KEY")))
     with connection:
-        _serve(connection, model)
+        _serve(connection, ClassSettings(**json.loads(settings)))
 
 
-def _serve(connection, model: str) -> None:
+def _serve(connection, settings: ClassSettings) -> None:
     """Child process: build the pipeline, then answer frames until the pipe closes."""
     try:
-        from classmood.pipeline import Pipeline
-
-        pipeline = Pipeline(model=model)
+        pipeline = settings.pipeline()
     except Exception as exc:  # noqa: BLE001 - reported to the parent as one line
         connection.send(("error", f"{type(exc).__name__}: {exc}"))
         return
@@ -55,10 +55,12 @@ def _serve(connection, model: str) -> None:
 
 
 class PipelineProcess:
-    """A ``Pipeline`` (``model``) in a child process; thread-safe, restarted if it dies."""
+    """The pipeline of ``settings`` (``ClassSettings.pipeline()``) in a child process; thread-safe,
+    restarted if it dies."""
 
-    def __init__(self, model: str = "realtime") -> None:
-        self.model = model
+    def __init__(self, settings: ClassSettings | None = None) -> None:
+        self.settings = settings or ClassSettings()
+        self.model = self.settings.model
         self._lock = threading.Lock()
         self._process = None
         self._connection = None
@@ -75,7 +77,8 @@ class PipelineProcess:
         with Listener(family="AF_UNIX", authkey=authkey) as listener:
             env = {k: v for k, v in os.environ.items() if k != PASSWORD_ENV}  # never the app's password
             env["CLASSMOOD_WORKER_KEY"] = authkey.hex()
-            process = subprocess.Popen([sys.executable, "-m", "classmood.app.worker", listener.address, self.model],
+            process = subprocess.Popen([sys.executable, "-m", "classmood.app.worker", listener.address,
+                                        json.dumps(self.settings.pipeline_settings())],
                                        env=env, stdin=subprocess.DEVNULL)
             listener._listener._socket.settimeout(START_TIMEOUT_S)  # accept() must not wait forever on a dead child
             try:

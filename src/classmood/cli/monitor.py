@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -39,68 +38,48 @@ def monitor(
     from rich.console import Console
 
     from classmood.class_session import ClassSettings
+    from classmood.class_session.watch import watch_class
     from classmood.cli.monitor_view import MonitorView
-    from classmood.monitor import ClassMonitor, MonitorConfig, run_monitor
-    from classmood.sources import open_source, source_kind
-    from classmood.store import SessionRecorder, Store
 
     console = Console(stderr=True)
     session = session.strip()
     if not session:
         raise ClassmoodError("--session needs a name, e.g. --session \"physics 3B\"")
-    settings = ClassSettings(model=model, every=every, absent_after_s=absent_after, negative_after_s=negative_after,
-                             mood_drop=mood_drop)
-    config = MonitorConfig(aggregator=settings.aggregator_config(), read_names=names)
-    kind = source_kind(source)
-    live_source = kind in ("webcam", "screen", "stream")
-    src = open_source(source, every=every, max_frames=max_frames, max_fps=max_fps)
-    store = Store(db)
-    try:
-        source_file = str(Path(source.removeprefix("file://")).resolve()) if kind == "video" else None
-        SessionRecorder.check(store, session, resume=resume, source_file=source_file)  # before the models load
-        from classmood.detect import YuNetDetector
-        from classmood.pipeline import Pipeline
-
-        pipeline = Pipeline(YuNetDetector(score_threshold=min_score, max_side=detect_size), model=model,
-                            max_faces=max_faces)
-        recorder = SessionRecorder(store, session, source=source, resume=resume, settings=settings.stored(),
-                                   source_file=source_file)
-        if recorder.resume_at is not None:  # a video file continues where its record is complete
-            src.seek(recorder.resume_at)
-            if src.frame_count == 0:
-                recorder.finish(recorder.resumed_status or "finished")
-                src.close()
-                typer.echo(f"session {session!r} already covers all of {source}; nothing left to analyse")
-                return
-        class_monitor = ClassMonitor(config, recorder)
+    settings = ClassSettings(model=model, every=every, detect_size=detect_size, min_score=min_score,
+                             max_faces=max_faces, absent_after_s=absent_after, negative_after_s=negative_after,
+                             mood_drop=mood_drop, read_names=names)
+    watched = watch_class(source, session, settings=settings, db=db, resume=resume, max_frames=max_frames,
+                          max_fps=max_fps)
+    class_session, src, recorder = watched.session, watched.source, watched.session.recorder
+    with watched:
+        if watched.nothing_left:
+            typer.echo(f"session {session!r} already covers all of {source}; nothing left to analyse")
+            return
         if resume:
             console.print(f"resuming session {rich_safe(repr(session))} at {recorder.resume_at or recorder.offset:.1f} s",
                           highlight=False)
-        if names and not class_monitor.reads_names:
+        if names and not class_session.reads_names:
             console.print("note: Tesseract OCR not installed: students get ids S01, S02... "
                           "(rename with `classmood sessions rename`)")
         view_ = MonitorView(console, session, src.frame_count, live=view and console.is_terminal)
         started, frames, stopped = time.perf_counter(), 0, False
-        ends = "interrupted" if live_source and max_frames is None else "finished"
-        with src, view_:
+        with view_:
             try:
-                for snapshot in run_monitor(class_monitor, pipeline.run(src), status_when_source_ends=ends, source=src):
+                for snapshot in watched.snapshots():
                     frames += 1
                     view_.update(snapshot, frames / max(time.perf_counter() - started, 1e-6))
             except KeyboardInterrupt:
                 stopped = True
         elapsed = time.perf_counter() - started
-        if ends == "interrupted" and not stopped:
-            console.print(f"warning: the {kind} stopped sending frames; everything up to then is recorded "
+        if watched.status_when_source_ends == "interrupted" and not stopped:
+            console.print(f"warning: the {watched.kind} stopped sending frames; everything up to then is recorded "
                           f"(continue with --resume)", highlight=False)
         typer.echo(f"session {session!r}: {frames} frames in {elapsed:.1f} s ({frames / max(elapsed, 1e-6):.1f} frames/s), "
-                   f"{len(class_monitor.aggregator.students)} students; stored in {store.url.split('://')[0]} "
+                   f"{len(class_session.aggregator.students)} students; stored in {watched.store.url.split('://')[0]} "
                    f"database. Report: classmood report {session!r} --out report.html")
         if src.truncation is not None:
             raise ClassmoodError(f"{src.truncation.reason}: session {session!r} is marked truncated, "
                                  "with everything read before that recorded")
-    finally:
-        store.close()
 
 
 def register(app: typer.Typer) -> None:

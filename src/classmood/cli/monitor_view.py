@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from classmood.monitor import ClassSnapshot
+from classmood.class_session import ClassSnapshot
 from classmood.terminal import printable, rich_safe
 
 _COLOURS = {"angry": "red", "disgust": "green4", "fear": "magenta", "happy": "yellow", "neutral": "white",

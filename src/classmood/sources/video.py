@@ -30,12 +30,14 @@ class VideoFileSource(Source):
 
     Frame ``index`` is the index in the file, ``timestamp`` the video time in seconds. ``seek``
     starts at a later frame (``--resume``). When decoding stops before the container's frame
-    count (a cut or corrupt file), ``truncation`` says so once iteration has ended.
+    count (a cut or corrupt file), ``truncation`` says so once iteration has ended. Messages name
+    the file ``shown_as`` (default: its path), e.g. the name a visitor uploaded it under.
     """
 
     continuous = True
 
-    def __init__(self, path: str | Path, every: int = 1, max_frames: int | None = None) -> None:
+    def __init__(self, path: str | Path, every: int = 1, max_frames: int | None = None,
+                 shown_as: str | None = None) -> None:
         import cv2
 
         quiet_opencv()
@@ -43,13 +45,14 @@ class VideoFileSource(Source):
         self.every = max(1, int(every))
         self.max_frames = max_frames
         self.name = f"video {self.path.name}"
+        self.shown_as = shown_as or str(self.path)
         if not self.path.is_file():
-            raise ClassmoodError(f"{self.path}: no such file")
+            raise ClassmoodError(f"{self.shown_as}: no such file")
         if self.path.stat().st_size == 0:
-            raise ClassmoodError(f"{self.path}: file is empty (0 bytes)")
+            raise ClassmoodError(f"{self.shown_as}: file is empty (0 bytes)")
         self._cap = cv2.VideoCapture(str(self.path))
         if not self._cap.isOpened():
-            raise ClassmoodError(f"{self.path}: not a readable video")
+            raise ClassmoodError(f"{self.shown_as}: not a readable video")
         fps = self._cap.get(cv2.CAP_PROP_FPS)
         self._native_fps = fps if 0 < fps < 1000 else 25.0
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
@@ -74,7 +77,7 @@ class VideoFileSource(Source):
 
     def frames(self) -> Iterator[Frame]:
         if self._cap is None:
-            raise ClassmoodError(f"{self.path}: source already closed")
+            raise ClassmoodError(f"{self.shown_as}: source already closed")
         index = self._go_to(self._start)
         cap = self._cap
         yielded = 0
@@ -95,10 +98,10 @@ class VideoFileSource(Source):
             yielded += 1
             index += 1
         if self._native_count and index < self._native_count - 1 and yielded != self.max_frames:
-            self.truncation = Truncation(index, self._native_count, f"{self.path}: video ended at frame {index} of "
+            self.truncation = Truncation(index, self._native_count, f"{self.shown_as}: video ended at frame {index} of "
                                          f"{self._native_count} (the file is truncated or corrupt)")
         if yielded == 0 and not (self._start and self.truncation):  # resumed past a cut: truncated, not unreadable
-            raise ClassmoodError(f"{self.path}: video has no decodable frames")
+            raise ClassmoodError(f"{self.shown_as}: video has no decodable frames")
 
     def _go_to(self, start: int) -> int:
         """Position the decoder on frame ``start``: a seek when OpenCV reports it exact, else read-and-skip."""

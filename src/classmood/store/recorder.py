@@ -87,7 +87,7 @@ class SessionRecorder:
             self.session_id = row.id
             self._duration = float(row.duration_s)
             self._flushed_position = self.offset + (self.resume_at or 0.0)
-            self.next_student_number = 1 + (db.scalar(
+            self.next_student_id = 1 + (db.scalar(
                 select(func.max(StudentRow.student_id)).where(StudentRow.session_id == row.id)) or 0)
 
     @staticmethod

@@ -11,7 +11,9 @@ from __future__ import annotations
 import importlib.util
 import re
 import shutil
+import time
 from collections import Counter, defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import cv2
@@ -139,3 +141,41 @@ class NameReader:
         if student_id in self.names:
             return None
         return self.confirm(student_id, self.read(image, box))
+
+
+class NameScheduler:
+    """Reads tile labels in a background thread, one read at a time, at most one every ``every_s``
+    wall-clock seconds (bounded CPU, ~0.25 s a read) and ``attempts`` reads per student."""
+
+    def __init__(self, reader: NameReader, every_s: float = 1.0, attempts: int = 6) -> None:
+        self.reader, self.every_s, self.attempts = reader, every_s, attempts
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="classmood-ocr")
+        self.pending: tuple[int, Future] | None = None
+        self.tries: dict[int, int] = {}
+        self.last = 0.0
+
+    def step(self, image: np.ndarray, faces: list[tuple[int, tuple]]) -> list[tuple[int, str]]:
+        """Collect a finished read and maybe start the next; returns the (student, name) pairs confirmed."""
+        named: list[tuple[int, str]] = []
+        if self.pending is not None and self.pending[1].done():
+            student, future = self.pending
+            self.pending = None
+            name = self.reader.confirm(student, future.result())
+            if name:
+                named.append((student, name))
+        now = time.monotonic()
+        if self.pending is None and now - self.last >= self.every_s:
+            # a student with one reading already goes first, so that names are confirmed one by one
+            todo = [(student not in self.reader.readings, self.tries.get(student, 0), student, box)
+                    for student, box in faces
+                    if student not in self.reader.names and self.tries.get(student, 0) < self.attempts]
+            if todo:
+                *_, student, box = min(todo, key=lambda item: item[:2])
+                self.tries[student] = self.tries.get(student, 0) + 1
+                region, span = label_region(image, box)
+                self.pending = (student, self.pool.submit(self.reader.read_region, region.copy(), span))
+                self.last = now
+        return named
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)

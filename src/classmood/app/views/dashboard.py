@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from classmood.aggregate import Alert, StudentCard
-from classmood.app.live import ClassSnapshot, MoodPoint
+from classmood.class_session import ClassSnapshot, MoodPoint
 from classmood.emotions import EMOTIONS
 
 CARDS_PER_ROW = 5
@@ -95,7 +95,7 @@ def class_view(snapshot: ClassSnapshot, charts: bool = True) -> None:
         student_cards(snapshot.students)
     with right:
         st.subheader("Alerts")
-        alert_list(snapshot.alerts, names)
+        alert_list(snapshot.alert_log, names)
     if charts:
         st.subheader("Class mood")
         mood_chart(snapshot.timeline)

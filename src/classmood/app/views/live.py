@@ -11,9 +11,9 @@ import streamlit as st
 from classmood.app import resources
 from classmood.app.config import AppSettings, rtc_configuration
 from classmood.app.display_capture import CAMERA_CONSTRAINTS, SCREEN_CONSTRAINTS
-from classmood.app.live import LiveClass
 from classmood.app.stream import LiveRequest, LiveStream
 from classmood.app.views import dashboard
+from classmood.class_session import ClassSession
 from classmood.errors import ClassmoodError
 from classmood.store import queries
 
@@ -22,14 +22,11 @@ REFRESH_S = 1.0  # students, alerts and figures
 CHART_REFRESH_S = 5.0  # the mood chart: redrawing charts every second made the video stutter on 2 cores
 
 
-def _start_class(request: LiveRequest) -> LiveClass:
-    """Build the recorded live class (runs on the frame thread at the first frame)."""
-    from classmood.store import SessionRecorder
-
+def _start_class(request: LiveRequest) -> ClassSession:
+    """Open the recorded class session (runs on the frame thread at the first frame)."""
     settings = request.settings
-    recorder = SessionRecorder(resources.store(), _free_name(request.session_name), source=f"app:{request.source}",
-                               settings=settings.class_settings().stored())
-    return LiveClass(settings, resources.pipeline(settings.model), recorder)
+    return ClassSession.open(resources.store(), _free_name(request.session_name), resources.pipeline(settings.model),
+                             settings.class_settings(), source=f"app:{request.source}")
 
 
 def _stream() -> LiveStream:
@@ -159,7 +156,7 @@ def _status(stream: LiveStream) -> None:
     elif stream.finished is not None:
         snapshot = stream.finished
         st.success(f"Session #{snapshot.session_id} saved: {snapshot.elapsed_s:.0f} s, "
-                   f"{len(snapshot.students)} students, {len(snapshot.alerts)} alerts. "
+                   f"{len(snapshot.students)} students, {len(snapshot.alert_log)} alerts. "
                    "See it under History.", icon=":material/save:")
         if stream.finished_reason:
             st.caption(stream.finished_reason + " Everything up to that moment is kept.")
@@ -181,14 +178,14 @@ def _chart(stream: LiveStream) -> None:
 def _alert_toasts(snapshot) -> None:
     seen = st.session_state.setdefault("live_alerts_seen", set())
     names = {card.student_id: card.name for card in snapshot.students}
-    for alert in snapshot.alerts:
+    for alert in snapshot.alert_log:
         key = (snapshot.session_id, alert.kind, alert.student_id, alert.started_at)
         if key not in seen:
             seen.add(key)
             st.toast(alert.message(names.get(alert.student_id)), icon=":material/notifications_active:")
 
 
-def _rename(live: LiveClass, snapshot) -> None:
+def _rename(live: ClassSession, snapshot) -> None:
     if not snapshot.students:
         return
     with st.expander("Rename a student"), st.form("rename", clear_on_submit=True):

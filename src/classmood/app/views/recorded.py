@@ -14,7 +14,6 @@ import streamlit as st
 
 from classmood.app import resources
 from classmood.app.config import AppSettings, kept_video_path
-from classmood.app.live import LiveClass
 from classmood.app.media import BrowserVideoWriter
 from classmood.app.views.session_view import render_session
 from classmood.errors import ClassmoodError
@@ -82,15 +81,15 @@ def _video(path: Path, settings: AppSettings, shown_name: str) -> None:
 
 
 def _analyse_video(path: Path, settings: AppSettings, shown_name: str) -> tuple[str, bytes | None]:
-    """Analyse the video as a recorded session; returns its name and the annotated video (in memory)."""
+    """Analyse the video as a recorded class session; returns its name and the annotated video (in memory)."""
+    from classmood.annotate import draw_faces
+    from classmood.class_session import ClassSession
     from classmood.sources import VideoFileSource
-    from classmood.store import SessionRecorder
 
-    source = VideoFileSource(path)
+    source = VideoFileSource(path, shown_as=shown_name)
     session_name = f"{Path(shown_name).stem} {datetime.now():%Y-%m-%d %H:%M:%S}"
-    recorder = SessionRecorder(resources.store(), session_name, source=f"upload:{shown_name}",
-                               settings=settings.class_settings().stored())
-    live = LiveClass(settings, resources.pipeline(settings.model), recorder)
+    class_session = ClassSession.open(resources.store(), session_name, resources.pipeline(settings.model),
+                                      settings.class_settings(), source=f"upload:{shown_name}")
     writer = None
     total = source.frame_count
     progress = st.progress(0.0, text="Analysing…")
@@ -98,22 +97,19 @@ def _analyse_video(path: Path, settings: AppSettings, shown_name: str) -> tuple[
     frames = 0
     try:  # from here on, whatever happens ends the session (never left 'running')
         writer = BrowserVideoWriter(path.with_name(f"{path.stem}.annotated.mp4"), source.fps)
-        for frame in source:
-            writer.write(live.process(frame.image, now=frame.timestamp))
+        for snapshot in class_session.run(source):  # ends the session as finished or truncated
+            writer.write(draw_faces(snapshot.frame.image, snapshot.detections))
             frames += 1
             if frames % 5 == 0 or frames == total:
                 fps = frames / max(time.monotonic() - started, 1e-6)
                 share = min(frames / total, 1.0) if total else 0.0
                 progress.progress(share, text=f"Analysing… frame {frames}" + (f"/{total}" if total else "")
                                   + f" · {fps:.1f} frames/s")
-        if frames == 0:
-            raise ClassmoodError("the video has no readable frame")
         written = writer.close()
         cut = source.truncation
         if cut is not None:  # a cut or corrupt file is never shown as a finished class
             st.warning(f"{shown_name} is truncated or corrupt: only its first {cut.frames_read} of "
                        f"{cut.frames_expected} frames could be read. The session is marked truncated.")
-        live.close("truncated" if cut else "finished", cut.reason.replace(str(path), shown_name) if cut else "")
         video = written.read_bytes() if written is not None else None
         if settings.store_frames and written is not None:
             kept = kept_video_path(session_name)
@@ -122,7 +118,7 @@ def _analyse_video(path: Path, settings: AppSettings, shown_name: str) -> tuple[
     except BaseException:
         if writer is not None:
             writer.abort()
-        live.close("interrupted")
+        class_session.finish("interrupted")  # a no-op when the session has ended already
         raise
     finally:
         source.close()
