@@ -116,7 +116,7 @@ def test_schedule_with_weight_averaging_decays_to_the_swa_rate_and_holds_it():
 
 def test_config_rejects_unknown_keys(tmp_path):
     path = tmp_path / "c.yaml"
-    path.write_text("arch: realtime\nlearning_rate: 0.1\n")
+    path.write_text("arch: vgg7_w32\nlearning_rate: 0.1\n")
     with pytest.raises(ValueError, match="learning_rate"):
         TrainConfig.from_file(path)
     result = cli("train", str(path))
@@ -126,7 +126,7 @@ def test_config_rejects_unknown_keys(tmp_path):
 
 
 @pytest.mark.parametrize("text, message", [("", "holds no settings"), ("# only a comment\n", "holds no settings"),
-                                           ("arch: [realtime\n", "not valid YAML"), ("- realtime\n", "holds no settings"),
+                                           ("arch: [vgg7_w32\n", "not valid YAML"), ("- vgg7_w32\n", "holds no settings"),
                                            ("qat_observe_steps: 100\nswa_start: 0.5\n", "do not go together")])
 def test_config_file_without_settings_is_refused_not_trained_on_defaults(tmp_path, text, message):
     path = tmp_path / "c.yaml"
@@ -140,7 +140,7 @@ def test_config_file_without_settings_is_refused_not_trained_on_defaults(tmp_pat
 def test_export_ensemble_with_flip_matches_torch_and_loads_in_the_runtime(tmp_path):
     from classmood.classify import EmotionClassifier
 
-    members = [create_model("realtime_xs").eval(), create_model("mini_xception").eval()]
+    members = [create_model("vgg7_w16").eval(), create_model("mini_xception").eval()]
     path = tmp_path / "not" / "yet" / "ens.onnx"  # export makes the folder
     meta = export_onnx(members, path, name="ens", flip=True, metadata={"description": "test"})
     assert meta["members"] == 2 and meta["flip_tta"] is True
@@ -160,7 +160,7 @@ def test_export_ensemble_with_flip_matches_torch_and_loads_in_the_runtime(tmp_pa
 def test_export_with_test_time_views_matches_torch_and_averages_the_views(tmp_path):
     from classmood.train.augment import TEST_VIEWS, view_theta, warp
 
-    model = create_model("realtime_xs").eval()
+    model = create_model("vgg7_w16").eval()
     path = tmp_path / "views.onnx"
     meta = export_onnx([model], path, name="views", flip=True, views=("s+", "rot-"))
     assert meta["tta_views"] == ["id", "s+", "rot-"]
@@ -196,7 +196,7 @@ def test_smoke_training_logs_checkpoints_resumes_distils_and_exports(tiny_fer, t
     run = tmp_path / "run"
     common = ["--train-data", str(tiny_fer / "train"), "--val-data", str(tiny_fer / "publictest"),
               "--batch-size", "32", "--out", str(run)]
-    first = cli("train", "--arch", "realtime_xs", "--epochs", "1", *common)
+    first = cli("train", "--arch", "vgg7_w16", "--epochs", "1", *common)
     assert first.returncode == 0, first.stderr[-2000:]
     for name in ("config.yaml", "log.csv", "last.pt", "best.pt", "summary.json", "curves.png", "confusion.png"):
         assert (run / name).is_file(), name
@@ -205,7 +205,7 @@ def test_smoke_training_logs_checkpoints_resumes_distils_and_exports(tiny_fer, t
     assert 0.0 <= summary["accuracy"] <= 1.0
 
     # a second call with more epochs resumes from last.pt instead of starting over
-    second = cli("train", "--arch", "realtime_xs", "--epochs", "2", *common)
+    second = cli("train", "--arch", "vgg7_w16", "--epochs", "2", *common)
     assert second.returncode == 0, second.stderr[-2000:]
     assert "resumed at epoch 1" in second.stdout
     rows = (run / "log.csv").read_text().strip().splitlines()
@@ -213,7 +213,7 @@ def test_smoke_training_logs_checkpoints_resumes_distils_and_exports(tiny_fer, t
 
     # distillation from the trained checkpoint, then export of the student with its measured accuracy
     student = tmp_path / "student"
-    distil = cli("train", "--arch", "realtime_xs", "--epochs", "1", "--teacher", str(run / "best.pt"),
+    distil = cli("train", "--arch", "vgg7_w16", "--epochs", "1", "--teacher", str(run / "best.pt"),
                  *common[:-1], str(student))
     assert distil.returncode == 0, distil.stderr[-2000:]
     onnx_path = tmp_path / "student.onnx"
@@ -231,7 +231,7 @@ def test_distillation_from_an_onnx_teacher_uses_its_cached_probabilities(tiny_fe
     from classmood.train.targets import FixedProbabilities, OnnxTeacher, TargetSource
     from classmood.train.trainer import Trainer
 
-    cfg = TrainConfig(arch="realtime_xs", out_dir=str(tmp_path / "kd"), train_data=str(tiny_fer / "train"),
+    cfg = TrainConfig(arch="vgg7_w16", out_dir=str(tmp_path / "kd"), train_data=str(tiny_fer / "train"),
                       val_data=str(tiny_fer / "publictest"), epochs=1, batch_size=16, teacher_model="realtime",
                       device="cpu", threads=1)
     trainer = Trainer(cfg)
@@ -286,7 +286,7 @@ def test_distillation_from_a_precomputed_probabilities_file(tiny_fer, tmp_path):
     probs = np.full((len(labels), 7), 0.02, np.float16)
     probs[np.arange(len(labels)), (labels + 1) % 7] = 0.88  # a teacher that is always wrong, on purpose
     np.save(tmp_path / "teacher.npy", probs)
-    cfg = TrainConfig(arch="realtime_xs", out_dir=str(tmp_path / "kd"), train_data=str(tiny_fer / "train"),
+    cfg = TrainConfig(arch="vgg7_w16", out_dir=str(tmp_path / "kd"), train_data=str(tiny_fer / "train"),
                       val_data=str(tiny_fer / "publictest"), epochs=1, batch_size=16,
                       teacher_probs=str(tmp_path / "teacher.npy"), device="cpu", threads=1)
     trainer = Trainer(cfg)
@@ -324,7 +324,7 @@ def test_int8_quantisation_keeps_the_contract_and_most_predictions(tiny_fer, tmp
     from classmood.train.quantize import quantize_int8
 
     torch.manual_seed(0)
-    model = create_model("realtime_xs").eval()
+    model = create_model("vgg7_w16").eval()
     fp32, int8 = tmp_path / "fp32.onnx", tmp_path / "int8.onnx"
     export_onnx([model], fp32, name="fp32")
     export_onnx([model], int8, name="int8")
@@ -350,7 +350,7 @@ def test_int8_can_leave_the_first_convolution_and_the_head_in_float(tiny_fer, tm
 
     torch.manual_seed(0)
     path = tmp_path / "mixed.onnx"
-    export_onnx([create_model("realtime_xs").eval()], path, name="mixed", flip=True)
+    export_onnx([create_model("vgg7_w16").eval()], path, name="mixed", flip=True)
     graph = onnx.load(str(path)).graph
     convs = [n.name for n in graph.node if n.op_type == "Conv"]
     assert float_nodes(onnx.load(str(path)), ["first"]) == [convs[0], convs[len(convs) // 2]]
@@ -404,7 +404,7 @@ class _OpensAFile:
 
 def _hostile_checkpoint(path: Path, marker: Path) -> Path:
     """A checkpoint shaped like ours whose weights, when unpickled, create ``marker``; checked live."""
-    torch.save({"arch": "realtime_xs", "model": {"conv.weight": _OpensAFile(marker)}}, path)
+    torch.save({"arch": "vgg7_w16", "model": {"conv.weight": _OpensAFile(marker)}}, path)
     torch.load(path, weights_only=False)["model"]["conv.weight"].close()  # the unsafe load: the payload runs
     assert marker.exists()
     marker.unlink()
@@ -431,7 +431,7 @@ def test_a_checkpoint_whose_loading_would_run_code_is_refused_in_one_line_and_ru
     run.mkdir()
     evil = _hostile_checkpoint(run / "last.pt" if command == "resume" else tmp_path / "evil.pt", marker)
     data = ["--train-data", str(tiny_fer / "train")]
-    train = ["train", "--arch", "realtime_xs", "--epochs", "1", *data, "--val-data", str(tiny_fer / "publictest"),
+    train = ["train", "--arch", "vgg7_w16", "--epochs", "1", *data, "--val-data", str(tiny_fer / "publictest"),
              "--out", str(run)]
     args = {
         "export": ["export-model", str(evil), "--out", str(tmp_path / "m.onnx")],
@@ -469,7 +469,7 @@ def test_a_data_cache_whose_loading_would_run_code_is_refused_in_one_line_and_ru
     assert marker.exists()  # the payload is live: an unsafe loader runs it
     marker.unlink()
     config = tmp_path / "cfg.yaml"
-    config.write_text(f"arch: realtime_xs\nepochs: 1\ntrain_data: {cache}\ntrain_split: train\n"
+    config.write_text(f"arch: vgg7_w16\nepochs: 1\ntrain_data: {cache}\ntrain_split: train\n"
                       f"val_data: {tiny_fer / 'publictest'}\nout_dir: {tmp_path / 'run'}\n")
     done = cli("train", str(config))
     assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1, done.stderr[-2000:]
@@ -481,7 +481,7 @@ def test_slimmed_weights_are_small_and_predict_like_the_original():
     from classmood.train.checkpoint import slim_weights, unslim_weights
 
     torch.manual_seed(0)
-    for name, int8 in (("realtime", False), ("vgg13", True)):  # 1.2M params stay fp16; 5.2M go int8
+    for name, int8 in (("vgg7_w32", False), ("vgg13", True)):  # 1.2M params stay fp16; 5.2M go int8
         model = create_model(name).eval()
         state = model.state_dict()
         slim = slim_weights(state)
@@ -498,6 +498,22 @@ def test_slimmed_weights_are_small_and_predict_like_the_original():
         assert slim_bytes < float_bytes * (0.27 if int8 else 0.51)
 
 
+def test_checkpoints_written_under_an_old_architecture_name_load_under_the_new_one(tmp_path):
+    """The compact VGG students were named after the shipped realtime model; the name now means the model only."""
+    from classmood.train.checkpoint import RENAMED_ARCHS, read_model_checkpoint
+    from classmood.train.soup import average_weights
+
+    shipped = ROOT / "checkpoints" / "realtime_qat13.pt"
+    assert torch.load(shipped, weights_only=True)["arch"] == "realtime"  # as it was written
+    assert read_model_checkpoint(shipped)["arch"] == "vgg7_w32"
+    with pytest.raises(KeyError, match="unknown architecture 'realtime'"):
+        create_model("realtime")
+    for old, new in RENAMED_ARCHS.items():
+        torch.save({"arch": old, "model": create_model(new).state_dict()}, tmp_path / "old.pt")
+        torch.save({"arch": new, "model": create_model(new).state_dict()}, tmp_path / "new.pt")
+        assert average_weights([tmp_path / "old.pt", tmp_path / "new.pt"])[0] == new  # one architecture
+
+
 @needs_fer
 def test_soup_averages_weights_and_remeasures_batch_norm(tiny_fer, tmp_path):
     from classmood.train.soup import average_weights, recalibrate_batchnorm
@@ -505,13 +521,13 @@ def test_soup_averages_weights_and_remeasures_batch_norm(tiny_fer, tmp_path):
     torch.manual_seed(0)
     paths = []
     for i in range(3):
-        model = create_model("realtime_xs")
-        torch.save({"arch": "realtime_xs", "model": model.state_dict()}, tmp_path / f"m{i}.pt")
+        model = create_model("vgg7_w16")
+        torch.save({"arch": "vgg7_w16", "model": model.state_dict()}, tmp_path / f"m{i}.pt")
         paths.append(tmp_path / f"m{i}.pt")
     states = [torch.load(p, weights_only=True)["model"] for p in paths]
     arch, mean = average_weights(paths)
     name = next(k for k, v in mean.items() if v.ndim == 4)
-    assert arch == "realtime_xs" and torch.allclose(mean[name], sum(s[name] for s in states) / 3)
+    assert arch == "vgg7_w16" and torch.allclose(mean[name], sum(s[name] for s in states) / 3)
 
     faces = load_image_folder(tiny_fer / "train").images
     model = create_model(arch)
@@ -525,7 +541,7 @@ def test_soup_averages_weights_and_remeasures_batch_norm(tiny_fer, tmp_path):
         out = first_conv(normalize(torch.cat([x, x.flip(2)])))
     assert torch.allclose(first_bn.running_mean, out.mean((0, 2, 3)), atol=1e-5)
 
-    torch.save({"arch": "realtime", "model": create_model("realtime").state_dict()}, tmp_path / "other.pt")
+    torch.save({"arch": "vgg7_w32", "model": create_model("vgg7_w32").state_dict()}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="different architectures"):
         average_weights([paths[0], tmp_path / "other.pt"])
     made = cli("soup", str(paths[0]), str(paths[1]), "--out", str(tmp_path / "soup.pt"), "--train-data", str(tiny_fer / "train"))
@@ -550,7 +566,7 @@ def test_weight_averaging_keeps_the_mean_of_epoch_ends_across_resumes_and_batch_
     out = tmp_path / "swa"
     ends = []
     for epochs in (1, 2, 3):  # each call resumes last.pt, trains one more epoch, ends at progress 1 >= swa_start
-        cfg = TrainConfig(arch="realtime_xs", out_dir=str(out), train_data=str(tiny_fer / "train"),
+        cfg = TrainConfig(arch="vgg7_w16", out_dir=str(out), train_data=str(tiny_fer / "train"),
                           val_data=str(tiny_fer / "publictest"), epochs=epochs, batch_size=16, lr=0.01,
                           swa_start=0.5, swa_lr=0.01, bn_faces=50, device="cpu", threads=1)
         Trainer(cfg).fit()
@@ -578,7 +594,7 @@ def test_cached_teaching_keeps_each_views_teacher_targets_and_replays_them_witho
     out = tmp_path / "cached"
 
     def config(epochs: int) -> TrainConfig:
-        return TrainConfig(arch="realtime_xs", out_dir=str(out), train_data=str(tiny_fer / "train"),
+        return TrainConfig(arch="vgg7_w16", out_dir=str(out), train_data=str(tiny_fer / "train"),
                            val_data=str(tiny_fer / "publictest"), epochs=epochs, batch_size=16, lr=0.01,
                            teachers=[teacher_path], teacher_views=2, bf16=False, device="cpu", threads=1)
 
@@ -620,7 +636,7 @@ def test_quantisation_aware_training_freezes_int8_ranges_that_the_export_writes(
 
     run, onnx_path = tmp_path / "qat", tmp_path / "qat.onnx"
     config = tmp_path / "qat.yaml"
-    config.write_text(f"arch: realtime_xs\nout_dir: {run}\ntrain_data: {tiny_fer / 'train'}\nval_data: {tiny_fer / 'publictest'}\n"
+    config.write_text(f"arch: vgg7_w16\nout_dir: {run}\ntrain_data: {tiny_fer / 'train'}\nval_data: {tiny_fer / 'publictest'}\n"
                       "epochs: 2\nbatch_size: 32\nlr: 0.01\nqat_observe_steps: 2\n")
     done = cli("train", str(config))
     assert done.returncode == 0, done.stderr[-2000:]
@@ -663,7 +679,7 @@ def test_observed_ranges_are_reproducible_and_written_into_the_int8_export(tiny_
 
     torch.manual_seed(0)
     ckpt, onnx_path = tmp_path / "m.pt", tmp_path / "m.onnx"
-    torch.save({"arch": "realtime_xs", "model": create_model("realtime_xs").state_dict()}, ckpt)
+    torch.save({"arch": "vgg7_w16", "model": create_model("vgg7_w16").state_dict()}, ckpt)
     faces = load_image_folder(tiny_fer / "train").images
     points = observe_ranges(load_checkpoint_model(ckpt), faces, steps=3, seed=4)
     done = cli("export-model", str(ckpt), "--out", str(onnx_path), "--int8", str(tiny_fer / "train"),

@@ -13,8 +13,10 @@ names them. All take ``(N, 1, 48, 48)`` normalised input and return ``(N, 7)`` l
 - ``vgg13_se``: ``vgg13`` with channel attention (squeeze-and-excitation, Hu et al. 2018) closing
   each stage, the attention idea behind the 74%+ published FER-2013 nets at ~1% more parameters.
 - ``resnet18_pre``: a pre-activation ResNet-18 for 48x48.
-- ``realtime``, ``realtime_s``, ``realtime_xs``: compact VGG-style students (distilled) for
-  >= 1,000 faces/s on 2 CPU cores.
+- ``vgg7_w32``, ``vgg7_w24``, ``vgg7_w16``: compact VGG-style students (distilled) for >= 1,000 faces/s
+  on 2 CPU cores: 7 convolutions in 4 stages (1-2-2-2) whose widths start at 32, 24 or 16 channels and
+  double each stage. ``vgg7_w32`` is the network of the shipped ``realtime`` model (an architecture
+  named ``realtime`` before: old checkpoints are read under the new names, ``checkpoint.RENAMED_ARCHS``).
 """
 
 from __future__ import annotations
@@ -128,18 +130,18 @@ def vgg_wide(num_classes=NUM_CLASSES):
     return VGG((96, 192, 384, 768), (2, 2, 3, 2), 1024, num_classes)
 
 
-@register("realtime")
-def realtime(num_classes=NUM_CLASSES):
+@register("vgg7_w32")
+def vgg7_w32(num_classes=NUM_CLASSES):
     return VGG((32, 64, 128, 256), (1, 2, 2, 2), 256, num_classes, dropout=0.3)
 
 
-@register("realtime_s")
-def realtime_small(num_classes=NUM_CLASSES):
+@register("vgg7_w24")
+def vgg7_w24(num_classes=NUM_CLASSES):
     return VGG((24, 48, 96, 192), (1, 2, 2, 2), 256, num_classes, dropout=0.3)
 
 
-@register("realtime_xs")
-def realtime_extra_small(num_classes=NUM_CLASSES):
+@register("vgg7_w16")
+def vgg7_w16(num_classes=NUM_CLASSES):
     return VGG((16, 32, 64, 128), (1, 2, 2, 2), 256, num_classes, dropout=0.2)
 
 

@@ -25,12 +25,16 @@ import torch
 from classmood.errors import ClassmoodError
 
 MODEL_KEYS = ("arch", "model")
+#: Architectures renamed since checkpoints were written: old ``arch`` value -> registry name. The compact
+#: VGG students were called after the shipped ``realtime`` model; a checkpoint is read under the new name.
+RENAMED_ARCHS = {"realtime": "vgg7_w32", "realtime_s": "vgg7_w24", "realtime_xs": "vgg7_w16"}
 QUANT_KEY = "qat"  # quantisation-aware checkpoints: {"points": [(scale, zero_point), ...]} in simulation order
 
 
 def read_checkpoint(source: str | Path | IO[bytes], map_location: str | torch.device = "cpu", *,
                     name: str | None = None) -> dict:
-    """The dict stored in a checkpoint file (or open binary file), read without running any code.
+    """The dict stored in a checkpoint file (or open binary file), read without running any code, with an
+    old architecture name in its ``arch`` entry replaced by today's (``RENAMED_ARCHS``).
 
     Raises ``ClassmoodError`` (one line, naming ``name`` or the path) when the file is missing,
     is not a torch checkpoint, or would need a Python object other than plain data to load."""
@@ -48,6 +52,9 @@ def read_checkpoint(source: str | Path | IO[bytes], map_location: str | torch.de
         raise ClassmoodError(f"{shown} is not a readable torch checkpoint ({reason})") from None
     if not isinstance(state, dict):
         raise ClassmoodError(f"{shown} is not a classmood checkpoint (it holds a {type(state).__name__}, not a dict)")
+    arch = state.get("arch")
+    if isinstance(arch, str) and arch in RENAMED_ARCHS:
+        state["arch"] = RENAMED_ARCHS[arch]
     return state
 
 

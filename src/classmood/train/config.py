@@ -13,8 +13,8 @@ import yaml
 class TrainConfig:
     """Every choice of a training run. Unknown keys in a config file are an error."""
 
-    arch: str = "realtime"
-    out_dir: str = "runs/realtime"
+    arch: str = "vgg7_w32"  # the network of the shipped realtime model
+    out_dir: str = "runs/vgg7_w32"
     train_data: str = "../shared/datasets/fer2013/train"
     val_data: str = "../shared/datasets/fer2013/publictest"
     train_split: str | None = None  # split names when the data are a packed cache file
