@@ -506,8 +506,10 @@ def test_checkpoints_written_under_an_old_architecture_name_load_under_the_new_o
     shipped = ROOT / "checkpoints" / "realtime_qat13.pt"
     assert torch.load(shipped, weights_only=True)["arch"] == "realtime"  # as it was written
     assert read_model_checkpoint(shipped)["arch"] == "vgg7_w32"
-    with pytest.raises(KeyError, match="unknown architecture 'realtime'"):
+    with pytest.raises(KeyError, match="unknown architecture 'realtime' \\(now called 'vgg7_w32'\\)"):
         create_model("realtime")
+    refused = cli("train", "--arch", "realtime_xs", "--epochs", "1", "--out", str(tmp_path / "run"))
+    assert refused.returncode == 1 and "unknown architecture 'realtime_xs' (now called 'vgg7_w16')" in refused.stderr
     for old, new in RENAMED_ARCHS.items():
         torch.save({"arch": old, "model": create_model(new).state_dict()}, tmp_path / "old.pt")
         torch.save({"arch": new, "model": create_model(new).state_dict()}, tmp_path / "new.pt")

@@ -40,7 +40,7 @@ def train(
 ) -> None:
     """Train an emotion model on an image-folder data set (resumes OUT/last.pt after an interruption)."""
     _require_torch()
-    from classmood.train.architectures import count_parameters, create_model, list_models
+    from classmood.train.architectures import count_parameters, create_model, list_models, unknown_architecture
     from classmood.train.config import TrainConfig
     from classmood.train.trainer import train as run_training
 
@@ -58,7 +58,7 @@ def train(
     except (ValueError, TypeError) as exc:
         raise ClassmoodError(f"bad training config: {exc}") from None
     if cfg.arch not in list_models():
-        raise ClassmoodError(f"unknown architecture {cfg.arch!r}; choose one of {', '.join(list_models())}")
+        raise ClassmoodError(unknown_architecture(cfg.arch))
     for path in (cfg.train_data, cfg.val_data):
         if not Path(path).exists():
             raise ClassmoodError(f"data set not found: {path}")

@@ -26,7 +26,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from classmood.train.checkpoint import read_checkpoint
+from classmood.train.checkpoint import RENAMED_ARCHS, read_checkpoint
 
 NUM_CLASSES = 7
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}
@@ -46,9 +46,15 @@ def list_models() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def unknown_architecture(name: str) -> str:
+    """Why ``name`` builds nothing, in one line (with its new name if it was renamed)."""
+    renamed = f" (now called {RENAMED_ARCHS[name]!r})" if name in RENAMED_ARCHS else ""
+    return f"unknown architecture {name!r}{renamed}; choose one of {', '.join(list_models())}"
+
+
 def create_model(name: str, num_classes: int = NUM_CLASSES, **kwargs) -> nn.Module:
     if name not in _REGISTRY:
-        raise KeyError(f"unknown architecture {name!r}; choose one of {', '.join(list_models())}")
+        raise KeyError(unknown_architecture(name))
     return _REGISTRY[name](num_classes=num_classes, **kwargs)
 
 
