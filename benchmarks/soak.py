@@ -182,13 +182,12 @@ def _frames_in(log: str) -> int:
 
 def drive_app_path(video: Path, model: str) -> None:
     """The per-frame work of the app's Live and Recorded pages over a whole video (child process)."""
-    from classmood.app.config import AppSettings
     from classmood.app.worker import PipelineProcess
-    from classmood.class_session import ClassSession
+    from classmood.class_session import ClassSession, ClassSettings
     from classmood.sources import VideoFileSource
     from classmood.store import Store
 
-    settings = AppSettings(model=model).class_settings()
+    settings = ClassSettings(model=model)  # what the app analyses with by default
     store = Store()
     pipeline = PipelineProcess(settings)
     live = ClassSession.open(store, SESSION, pipeline, settings, source=str(video))

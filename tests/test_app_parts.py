@@ -84,19 +84,19 @@ def test_settings_round_trip_and_environment_overrides(home, monkeypatch):
     from classmood.app.config import AppSettings, rtc_configuration
 
     settings = AppSettings.load()
-    assert settings.store_frames is False and settings.model == "realtime"
+    assert settings.store_frames is False and settings.analysis.model == "realtime"
     assert rtc_configuration(settings) == {"iceServers": []}  # offline by default: no STUN/TURN
-    settings.absent_after_s = 12.5
+    settings.with_analysis(absent_after_s=12.5)
     settings.ice_servers = [{"urls": ["turn:turn.example.org:3478"], "username": "u", "credential": "c"}]
     settings.save()
     assert oct((home / "settings.json").stat().st_mode & 0o777) == "0o600"
     assert not [p for p in home.iterdir() if "partial" in p.name]
     loaded = AppSettings.load()
-    assert loaded.absent_after_s == 12.5 and rtc_configuration(loaded)["iceServers"][0]["username"] == "u"
+    assert loaded.analysis.absent_after_s == 12.5 and rtc_configuration(loaded)["iceServers"][0]["username"] == "u"
     monkeypatch.setenv("CLASSMOOD_APP_ABSENT_AFTER_S", "1")
     monkeypatch.setenv("CLASSMOOD_APP_STORE_FRAMES", "yes")
     loaded = AppSettings.load()
-    assert loaded.absent_after_s == 1.0 and loaded.store_frames is True
+    assert loaded.analysis.absent_after_s == 1.0 and loaded.store_frames is True
 
 
 def test_corrupt_settings_file_falls_back_to_defaults(home):
@@ -104,7 +104,7 @@ def test_corrupt_settings_file_falls_back_to_defaults(home):
 
     home.mkdir(parents=True, exist_ok=True)
     (home / "settings.json").write_text("{ not json")
-    assert AppSettings.load().model == "realtime"
+    assert AppSettings.load().analysis.model == "realtime"
 
 
 def test_live_class_tracks_alerts_and_records(home):
@@ -115,9 +115,9 @@ def test_live_class_tracks_alerts_and_records(home):
     from classmood.types import Frame
 
     settings = AppSettings.load()
-    settings.absent_after_s = 0.5
+    settings.with_analysis(absent_after_s=0.5)
     store = Store()
-    live = ClassSession.open(store, "unit", Pipeline(), settings.class_settings(), source="app:webcam")
+    live = ClassSession.open(store, "unit", Pipeline(), settings.analysis, source="app:webcam")
     present, away = face_canvas(fer_faces(1)), face_canvas([])
     for i in range(60):
         snapshot = live.analyse(Frame(present if i < 20 else away, i, i * 0.1))
@@ -143,7 +143,7 @@ def _live_stream(store, settings, name: str):
     from classmood.pipeline import Pipeline
 
     def start(request: LiveRequest) -> ClassSession:
-        return ClassSession.open(store, request.session_name, Pipeline(), request.settings.class_settings())
+        return ClassSession.open(store, request.session_name, Pipeline(), request.settings.analysis)
 
     stream = LiveStream(start)
     stream.configure(LiveRequest(name, "webcam", settings))

@@ -26,7 +26,7 @@ def test_settings_feed_the_alerts_and_are_stored_under_one_set_of_keys(home):
     alerts = settings.aggregator_config().alerts
     assert (alerts.absent_after_s, alerts.negative_after_s, alerts.negative_threshold, alerts.mood_drop) == (
         12.0, 30.0, 0.4, 0.2)
-    app = AppSettings.load().class_settings()
+    app = AppSettings.load().analysis
     assert set(app.stored()) == set(settings.stored()) == {
         "model", "every", "detect_size", "min_score", "max_faces", "absent_after_s", "negative_after_s",
         "negative_threshold", "mood_drop", "read_names"}
@@ -37,7 +37,7 @@ def test_app_settings_saved_under_the_old_names_keep_their_values(home):
 
     home.mkdir(parents=True)
     (home / "settings.json").write_text(json.dumps({"absent_seconds": 30.0, "negative_seconds": 45.0}))
-    settings = AppSettings.load().class_settings()
+    settings = AppSettings.load().analysis
     assert (settings.absent_after_s, settings.negative_after_s) == (30.0, 45.0)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from classmood.class_session import ClassSettings
@@ -47,17 +47,17 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
 _RENAMED_KEYS = {"absent_seconds": "absent_after_s", "negative_seconds": "negative_after_s"}
 
 
-@dataclass
+@dataclass(slots=True)
 class AppSettings:
-    """What the teacher sets on the Settings page (alert thresholds in seconds / fractions)."""
+    """What the teacher sets on the Settings page: how classes are analysed (``analysis``, the same
+    ``ClassSettings`` as ``classmood monitor``) and what only the app needs.
 
-    model: str = "realtime"
+    ``settings.json`` and the ``CLASSMOOD_APP_<FIELD>`` variables name both kinds of field
+    flat (``model``, ``absent_after_s``, ``store_frames``...)."""
+
+    analysis: ClassSettings = field(default_factory=ClassSettings)
     store_frames: bool = False
     consent_text: str = DEFAULT_CONSENT_TEXT
-    absent_after_s: float = 60.0  # a student unseen this long raises an alert
-    negative_after_s: float = 120.0  # a student looking negative this long raises an alert
-    negative_threshold: float = 0.5  # smoothed probability of angry+disgust+fear+sad that counts
-    mood_drop: float = 0.15  # class engagement this far below its baseline raises an alert
     max_upload_mb: int = 200
     stall_seconds: float = 10.0  # no video for this long ends a live class (connection dropped)
     ice_servers: list[dict] = field(default_factory=list)  # empty: host candidates only (offline)
@@ -76,22 +76,21 @@ class AppSettings:
             except (OSError, json.JSONDecodeError):
                 values = {}
         values = {_RENAMED_KEYS.get(k, k): v for k, v in values.items()}  # files saved before the renaming
-        known = {f.name: f for f in fields(cls)}
-        settings = cls(**{k: v for k, v in values.items() if k in known})
-        for name in known:
+        for name in _setting_names():
             raw = os.environ.get(f"CLASSMOOD_APP_{name.upper()}")
             if raw is not None:
-                setattr(settings, name, _parse_like(getattr(settings, name), raw))
-        return settings
+                default = getattr(cls(), name) if name in _APP_FIELDS else getattr(ClassSettings(), name)
+                values[name] = _parse_like(values.get(name, default), raw)
+        analysis = ClassSettings(**{k: v for k, v in values.items() if k in _ANALYSIS_FIELDS})
+        return cls(analysis, **{k: v for k, v in values.items() if k in _APP_FIELDS})
 
-    def class_settings(self) -> ClassSettings:
-        """The analysis settings of a class session started from the app."""
-        return ClassSettings(model=self.model, absent_after_s=self.absent_after_s,
-                             negative_after_s=self.negative_after_s, negative_threshold=self.negative_threshold,
-                             mood_drop=self.mood_drop)
+    def with_analysis(self, **changes) -> None:
+        """Change some analysis settings (``model=``, ``absent_after_s=``...)."""
+        self.analysis = replace(self.analysis, **changes)
 
     def save(self) -> None:
-        write_atomic(self.path(), json.dumps(asdict(self), indent=2).encode())
+        flat = {**self.analysis.stored(), **{k: v for k, v in asdict(self).items() if k != "analysis"}}
+        write_atomic(self.path(), json.dumps(flat, indent=2).encode())
 
 
 def kept_video_path(session_name: str) -> Path:
@@ -104,9 +103,18 @@ def kept_video_path(session_name: str) -> Path:
     return folder / f"{slug}-{datetime.now():%Y%m%d-%H%M%S}.mp4"
 
 
+_ANALYSIS_FIELDS = {f.name for f in fields(ClassSettings)}
+_APP_FIELDS = {f.name for f in fields(AppSettings)} - {"analysis"}
+
+
+def _setting_names() -> list[str]:
+    """Every setting's flat name, as in settings.json and the environment variables."""
+    return [f.name for f in fields(ClassSettings)] + [f.name for f in fields(AppSettings) if f.name != "analysis"]
+
+
 def environment_overrides() -> list[str]:
     """Settings fixed by ``CLASSMOOD_APP_<FIELD>`` variables (they win over the saved file)."""
-    return [f.name for f in fields(AppSettings) if f"CLASSMOOD_APP_{f.name.upper()}" in os.environ]
+    return [name for name in _setting_names() if f"CLASSMOOD_APP_{name.upper()}" in os.environ]
 
 
 def _parse_like(current: object, raw: str) -> object:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import streamlit as st
 
 from classmood.app.worker import PipelineProcess
@@ -9,12 +11,15 @@ from classmood.class_session import ClassSettings
 from classmood.store import Store
 
 
+def pipeline(settings: ClassSettings) -> PipelineProcess:
+    """The detector + emotion classifier that ``settings`` describe, in its own process so that
+    detection does not stall the server's video threads; one per distinct pipeline part."""
+    return _pipeline(json.dumps(settings.pipeline_settings(), sort_keys=True))
+
+
 @st.cache_resource(show_spinner="Loading the face and emotion models…")
-def pipeline(model: str) -> PipelineProcess:
-    """The detector + emotion classifier for ``model`` (realtime or accurate), in its own process
-    so that detection does not stall the server's video threads. Built from the same settings as
-    ``classmood monitor`` (detector size, score, face cap), as the app stores them with a session."""
-    return PipelineProcess(ClassSettings(model=model))
+def _pipeline(pipeline_settings: str) -> PipelineProcess:
+    return PipelineProcess(ClassSettings(**json.loads(pipeline_settings)))
 
 
 @st.cache_resource

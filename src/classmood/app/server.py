@@ -165,7 +165,7 @@ async def health(request: Request) -> JSONResponse:
         {
             "status": "ok",
             "version": __version__,
-            "model": settings.model,
+            "model": settings.analysis.model,
             "password_set": auth.password_is_set(),
         }
     )

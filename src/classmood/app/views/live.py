@@ -25,8 +25,8 @@ CHART_REFRESH_S = 5.0  # the mood chart: redrawing charts every second made the 
 def _start_class(request: LiveRequest) -> ClassSession:
     """Open the recorded class session (runs on the frame thread at the first frame)."""
     settings = request.settings
-    return ClassSession.open(resources.store(), _free_name(request.session_name), resources.pipeline(settings.model),
-                             settings.class_settings(), source=f"app:{request.source}")
+    return ClassSession.open(resources.store(), _free_name(request.session_name), resources.pipeline(settings.analysis),
+                             settings.analysis, source=f"app:{request.source}")
 
 
 def _stream() -> LiveStream:
@@ -76,7 +76,7 @@ def render() -> None:
         st.warning(problem)
         _class_state(stream, ticking=stream.running)
         return
-    resources.pipeline(settings.model)  # load the models now, not on the first video frame
+    resources.pipeline(settings.analysis)  # load the models now, not on the first video frame
     stream.configure(LiveRequest(name, url or kind, settings))
 
     common = dict(

@@ -56,7 +56,7 @@ def _photo(path: Path, settings: AppSettings) -> None:
     from classmood.sources import read_image
 
     image = read_image(path)
-    faces = resources.pipeline(settings.model).process(Frame(image, 0, 0.0)).detections.to_faces()
+    faces = resources.pipeline(settings.analysis).process(Frame(image, 0, 0.0)).detections.to_faces()
     st.image(draw_faces(image, faces), channels="BGR", caption=f"{len(faces)} faces found")
     if not faces:
         st.warning("No face found in this photo.")
@@ -88,8 +88,8 @@ def _analyse_video(path: Path, settings: AppSettings, shown_name: str) -> tuple[
 
     source = VideoFileSource(path, shown_as=shown_name)
     session_name = f"{Path(shown_name).stem} {datetime.now():%Y-%m-%d %H:%M:%S}"
-    class_session = ClassSession.open(resources.store(), session_name, resources.pipeline(settings.model),
-                                      settings.class_settings(), source=f"upload:{shown_name}")
+    class_session = ClassSession.open(resources.store(), session_name, resources.pipeline(settings.analysis),
+                                      settings.analysis, source=f"upload:{shown_name}")
     writer = None
     total = source.frame_count
     progress = st.progress(0.0, text="Analysing…")

@@ -26,16 +26,17 @@ def render() -> None:
     with st.form("settings"):
         models = _models()
         model = st.selectbox("Emotion model", models,
-                             index=models.index(settings.model) if settings.model in models else 0,
+                             index=models.index(settings.analysis.model) if settings.analysis.model in models else 0,
                              help="realtime: fastest, for live classes. accurate: slower, for recordings.")
         st.markdown("**Alerts**")
         a, b = st.columns(2)
-        absent = a.number_input("Student away for (seconds)", 0.5, 3600.0, float(settings.absent_after_s), step=5.0)
+        analysis = settings.analysis
+        absent = a.number_input("Student away for (seconds)", 0.5, 3600.0, float(analysis.absent_after_s), step=5.0)
         negative = b.number_input("Student looking negative for (seconds)", 0.5, 3600.0,
-                                  float(settings.negative_after_s), step=5.0)
+                                  float(analysis.negative_after_s), step=5.0)
         threshold = a.slider("Negative when angry+disgust+fear+sad reach", 0.1, 1.0,
-                             float(settings.negative_threshold), 0.05)
-        drop = b.slider("Class mood alert when engagement drops by", 0.05, 0.5, float(settings.mood_drop), 0.05)
+                             float(analysis.negative_threshold), 0.05)
+        drop = b.slider("Class mood alert when engagement drops by", 0.05, 0.5, float(analysis.mood_drop), 0.05)
         st.markdown("**Privacy**")
         store_frames = st.toggle("Store video frames (off: only per-student aggregates are kept)",
                                  value=settings.store_frames)
@@ -54,9 +55,8 @@ def render() -> None:
         except ValueError:
             st.error('ICE servers must be a JSON list like [{"urls": ["stun:host:3478"]}].')
             return
-        settings.model = model
-        settings.absent_after_s, settings.negative_after_s = float(absent), float(negative)
-        settings.negative_threshold, settings.mood_drop = float(threshold), float(drop)
+        settings.with_analysis(model=model, absent_after_s=float(absent), negative_after_s=float(negative),
+                               negative_threshold=float(threshold), mood_drop=float(drop))
         settings.store_frames = bool(store_frames)
         settings.consent_text = consent.strip() or DEFAULT_CONSENT_TEXT
         settings.ice_servers = ice_servers
