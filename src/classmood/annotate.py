@@ -36,7 +36,7 @@ def _draw_face(out: np.ndarray, face: Face, scale: float, thick: int) -> None:
     emotion, confidence = face.emotion, face.confidence
     color = EMOTION_COLORS.get(emotion, (255, 255, 255))
     cv2.rectangle(out, (x, y), (x + w, y + h), color, thick, cv2.LINE_AA)
-    prefix = f"#{face.track_id} " if face.track_id is not None else ""
+    prefix = f"#{face.student_id} " if face.student_id is not None else ""
     label = f"{prefix}{emotion} {confidence:.0%}"
     font_scale = 0.5 * scale + 0.15
     (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)

@@ -41,7 +41,8 @@ class Detections:
     when the detector gives none. Later stages fill the rest with ``with_``:
     ``probabilities`` float32 ``(N, 7)`` in ``EMOTIONS`` order (classifier),
     ``student_ids`` int64 ``(N,)`` (tracker), ``embeddings`` float32 ``(N, D)``
-    and ``names`` object ``(N,)``.
+    and ``names`` object ``(N,)``. ``crops`` uint8 ``(N, S, S)`` are the gray face crops the
+    classifier saw, reused by the tracker (one crop per face; in memory only, never stored).
     """
 
     boxes: np.ndarray
@@ -51,6 +52,7 @@ class Detections:
     student_ids: np.ndarray | None = None
     embeddings: np.ndarray | None = None
     names: np.ndarray | None = None
+    crops: np.ndarray | None = None
 
     @classmethod
     def empty(cls) -> Detections:
@@ -101,7 +103,7 @@ class Face:
     score: float
     probabilities: dict[str, float]
     landmarks: list[tuple[float, float]] | None = None
-    track_id: int | None = None
+    student_id: int | None = None  # the stable pseudonymous id a tracker gave the face
 
     @property
     def emotion(self) -> str:
@@ -120,8 +122,8 @@ class Face:
         }
         if self.landmarks is not None:
             out["landmarks"] = [[round(x, 1), round(y, 1)] for x, y in self.landmarks]
-        if self.track_id is not None:
-            out["track_id"] = self.track_id
+        if self.student_id is not None:
+            out["student_id"] = self.student_id
         return out
 
 

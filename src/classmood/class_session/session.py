@@ -26,7 +26,7 @@ from classmood.class_session.settings import ClassSettings
 from classmood.class_session.snapshot import ClassSnapshot, MoodPoint
 from classmood.store.database import Store
 from classmood.store.recorder import SessionRecorder, StudentSighting
-from classmood.track import StudentTracker, embed_faces
+from classmood.track import StudentTracker, embed_crops, embed_faces
 from classmood.track.names import NameReader, NameScheduler
 from classmood.types import Detections, Frame, FrameResult
 
@@ -114,9 +114,9 @@ class ClassSession:
             self._read_names(result.frame.image, detections)
             if self.recorder is not None:
                 students, known = self.aggregator.students, self.tracker.students
-                self.recorder.record(update, [StudentSighting(sid, students[sid].first_seen, t,
-                                                              known[sid].embedding.astype(np.float32).tobytes())
-                                              for sid in detections.student_ids.tolist()], reached=t)
+                self.recorder.record(update, [StudentSighting(student_id, students[student_id].first_seen, t,
+                                                              known[student_id].embedding.astype(np.float32).tobytes())
+                                              for student_id in detections.student_ids.tolist()], reached=t)
             self.alert_log.extend(update.opened)
             mood = self.aggregator.mood()
             if int(t) != self._last_second:
@@ -130,9 +130,11 @@ class ClassSession:
             return self._last
 
     def _track(self, result: FrameResult, t: float) -> Detections:
-        """Give each face its student id (tracking uses whole-pixel boxes and an appearance embedding)."""
+        """Give each face its student id (tracking uses whole-pixel boxes and an appearance embedding
+        of the classifier's crop of the face)."""
         boxes = np.round(result.detections.boxes).astype(np.float32)
-        embeddings = embed_faces(result.frame.image, boxes)
+        crops = result.detections.crops
+        embeddings = embed_crops(crops) if crops is not None else embed_faces(result.frame.image, boxes)
         ids = np.asarray(self.tracker.update(boxes, embeddings, t), np.int64).reshape(-1)
         names = np.array([self.aggregator.names.get(int(i), f"S{int(i):02d}") for i in ids], dtype=object)
         result.detections = result.detections.with_(boxes=boxes, student_ids=ids, embeddings=embeddings, names=names)
@@ -156,9 +158,12 @@ class ClassSession:
             elapsed_s=time.monotonic() - self._started, error=self.error, frame=frame)
 
     def snapshot(self) -> ClassSnapshot:
-        """The class now, with its timeline and every alert so far (for a dashboard)."""
+        """The class now, with its timeline and every alert so far (for a dashboard); without the
+        last frame's picture, face crops and embeddings (a page may keep it after the class)."""
         with self._lock:
-            return replace(self._last, students=self.aggregator.cards(), mood=self.aggregator.mood(),
+            last = self._last
+            return replace(last, detections=last.detections.with_(crops=None, embeddings=None),
+                           students=self.aggregator.cards(), mood=self.aggregator.mood(),
                            alerts=list(self.aggregator.alerts.active), opened=[], closed=[],
                            alert_log=list(self.alert_log), timeline=list(self.timeline), session_id=self.session_id,
                            elapsed_s=time.monotonic() - self._started, error=self.error, frame=None)

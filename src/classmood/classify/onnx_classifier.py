@@ -89,4 +89,4 @@ class EmotionClassifier:
     def classify(self, image: np.ndarray, detections: Detections) -> Detections:
         """``detections`` with ``probabilities`` filled, from one batched inference call."""
         crops = crop_faces(image, detections.boxes, self.size, self.margin)
-        return detections.with_(probabilities=self.predict_crops(crops).astype(np.float32, copy=False))
+        return detections.with_(probabilities=self.predict_crops(crops).astype(np.float32, copy=False), crops=crops)

@@ -2,7 +2,7 @@
 
 Columns: frame, timestamp, face (index within the frame), x, y, w, h, score,
 emotion, confidence, then ``p_<class>`` for each of the 7 classes, plus
-``track_id`` (empty unless a tracker set it). Frames without faces have no rows.
+``student_id`` (empty unless a tracker set it). Frames without faces have no rows.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from classmood.output.atomic import AtomicWriter, naming, partial_path
 from classmood.types import FrameResult
 
 COLUMNS = ["frame", "timestamp", "face", "x", "y", "w", "h", "score", "emotion", "confidence",
-           *(f"p_{c}" for c in EMOTIONS), "track_id"]
+           *(f"p_{c}" for c in EMOTIONS), "student_id"]
 
 SCHEMA = pa.schema(
     [("frame", pa.int64()), ("timestamp", pa.float64()), ("face", pa.int32()),
      ("x", pa.int32()), ("y", pa.int32()), ("w", pa.int32()), ("h", pa.int32()),
      ("score", pa.float32()), ("emotion", pa.string()), ("confidence", pa.float32()),
-     *((f"p_{c}", pa.float32()) for c in EMOTIONS), ("track_id", pa.int64())]
+     *((f"p_{c}", pa.float32()) for c in EMOTIONS), ("student_id", pa.int64())]
 )
 
 
@@ -38,7 +38,7 @@ def result_rows(result: FrameResult) -> list[dict]:
                "x": x, "y": y, "w": w, "h": h, "score": round(face.score, 4), "emotion": face.emotion,
                "confidence": round(face.confidence, 4)}
         row.update({f"p_{c}": round(face.probabilities[c], 4) for c in EMOTIONS})
-        row["track_id"] = face.track_id
+        row["student_id"] = face.student_id
         rows.append(row)
     return rows
 

@@ -36,10 +36,6 @@ def _gradient_histograms(face: np.ndarray) -> np.ndarray:
     return (hist / (np.linalg.norm(hist) + 1e-6)).astype(np.float32)
 
 
-def _gray(image: np.ndarray) -> np.ndarray:
-    return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-
-
 def crop_embedding(gray_crop: np.ndarray) -> np.ndarray:
     """Embed one grayscale face crop (any size) as a unit-length float32 vector."""
     if gray_crop.size == 0:
@@ -54,14 +50,17 @@ def crop_embedding(gray_crop: np.ndarray) -> np.ndarray:
     return vector / (np.linalg.norm(vector) + 1e-6)
 
 
-def embed_faces(image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """Embeddings ``(N, EMBEDDING_DIM)`` for the ``(x, y, w, h)`` boxes of one BGR or gray frame."""
-    gray = _gray(image)
-    height, width = gray.shape[:2]
-    out = np.zeros((len(boxes), EMBEDDING_DIM), np.float32)
-    for i, (x, y, w, h) in enumerate(np.asarray(boxes, dtype=np.float64).reshape(-1, 4)):
-        x0, y0 = max(int(round(x)), 0), max(int(round(y)), 0)
-        x1, y1 = min(int(round(x + w)), width), min(int(round(y + h)), height)
-        if x1 > x0 and y1 > y0:
-            out[i] = crop_embedding(gray[y0:y1, x0:x1])
+def embed_crops(crops: np.ndarray) -> np.ndarray:
+    """Embeddings ``(N, EMBEDDING_DIM)`` of gray face crops ``(N, S, S)`` (the classifier's crops)."""
+    out = np.zeros((len(crops), EMBEDDING_DIM), np.float32)
+    for i, crop in enumerate(crops):
+        out[i] = crop_embedding(crop)
     return out
+
+
+def embed_faces(image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Embeddings for the ``(x, y, w, h)`` boxes of one BGR or gray frame, cut as the classifier cuts
+    them (for faces that come without the classifier's crops)."""
+    from classmood.classify.crop import crop_faces
+
+    return embed_crops(crop_faces(image, np.asarray(boxes, np.float64).reshape(-1, 4), CROP_SIZE))
