@@ -21,13 +21,12 @@ STAGES = [
     ("detect", "detect/", "Detections:\nboxes, scores,\nlandmarks"),
     ("classify", "classify/", "+ probabilities\n(N x 7)"),
     ("track", "track/", "+ student_ids"),
-    ("aggregate", "aggregate/", "ClassSnapshot,\nalerts"),
+    ("aggregate", "aggregate/", "student cards,\nclass mood, alerts"),
     ("store", "store/", "stored seconds\n(SQLite / PostgreSQL)"),
     ("report / serve", "report/, app/", "HTML report,\nlive dashboard"),
 ]
 #: The front ends that run a class session through the stages above.
-DRIVERS = [("CLI", "cli/: classmood monitor, analyze"), ("web app", "app/: Live, Recorded, History"),
-           ("Python API", "api.py")]
+DRIVERS = [("CLI", "classmood monitor"), ("web app", "Live, Recorded"), ("Python", "classmood.monitor()")]
 
 
 def draw(out: Path) -> None:
@@ -47,8 +46,8 @@ def draw(out: Path) -> None:
         ax.text(x + 0.75, 1.75, carried, ha="center", va="top", fontsize=8, color="#444444")
     ax.add_patch(FancyBboxPatch((0.15, 3.35), len(STAGES) * 2 - 0.3, 0.6, boxstyle="round,pad=0.05",
                                 fc="#f6ecd8", ec="#8a6a2b"))
-    ax.text(len(STAGES), 3.65, "class session (class_session.py): opens a session on a source, yields snapshots, finishes "
-            "or records an interruption\ndriven by  " + "   |   ".join(f"{name} ({where})" for name, where in DRIVERS),
+    ax.text(len(STAGES), 3.65, "ClassSession (class_session/): opens a session on a source, yields a ClassSnapshot per "
+            "frame, ends it as finished, truncated or interrupted\nrun by  " + "   |   ".join(f"{name} ({where})" for name, where in DRIVERS),
             ha="center", va="center", fontsize=8.5)
     ax.text(len(STAGES), 0.25, "one Detections record per frame from detector to aggregator (classmood/types.py)",
             ha="center", fontsize=9, style="italic")
