@@ -10,7 +10,7 @@ network on the same runtime; fer's own Keras speed is in docs/benchmarks.md (cro
 
 Prints a table; with ``--json`` also writes ``{"bundled"|"arch"|"file": {name: faces_per_s}}`` for
 experiments/scripts/model_cards.py (architectures) and scripts/shipped_cards.py (bundled models): the bundled
-``realtime`` (int8, flip TTA) and the ``realtime`` architecture (fp32, one view) differ.
+``realtime`` (int8, flip TTA) and its architecture ``vgg7_w32`` (fp32, one view) differ.
 Timings are not asserted anywhere: run it on an idle machine.
 """
 

@@ -28,10 +28,10 @@ from classmood.train.checkpoint import read_checkpoint, slim_weights
 PHASE1 = [  # run name, architecture, seed
     ("vgg13_s0", "vgg13", 0), ("vgg13_s1", "vgg13", 1), ("resnet18_pre", "resnet18_pre", 0),
     ("seed_cnn", "seed_cnn", 0), ("xception", "xception", 0), ("dexpression", "dexpression", 0),
-    ("resnet50", "resnet50", 0), ("mini_xception", "mini_xception", 0), ("realtime_plain", "realtime", 0),
+    ("resnet50", "resnet50", 0), ("mini_xception", "mini_xception", 0), ("realtime_plain", "vgg7_w32", 0),
 ]
 TEACHER_CANDIDATES = ["vgg13_s0", "vgg13_s1", "resnet18_pre", "resnet50", "seed_cnn"]
-PHASE2 = [("realtime_kd", "realtime", 0), ("realtime_s_kd", "realtime_s", 0), ("realtime_xs_kd", "realtime_xs", 0),
+PHASE2 = [("realtime_kd", "vgg7_w32", 0), ("realtime_s_kd", "vgg7_w24", 0), ("realtime_xs_kd", "vgg7_w16", 0),
           ("vgg13_kd", "vgg13", 2)]
 RETURN_WEIGHTS = ["vgg13_s0", "vgg13_s1", "vgg13_kd", "seed_cnn", "dexpression", "mini_xception",
                   "realtime_plain", "realtime_kd", "realtime_s_kd", "realtime_xs_kd"]

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from classmood.train.checkpoint import RENAMED_ARCHS
 from classmood.train.metrics import plot_confusion, plot_curves, summarize
 
 #: The seed project's published figures (FER-2013 test) and the fer package's, per architecture.
@@ -146,7 +147,7 @@ def main() -> int:
     for name, run in runs.items():
         if "seconds" in run:  # published earlier: card and row are kept as they are
             continue
-        arch = run["job"]["arch"]
+        arch = RENAMED_ARCHS.get(run["job"]["arch"], run["job"]["arch"])  # runs before the renaming
         swa = run["job"].get("swa_start") is not None
         # an SWA run is its weight average (NAME_swa.npy, as unpack_campaign names it) where measured
         candidates = ([(f"{name}_swa.npy", "the weight average `swa.pt`")] if swa else []) + \
