@@ -13,7 +13,13 @@ The public API stays light to import; the heavy parts load on first use::
 
 from __future__ import annotations
 
+import os
 from importlib import import_module
+
+# ONNX Runtime 1.3x starts Microsoft's 1DS telemetry when it is imported: a device id and an event
+# store under ~/.cache/Microsoft, and an HTTP client. classmood never sends anything: off before
+# any of its modules imports onnxruntime (child processes inherit it).
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 from classmood.emotions import EMOTIONS
 from classmood.errors import ClassmoodError

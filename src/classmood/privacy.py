@@ -19,6 +19,19 @@ def private_umask() -> None:
     os.umask(PRIVATE_UMASK)
 
 
+def data_folder() -> Path:
+    """classmood's own folder in the user's data directory (private): the default database, caches."""
+    from platformdirs import user_data_dir
+
+    return private_folder(user_data_dir("classmood", appauthor=False))
+
+
+def library_caches_inside_data_folder() -> None:
+    """Point the caches libraries keep in the home folder (matplotlib's font list) into classmood's
+    data folder, so that nothing is written outside it and the outputs asked for."""
+    os.environ.setdefault("MPLCONFIGDIR", str(private_folder(data_folder() / "cache" / "matplotlib")))
+
+
 def private_folder(path: str | Path) -> Path:
     """Create ``path`` (and parents) if needed and make it 0700, also when an older version made it 0755."""
     path = Path(path)

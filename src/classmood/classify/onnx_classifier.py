@@ -28,6 +28,7 @@ def cpu_session(path: Path | str, threads: int | None = None):
     ``ClassmoodError`` naming ``path``."""
     import onnxruntime as ort
 
+    ort.disable_telemetry_events()  # also when onnxruntime was imported before classmood
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads or default_threads()
     opts.inter_op_num_threads = 1

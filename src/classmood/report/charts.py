@@ -16,6 +16,9 @@ MAX_POINTS = 360  # time bins per chart, whatever the session length
 
 
 def _figure(width: float, height: float):
+    from classmood.privacy import library_caches_inside_data_folder
+
+    library_caches_inside_data_folder()  # before matplotlib's first import writes its font cache
     import matplotlib
 
     matplotlib.use("Agg")

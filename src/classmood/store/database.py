@@ -42,12 +42,9 @@ def default_database_url() -> str:
     """``$CLASSMOOD_DATABASE_URL`` or a SQLite file in the user's data folder."""
     if os.environ.get(DATABASE_ENV):
         return os.environ[DATABASE_ENV]
-    from platformdirs import user_data_dir
+    from classmood.privacy import data_folder
 
-    from classmood.privacy import private_folder
-
-    folder = private_folder(user_data_dir("classmood", appauthor=False))
-    return f"sqlite:///{folder / 'classmood.db'}"
+    return f"sqlite:///{data_folder() / 'classmood.db'}"
 
 
 def describe_url(url: str) -> str:
