@@ -20,7 +20,7 @@ import cv2
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from app_harness import app_server, launch_chromium, login, press_start, press_stop, write_y4m  # noqa: E402
+from fixtures.app_harness import app_server, launch_chromium, login, press_start, press_stop, write_y4m  # noqa: E402
 
 from classmood.assets import SAMPLE_VIDEO  # noqa: E402
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install PostgreSQL from the Debian packages if needed, start it, create the test role and
 # database, and print the SQLAlchemy URL on stdout
-# (everything else goes to stderr). Used by .ci/run for tests/test_store*.py; the driver
+# (everything else goes to stderr). Used by .ci/run for tests/store/; the driver
 # (psycopg) comes with the package's test extra.
 # The server is started with every inherited descriptor closed or sent to /dev/null: a daemon
 # that kept the caller's $(...) pipe open would make the caller wait for ever.

@@ -1,0 +1,95 @@
+"""Tracking: stable student ids on synthetic galleries built from real FER-2013 faces."""
+
+from __future__ import annotations
+
+
+import numpy as np
+import pytest
+
+from classmood.track import StudentTracker, crop_embedding, embed_faces
+from classmood.track.synthetic import SyntheticGallery, count_id_switches, load_faces
+from fixtures.paths import FER
+
+FACES = FER / "publictest"
+pytestmark = pytest.mark.skipif(not FACES.is_dir(), reason=f"FER-2013 faces not found at {FACES}")
+
+
+def run_tracker(gallery: SyntheticGallery, seconds: float, fps: float, blink: float = 0.0, seed: int = 0):
+    tracker = StudentTracker()
+    rng = np.random.default_rng(seed)
+    truth, predicted = [], []
+    for k in range(int(seconds * fps)):
+        frame = gallery.frame(k / fps)
+        keep = rng.random(len(frame.students)) >= blink
+        boxes = frame.boxes[keep]
+        ids = tracker.update(boxes, embed_faces(frame.image, boxes), frame.timestamp)
+        assert len(set(ids)) == len(ids), "two faces of one frame got the same id"
+        truth.append([s for s, k in zip(frame.students, keep) if k])
+        predicted.append(ids)
+    return tracker, truth, predicted
+
+
+def test_ids_survive_reordering_blinks_and_absences():
+    faces = load_faces(FACES, 25, seed=1)
+    gallery = SyntheticGallery(
+        faces, [f"S{i}" for i in range(25)], reorder_every_s=8.0,
+        away={3: [(5.0, 15.0)], 7: [(12.0, 30.0)], 20: [(2.0, 4.0), (20.0, 26.0)]},
+    )
+    tracker, truth, predicted = run_tracker(gallery, seconds=40, fps=4, blink=0.15)
+    assert count_id_switches(truth, predicted) == 0
+    assert len(tracker.students) == 25
+    # one id per true student, one true student per id
+    pairs = {(s, i) for ss, ii in zip(truth, predicted) for s, i in zip(ss, ii)}
+    assert len(pairs) == 25
+
+
+def test_fifty_faces_keep_fifty_ids():
+    faces = load_faces(FACES, 50, seed=2)
+    gallery = SyntheticGallery(faces, [f"S{i}" for i in range(50)], columns=10, tile=96, reorder_every_s=6.0)
+    tracker, truth, predicted = run_tracker(gallery, seconds=15, fps=2, blink=0.1, seed=3)
+    assert len(tracker.students) == 50
+    assert count_id_switches(truth, predicted) <= 2  # < 0.3 % of the 1,500 face observations
+
+
+def test_a_returning_student_gets_the_old_id_and_a_newcomer_a_new_one():
+    faces = load_faces(FACES, 6, seed=4)
+    tracker = StudentTracker()
+    gallery = SyntheticGallery(faces[:5], [f"S{i}" for i in range(5)], reorder_every_s=0, away={2: [(1.0, 60.0)]})
+    first = {s: i for s, i in zip(gallery.frame(0).students, tracker.update(
+        gallery.frame(0).boxes, embed_faces(gallery.frame(0).image, gallery.frame(0).boxes), 0.0))}
+    for t in (2.0, 10.0, 30.0):  # student 2 is away long enough to lose the motion track
+        frame = gallery.frame(t)
+        tracker.update(frame.boxes, embed_faces(frame.image, frame.boxes), t)
+    back = SyntheticGallery(faces, [f"S{i}" for i in range(6)], reorder_every_s=0, seed=9)
+    frame = back.frame(61.0)
+    ids = dict(zip(frame.students, tracker.update(frame.boxes, embed_faces(frame.image, frame.boxes), 61.0)))
+    assert ids[2] == first[2]
+    assert ids[5] not in first.values()
+
+
+def test_motion_keeps_a_moving_face_through_detector_gaps():
+    face = load_faces(FACES, 1, seed=5)[0]
+    tracker = StudentTracker()
+    image = np.full((240, 640), 30, np.uint8)
+    seen = []
+    for k in range(20):
+        if k % 4 == 3:  # detector blinks every 4th frame
+            tracker.update(np.zeros((0, 4)), np.zeros((0, 1)), k * 0.1)
+            continue
+        x = 20 + 15 * k
+        canvas = image.copy()
+        canvas[60:156, x : x + 96] = np.array(__import__("cv2").resize(face, (96, 96)))
+        box = np.array([[x, 60, 96, 96]], np.float32)
+        seen += tracker.update(box, embed_faces(canvas, box), k * 0.1)
+    assert set(seen) == {1}
+
+
+def test_embedding_tells_the_same_face_from_others():
+    faces = load_faces(FACES, 20, seed=6)
+    rng = np.random.default_rng(0)
+    jittered = [np.clip(f.astype(np.float32) * 1.1 + rng.normal(0, 4, f.shape), 0, 255).astype(np.uint8) for f in faces]
+    a = np.stack([crop_embedding(f) for f in faces])
+    b = np.stack([crop_embedding(f) for f in jittered])
+    assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-3)
+    similarity = a @ b.T
+    assert (similarity.argmax(axis=1) == np.arange(20)).all()
