@@ -59,6 +59,7 @@ class AppSettings:
     store_frames: bool = False
     consent_text: str = DEFAULT_CONSENT_TEXT
     max_upload_mb: int = 200
+    retention_days: int = 30  # sessions older than this are deleted when the app starts; 0 keeps them
     stall_seconds: float = 10.0  # no video for this long ends a live class (connection dropped)
     ice_servers: list[dict] = field(default_factory=list)  # empty: host candidates only (offline)
 

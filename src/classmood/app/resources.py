@@ -24,5 +24,11 @@ def _pipeline(pipeline_settings: str) -> PipelineProcess:
 
 @st.cache_resource
 def store() -> Store:
-    """The session database shared with ``classmood monitor`` (``$CLASSMOOD_DATABASE_URL``)."""
-    return Store()
+    """The session database shared with ``classmood monitor`` (``$CLASSMOOD_DATABASE_URL``); sessions
+    older than the retention in Settings are deleted when the app first opens it."""
+    from classmood.app.config import AppSettings
+    from classmood.store.erasure import purge_older_than
+
+    opened = Store()
+    purge_older_than(opened, AppSettings.load().retention_days)
+    return opened

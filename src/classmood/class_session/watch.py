@@ -16,6 +16,7 @@ from classmood.class_session.settings import ClassSettings
 from classmood.class_session.snapshot import ClassSnapshot
 from classmood.sources import Source, open_source, source_kind
 from classmood.store import Store
+from classmood.store.erasure import purge_older_than
 
 LIVE_KINDS = ("webcam", "screen", "stream")
 
@@ -30,6 +31,7 @@ class WatchedClass:
     store: Store | None
     status_when_source_ends: str  # interrupted for a live feed that stops sending, else finished
     nothing_left: bool = False  # a resumed video whose record already covers all of it
+    purged: tuple[str, ...] = ()  # sessions deleted at start as older than the retention
 
     def snapshots(self) -> Iterator[ClassSnapshot]:
         """Analyse the source to its end (or until closed); the session always ends."""
@@ -50,11 +52,12 @@ class WatchedClass:
 
 
 def watch_class(source: str | int | Path, name: str | None = None, *, settings: ClassSettings | None = None,
-                db: str | None = None, resume: bool = False,
-                max_frames: int | None = None, max_fps: float = 5.0, **options) -> WatchedClass:
+                db: str | None = None, resume: bool = False, max_frames: int | None = None, max_fps: float = 5.0,
+                retention_days: int = 0, **options) -> WatchedClass:
     """Open ``source`` and a class session on it, recorded as ``name`` in ``db`` (default database)
     unless ``name`` is None. The detector and classifier (``settings.pipeline()``) load only once
-    the name is accepted. Raises ``ClassmoodError`` in one line."""
+    the name is accepted. With ``retention_days`` > 0, sessions older than that are deleted first.
+    Raises ``ClassmoodError`` in one line."""
     settings = settings or ClassSettings()
     kind = source_kind(source)
     src = open_source(source, every=settings.every, max_frames=max_frames, max_fps=max_fps)
@@ -66,9 +69,10 @@ def watch_class(source: str | int | Path, name: str | None = None, *, settings: 
         store = Store(db)
         source_file = str(Path(str(source).removeprefix("file://")).resolve()) if kind == "video" else None
         ClassSession.check(store, name, resume=resume, source_file=source_file)  # before the models load
+        purged = tuple(purge_older_than(store, retention_days).sessions)
         session = ClassSession.open(store, name, settings.pipeline(), settings, source=str(source), resume=resume,
                                     source_file=source_file, **options)
-        watched = WatchedClass(session, src, kind, store, ends)
+        watched = WatchedClass(session, src, kind, store, ends, purged=purged)
         if session.recorder.resume_at is not None:  # a video file continues where its record is complete
             src.seek(session.recorder.resume_at)
             if src.frame_count == 0:

@@ -29,6 +29,7 @@ def monitor(
     names: Annotated[bool, typer.Option("--names/--no-names", help="Read names under gallery tiles with Tesseract OCR when installed.")] = True,
     max_frames: Annotated[int | None, typer.Option("--max-frames", min=1, help="Stop after N frames.")] = None,
     view: Annotated[bool, typer.Option("--view/--no-view", help="Live terminal view (off: one line per alert).")] = True,
+    keep_days: Annotated[int | None, typer.Option("--keep-days", min=0, help="Delete recorded sessions older than this many days at start (default $CLASSMOOD_RETENTION_DAYS or 30; 0 keeps all).")] = None,
 ) -> None:
     """Monitor a class: stable student ids, emotions with confidence, engagement, alerts, recorded per second.
 
@@ -40,6 +41,7 @@ def monitor(
     from classmood.class_session import ClassSettings
     from classmood.class_session.watch import watch_class
     from classmood.cli.monitor_view import MonitorView
+    from classmood.store.erasure import retention_days
 
     console = Console(stderr=True)
     session = session.strip()
@@ -48,10 +50,14 @@ def monitor(
     settings = ClassSettings(model=model, every=every, detect_size=detect_size, min_score=min_score,
                              max_faces=max_faces, absent_after_s=absent_after, negative_after_s=negative_after,
                              mood_drop=mood_drop, read_names=names)
+    days = retention_days(keep_days)
     watched = watch_class(source, session, settings=settings, db=db, resume=resume, max_frames=max_frames,
-                          max_fps=max_fps)
+                          max_fps=max_fps, retention_days=days)
     class_session, src, recorder = watched.session, watched.source, watched.session.recorder
     with watched:
+        if watched.purged:
+            console.print(f"retention: deleted {len(watched.purged)} session(s) older than {days} days "
+                          "(--keep-days 0 keeps all)", highlight=False)
         if watched.nothing_left:
             typer.echo(f"session {session!r} already covers all of {source}; nothing left to analyse")
             return

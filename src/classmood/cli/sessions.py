@@ -1,7 +1,8 @@
-"""Commands ``sessions list|show|export|rename|delete`` and ``report``: recorded classes."""
+"""Commands ``sessions list|show|export|rename|delete|forget|purge`` and ``report``: recorded classes."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Annotated
@@ -14,7 +15,9 @@ from classmood.terminal import printable, rich_safe
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: $CLASSMOOD_DATABASE_URL or SQLite in the user data folder).")]
 SessionArg = Annotated[str, typer.Argument(help="Session name (see `classmood sessions list`).")]
 
-sessions_app = typer.Typer(help="List, show, export, rename students of, and delete recorded class sessions.",
+StudentArg = Annotated[str, typer.Argument(help="Student id as shown (S03) or its number (3).")]
+
+sessions_app = typer.Typer(help="List, show, export, rename students of, erase and purge recorded class sessions.",
                            no_args_is_help=True)
 
 
@@ -22,6 +25,14 @@ def _store(db: str | None):
     from classmood.store import Store
 
     return Store(db)
+
+
+def _student_number(student: str) -> int:
+    """``S03`` or ``3`` -> 3; anything else is a one-line error."""
+    text = student.strip().upper().removeprefix("S")
+    if not re.fullmatch(r"[0-9]{1,9}", text):  # ASCII digits only, and a number the database can hold
+        raise ClassmoodError(f"student must look like S03 or 3 (at most 9 digits), not {student!r}")
+    return int(text)
 
 
 def _clock(seconds: float) -> str:
@@ -96,26 +107,45 @@ def show(session: SessionArg, db: DbOption = None) -> None:
 @cli_errors
 def export(
     session: SessionArg,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .csv or .parquet.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .csv or .parquet (.json with --student).")],
     what: Annotated[str, typer.Option("--what", help="seconds (per student per second), students (attendance), alerts, or class (per second).")] = "seconds",
+    student: Annotated[str | None, typer.Option("--student", help="Only this student (S03): with a .json output, everything stored about them.")] = None,
     db: DbOption = None,
 ) -> None:
-    """Export a session's per-second data, attendance or alerts as CSV or Parquet."""
+    """Export a session's per-second data, attendance or alerts as CSV or Parquet, or all about one student."""
     from classmood.output.atomic import atomic_path
-    from classmood.store.queries import alerts_frame, class_frame, for_export, seconds_frame, students_frame
+    from classmood.store.queries import (
+        alerts_frame, class_frame, for_export, seconds_frame, student_record, students_frame,
+    )
 
     suffix = out.suffix.lower()
+    number = None if student is None else _student_number(student)
+    if suffix == ".json" and number is not None:
+        store = _store(db)
+        try:
+            record = student_record(store, session, number)
+        finally:
+            store.close()
+        with atomic_path(out) as tmp:
+            tmp.write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
+        typer.echo(f"wrote everything stored about S{number:02d} ({len(record['seconds'])} seconds, "
+                   f"{len(record['alerts'])} alerts) to {printable(out)}")
+        return
     if suffix not in (".csv", ".parquet"):
-        raise ClassmoodError(f"{out}: the output must end in .csv or .parquet")
+        raise ClassmoodError(f"{out}: the output must end in .csv or .parquet (or .json with --student)")
     readers = {"seconds": seconds_frame, "students": students_frame, "alerts": alerts_frame,
                "class": lambda store, name: class_frame(seconds_frame(store, name))}
     if what not in readers:
         raise ClassmoodError(f"--what must be one of {', '.join(readers)}, not {what!r}")
+    if number is not None and what == "class":
+        raise ClassmoodError("--what class is the whole class: it cannot be limited to one --student")
     store = _store(db)
     try:
         frame = for_export(readers[what](store, session))
     finally:
         store.close()
+    if number is not None:
+        frame = frame[frame["student"] == number]
     with atomic_path(out) as tmp:
         if suffix == ".csv":
             frame.to_csv(tmp, index=False)
@@ -126,21 +156,18 @@ def export(
 
 @sessions_app.command("rename")
 @cli_errors
-def rename(session: SessionArg,
-           student: Annotated[str, typer.Argument(help="Student id as shown (S03) or its number (3).")],
+def rename(session: SessionArg, student: StudentArg,
            name: Annotated[str, typer.Argument(help="Name to show for this student.")], db: DbOption = None) -> None:
     """Give a pseudonymous student a name (stored in the session only)."""
     from classmood.store.queries import rename_student
 
-    text = student.upper().removeprefix("S")
-    if not re.fullmatch(r"[0-9]{1,9}", text):  # ASCII digits only, and a number the database can hold
-        raise ClassmoodError(f"student must look like S03 or 3 (at most 9 digits), not {student!r}")
+    number = _student_number(student)
     store = _store(db)
     try:
-        rename_student(store, session, int(text), name.strip())
+        rename_student(store, session, number, name.strip())
     finally:
         store.close()
-    typer.echo(f"S{int(text):02d} is now shown as {name.strip()!r} in session {printable(repr(session))}")
+    typer.echo(f"S{number:02d} is now shown as {name.strip()!r} in session {printable(repr(session))}")
 
 
 @sessions_app.command("delete")
@@ -148,7 +175,7 @@ def rename(session: SessionArg,
 def delete(session: SessionArg, yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
            db: DbOption = None) -> None:
     """Delete a session and everything recorded for it."""
-    from classmood.store.queries import delete_session
+    from classmood.store.erasure import delete_session
 
     if not yes and not typer.confirm(f"Delete session {session!r} and all its data?"):
         raise typer.Exit(1)
@@ -158,6 +185,48 @@ def delete(session: SessionArg, yes: Annotated[bool, typer.Option("--yes", "-y",
     finally:
         store.close()
     typer.echo(f"deleted session {printable(repr(session))}")
+
+
+@sessions_app.command("forget")
+@cli_errors
+def forget(session: Annotated[str | None, typer.Argument(help="Session to erase one student from.")] = None,
+           student: Annotated[str | None, typer.Argument(help="The student (S03) to erase from SESSION.")] = None,
+           name: Annotated[str | None, typer.Option("--name", help="Erase every student shown under this name, in every session.")] = None,
+           yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False, db: DbOption = None) -> None:
+    """Erase one student from a session (SESSION S03), or a name from every session (--name): their
+    rows, every second and every alert about them. The rest of each class stays."""
+    from classmood.store.erasure import forget_name, forget_student
+
+    if (name is None) == (session is None or student is None):
+        raise ClassmoodError("give a session and a student (forget \"physics 3B\" S03) or --name NAME, not both")
+    what = f"every student named {name!r}" if name is not None else f"student {student} of session {session!r}"
+    if not yes and not typer.confirm(f"Erase {what} and all their data?"):
+        raise typer.Exit(1)
+    store = _store(db)
+    try:
+        erased = forget_name(store, name) if name is not None else forget_student(store, session, _student_number(student))
+    finally:
+        store.close()
+    typer.echo(f"erased {erased.students} student record(s) from {len(erased.sessions)} session(s)")
+
+
+@sessions_app.command("purge")
+@cli_errors
+def purge(older_than: Annotated[int, typer.Option("--older-than", min=1, help="Delete sessions that started more than this many days ago.")],
+          yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False, db: DbOption = None) -> None:
+    """Delete every session older than N days with all its data (monitor and app do this at start-up
+    with $CLASSMOOD_RETENTION_DAYS, default 30)."""
+    from classmood.store.erasure import purge_older_than
+
+    if not yes and not typer.confirm(f"Delete every session that started more than {older_than} days ago?"):
+        raise typer.Exit(1)
+    store = _store(db)
+    try:
+        erased = purge_older_than(store, older_than)
+    finally:
+        store.close()
+    typer.echo(f"deleted {len(erased.sessions)} session(s) older than {older_than} days"
+               + (": " + ", ".join(printable(repr(n)) for n in erased.sessions) if erased.sessions else ""))
 
 
 @cli_errors

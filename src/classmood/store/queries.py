@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 
 from classmood.emotions import EMOTIONS
 from classmood.store.database import SessionNotFoundError, Store
@@ -125,13 +126,21 @@ def alerts_frame(store: Store, name: str) -> pd.DataFrame:
             columns=["kind", "student", "label", "started_s", "ended_s", "detail"])
 
 
-def delete_session(store: Store, name: str) -> None:
-    with store.transaction() as db:
-        session = store.find_session(db, name)
-        db.execute(delete(StudentSecondRow).where(StudentSecondRow.session_id == session.id))
-        db.execute(delete(AlertRow).where(AlertRow.session_id == session.id))
-        db.execute(delete(StudentRow).where(StudentRow.session_id == session.id))
-        db.execute(delete(SessionRow).where(SessionRow.id == session.id))
+def student_record(store: Store, name: str, student_id: int) -> dict:
+    """Everything stored about one student of a session (a student's right of access): their row,
+    every second and every alert about them, JSON-ready."""
+    students = students_frame(store, name)
+    row = students[students["student"] == student_id]
+    if row.empty:
+        raise SessionNotFoundError(f"session {name!r} has no student S{student_id:02d}")
+    seconds, alerts = seconds_frame(store, name), alerts_frame(store, name)
+
+    def records(frame: pd.DataFrame) -> list[dict]:
+        return json.loads(frame.to_json(orient="records"))
+
+    return {"session": name, "student": records(row)[0],
+            "seconds": records(for_export(seconds[seconds["student"] == student_id])),
+            "alerts": records(alerts[alerts["student"] == student_id])}
 
 
 def rename_student(store: Store, name: str, student_id: int, label: str) -> None:

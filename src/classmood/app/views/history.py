@@ -7,7 +7,7 @@ import streamlit as st
 
 from classmood.app import resources
 from classmood.app.views.session_view import render_session
-from classmood.store import queries
+from classmood.store import erasure, queries
 
 
 def render() -> None:
@@ -29,7 +29,7 @@ def render() -> None:
     with st.expander("Delete this session"):
         st.write(f"This removes “{name}” and all its aggregates and alerts for good.")
         if st.button("Delete session", type="primary", key="history_delete"):
-            queries.delete_session(resources.store(), name)
+            erasure.delete_session(resources.store(), name)
             st.session_state.pop("history_session", None)
             st.toast(f"Deleted {name}")
             st.rerun()

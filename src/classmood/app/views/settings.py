@@ -40,6 +40,9 @@ def render() -> None:
         st.markdown("**Privacy**")
         store_frames = st.toggle("Store video frames (off: only per-student aggregates are kept)",
                                  value=settings.store_frames)
+        retention = st.number_input("Keep recorded sessions for (days; 0 keeps them until deleted)", 0, 3650,
+                                    int(settings.retention_days), step=1,
+                                    help="Older sessions are deleted, with all their rows, when the app starts.")
         consent = st.text_area("Notice shown before each class", settings.consent_text, height=110)
         st.markdown("**Network**")
         ice = st.text_area(
@@ -58,6 +61,7 @@ def render() -> None:
         settings.with_analysis(model=model, absent_after_s=float(absent), negative_after_s=float(negative),
                                negative_threshold=float(threshold), mood_drop=float(drop))
         settings.store_frames = bool(store_frames)
+        settings.retention_days = int(retention)
         settings.consent_text = consent.strip() or DEFAULT_CONSENT_TEXT
         settings.ice_servers = ice_servers
         settings.save()
