@@ -1,8 +1,12 @@
-"""Shared pytest hooks."""
+"""Shared pytest hooks and fixtures. pytest puts this folder (tests/) on sys.path, so every test imports
+its helpers as ``from fixtures.x import ...``."""
 
 from __future__ import annotations
 
 import pytest
+
+from classmood.classify import EmotionClassifier
+from classmood.detect import YuNetDetector
 
 SERVER_LOG_TAIL_CHARS = 4000
 
@@ -17,3 +21,15 @@ def pytest_runtest_makereport(item, call):
     if report.failed and log is not None and log.exists():
         report.sections.append(("classmood app server log (tail)", log.read_text(errors="replace")[-SERVER_LOG_TAIL_CHARS:]))
     return report
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    """The default bundled emotion model (ONNX), loaded once per test module."""
+    return EmotionClassifier("realtime")
+
+
+@pytest.fixture(scope="module")
+def detector():
+    """The default face detector (YuNet on ONNX Runtime), loaded once per test module."""
+    return YuNetDetector()
