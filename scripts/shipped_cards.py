@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from classmood.classify.limits import LIMITATIONS
 from classmood.classify.registry import resolve_model
 from classmood.train.data import load_split
 from classmood.train.inference import teacher_probabilities
@@ -53,6 +54,7 @@ def card(name: str, faces: np.ndarray, labels: np.ndarray, out: Path, speeds: di
     per_class = "\n".join(f"| {c} | {v['precision']:.3f} | {v['recall']:.3f} | {v['n']} |" for c, v in summary["per_class"].items())
     runs = ", ".join(f"[{r}](../../experiments/runs/{r}.md)" for r in LINEAGE[name])
     speed = f"{speeds[name]:,.0f} faces/s" if name in speeds else "see docs/models.md"
+    limits = "\n".join(f"- {line}" for line in LIMITATIONS)
     return f"""# Model card: `{name}` (shipped in the package)
 
 - **What**: {RECIPE[name]}. {meta['params']:,} parameters in {meta['members']} network(s); file
@@ -66,6 +68,7 @@ def card(name: str, faces: np.ndarray, labels: np.ndarray, out: Path, speeds: di
 - **Speed**: {speed} with ONNX Runtime on 2 CPU cores (`python benchmarks/model_speed.py`).
 - **What it cannot do**: it reads the expression of one 48x48 grayscale face; it does not know what
   a person feels, and its errors are not evenly spread (below: fear and sad are the weakest).
+{limits}
 
 | class | precision | recall | n |
 |---|---|---|---|

@@ -11,6 +11,7 @@ from jinja2 import PackageLoader
 
 from classmood import __version__
 from classmood.output.atomic import write_text_atomic
+from classmood.classify.limits import LIMITATIONS
 from classmood.report import charts
 from classmood.emotions import CONCENTRATION_WEIGHTS, EMOTIONS, HIGH_ENGAGEMENT, LOW_ENGAGEMENT
 from classmood.templating import template_env
@@ -59,6 +60,22 @@ def attendance_rows(data: ReportData) -> list[dict]:
     return rows
 
 
+def model_card(settings: dict | None) -> dict:
+    """What the report says about the emotion model the session was analysed with: its name,
+    publictest accuracy and per-class recall, weakest first (empty figures for an unknown model)."""
+    from classmood.classify.registry import resolve_model
+    from classmood.errors import ClassmoodError
+
+    name = str((settings or {}).get("model") or "realtime")
+    try:
+        info = resolve_model(name)
+    except ClassmoodError:
+        return {"name": name, "accuracy": None, "recall": []}
+    recall = info.extra.get("per_class_recall") or {}
+    return {"name": info.name, "accuracy": info.publictest_accuracy,
+            "recall": sorted(recall.items(), key=lambda item: item[1])}
+
+
 def render_report(data: ReportData) -> str:
     env = template_env(PackageLoader("classmood.report", "templates"))
     env.filters["clock"] = clock
@@ -72,7 +89,8 @@ def render_report(data: ReportData) -> str:
         mood_svg=charts.class_mood_chart(klass, duration), engagement_svg=charts.engagement_chart(klass, duration),
         heatmap_svg=charts.student_heatmap(data.seconds, data.students, duration),
         weights=CONCENTRATION_WEIGHTS, high=HIGH_ENGAGEMENT, low=LOW_ENGAGEMENT,
-        bin_s=charts.bin_seconds(duration))
+        bin_s=charts.bin_seconds(duration), model=model_card(getattr(data.summary, "settings", None)),
+        limitations=LIMITATIONS)
 
 
 def render_report_html(store: Store, name: str) -> str:

@@ -26,6 +26,7 @@ class SessionSummary:
     students: int
     alerts: int
     detail: str = ""  # why a session is interrupted or truncated
+    settings: dict | None = None  # what the session was analysed with (ClassSettings.stored())
 
 
 def list_sessions(store: Store) -> list[SessionSummary]:
@@ -47,7 +48,7 @@ def _summary(row: SessionRow, students: int, alerts: int) -> SessionSummary:
     detail = ("the monitor stopped writing it (killed or crashed); continue it with --resume"
               if status != row.status else row.status_detail or "")
     return SessionSummary(row.name, row.source, row.started_at, row.ended_at, status, row.duration_s, students,
-                          alerts, detail)
+                          alerts, detail, dict(row.settings or {}))
 
 
 def get_summary(store: Store, name: str) -> SessionSummary:
