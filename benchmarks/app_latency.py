@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from app_harness import app_server, face_canvas, fer_faces, launch_chromium, login, press_start, write_y4m
+from fixtures.app_harness import app_server, face_canvas, fer_faces, launch_chromium, login, press_start, write_y4m
 
 BITS = 12
 STRIP_SHARE = 20  # the barcode fills the top 1/20 of the picture (the browser may scale the video down)

@@ -97,3 +97,25 @@ def test_session_commands_list_show_export_delete(recorded, tmp_path):
     assert subprocess.run([*CLI, "sessions", "delete", "physics", "--yes", "--db", recorded]).returncode == 0
     after = subprocess.run([*CLI, "sessions", "list", "--db", recorded], capture_output=True, text=True, env=WIDE)
     assert "physics" not in after.stdout
+
+
+def test_report_says_what_the_model_can_and_cannot_do(tmp_path):
+    from classmood.classify.limits import LIMITATIONS
+    from classmood.classify.registry import resolve_model
+    from classmood.report.html import render_report_html
+
+    store = Store(f"sqlite:///{tmp_path / 'models.db'}")
+    try:
+        SessionRecorder(store, "no settings").finish()  # recorded before settings were stored: the default model
+        SessionRecorder(store, "with accurate", settings={"model": "accurate"}).finish()
+        reports = {model: render_report_html(store, name) for model, name in
+                   (("realtime", "no settings"), ("accurate", "with accurate"))}
+    finally:
+        store.close()
+    for model, html in reports.items():
+        info = resolve_model(model)
+        text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))
+        assert f"Emotion model {model}: {100 * info.publictest_accuracy:.1f}% of the 3,589" in text
+        weakest = min(info.extra["per_class_recall"].items(), key=lambda item: item[1])
+        assert f"recall on publictest: {weakest[0]} {100 * weakest[1]:.0f}%" in text  # weakest class first
+        assert all(re.sub(r"\s+", " ", line) in text for line in LIMITATIONS)  # never a grade, no demographics, AI Act

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
 import sys
 import uuid
 
-import numpy as np
 import pytest
 from sqlalchemy import event, inspect, text
 
-from classmood.aggregate import AggregateUpdate, Alert, StudentSecond
+from classmood.aggregate import AggregateUpdate, Alert
 from classmood.store import (
     SessionBusyError, SessionExistsError, SessionNotFoundError, SessionRecorder, SessionSourceError, Store, StoreError,
     StudentSighting,
@@ -23,33 +21,7 @@ from classmood.store.queries import (
     alerts_frame, class_frame, list_sessions, rename_student, seconds_frame, students_frame,
 )
 
-from fixtures.store import let_heartbeat_go_stale
-
-POSTGRES_URL = os.environ.get("CLASSMOOD_TEST_POSTGRES_URL")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        s = Store(f"sqlite:///{tmp_path / 'class.db'}")
-    else:
-        if not POSTGRES_URL:
-            pytest.skip("CLASSMOOD_TEST_POSTGRES_URL not set (scripts/ci_postgres.sh starts PostgreSQL)")
-        s = Store(POSTGRES_URL)
-    yield s
-    s.close()
-
-
-def second(student: int, t: int, emotion_index: int = 4) -> StudentSecond:
-    p = np.full(7, 0.05)
-    p[emotion_index] = 0.7
-    return StudentSecond(student, t, 1.0, 0.8, tuple(p))
-
-
-def record_minute(recorder: SessionRecorder, students=(1, 2, 3), start: int = 0, seconds: int = 60) -> None:
-    for t in range(start, start + seconds):
-        recorder.record(AggregateUpdate([second(s, t) for s in students], [], []),
-                        [StudentSighting(s, float(start), float(t)) for s in students])
+from fixtures.store import let_heartbeat_go_stale, record_minute, second
 
 
 def test_record_read_back_and_resume(store):
