@@ -3,7 +3,14 @@ its helpers as ``from fixtures.x import ...``."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# The deployer's confirmation of the notice (classmood consent) is given for the whole test suite, in
+# the environment every command and server started by a test inherits; tests/project/test_consent.py
+# and the app's consent test take it away to check that classmood asks for it.
+os.environ.setdefault("CLASSMOOD_CONFIRMED_BY", "classmood test suite")
 
 from classmood.classify import EmotionClassifier
 from classmood.detect import YuNetDetector

@@ -8,6 +8,7 @@ real SQLite database, which the tests read back.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import ssl
 import time
@@ -387,15 +388,16 @@ def test_settings_are_saved(page, server):
     page.get_by_text("Store video frames", exact=False).wait_for()
     page.get_by_role("combobox", name="Emotion model").click()
     page.get_by_role("option", name="accurate").click()
+    page.locator('input[aria-label^="Keep recorded sessions for"]').fill("7")
     notice = page.get_by_label("Notice shown before each class")
     notice.fill("Mood analysis on: ask me if you want it off.")
     page.get_by_role("button", name="Save settings").click()
     page.get_by_text("Settings saved.").wait_for()
-    import json
 
     saved = json.loads((server.home / "settings.json").read_text())
     assert saved["consent_text"] == "Mood analysis on: ask me if you want it off."
     assert saved["store_frames"] is False and saved["ice_servers"] == [] and saved["model"] == "accurate"
+    assert saved["retention_days"] == 7
     assert server.health()["model"] == "accurate"
     go_to(page, "Live")
     page.get_by_text("Mood analysis on: ask me if you want it off.").wait_for()
@@ -475,3 +477,27 @@ def test_first_run_asks_to_choose_a_password(playwright, workdir):
             chromium.close()
         assert fresh.health()["password_set"] is True
         assert (fresh.home / "password.argon2").read_text().startswith("$argon2id$")
+
+
+def test_first_class_asks_the_deployer_to_confirm_the_use(playwright, workdir):
+    home = workdir / "consent-home"
+    with app_server(workdir / "consent", env={"CLASSMOOD_CONFIRMED_BY": "", "HOME": str(home)}) as fresh:
+        chromium = launch_chromium(playwright)
+        try:
+            page = chromium.new_page()
+            page.set_default_timeout(UI_TIMEOUT_MS)
+            login(page, fresh)
+            page.get_by_text("Before the first class").wait_for()
+            page.get_by_text("Article 5(1)(f) of the EU AI Act", exact=False).wait_for()
+            assert page.get_by_role("button", name="Start").count() == 0  # no class before the confirmation
+            page.get_by_role("button", name="I confirm this use").click()
+            page.get_by_text("say who confirms", exact=False).wait_for()
+            page.get_by_label("Who confirms (your name or role)").fill("Ms Test, teacher")
+            page.get_by_role("button", name="I confirm this use").click()
+            page.get_by_text("Video source").wait_for()
+            go_to(page, "Recorded")
+            page.get_by_text("Class video or photo").wait_for()  # confirmed once for every page
+        finally:
+            chromium.close()
+    saved = json.loads((home / ".local" / "share" / "classmood" / "consent.json").read_text())
+    assert saved["who"] == "Ms Test, teacher" and saved["via"] == "app"

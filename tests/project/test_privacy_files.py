@@ -21,7 +21,7 @@ LOOPBACK = re.compile(r'sin_addr=inet_addr\("127\.|inet_pton\(AF_INET6, "::1"|si
 
 def _run(home: Path, work: Path, trace: Path, *args: str) -> None:
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("XDG_", "MPLCONFIGDIR", "ORT_", "CLASSMOOD_"))}
+           if not k.startswith(("XDG_", "MPLCONFIGDIR", "ORT_")) and k != "CLASSMOOD_DATABASE_URL"}
     env["HOME"] = str(home)
     command = [sys.executable, "-m", "classmood", *args]
     if STRACE:  # every connect() of the process and its children (threads, OCR subprocesses)

@@ -24,6 +24,7 @@ import numpy as np
 from classmood.aggregate import Alert, ClassAggregator
 from classmood.class_session.settings import ClassSettings
 from classmood.class_session.snapshot import ClassSnapshot, MoodPoint
+from classmood.consent import Confirmation
 from classmood.store.database import Store
 from classmood.store.recorder import SessionRecorder, StudentSighting
 from classmood.track import StudentTracker, embed_crops, embed_faces
@@ -70,13 +71,16 @@ class ClassSession:
 
     @classmethod
     def open(cls, store: Store, name: str, pipeline=None, settings: ClassSettings | None = None, *,
-             source: str = "", resume: bool = False, source_file: str | None = None, **options) -> ClassSession:
-        """Start (or with ``resume`` continue) the stored session ``name`` with its settings recorded.
+             source: str = "", resume: bool = False, source_file: str | None = None,
+             consent: Confirmation | None = None, frames_kept: bool = False, **options) -> ClassSession:
+        """Start (or with ``resume`` continue) the stored session ``name`` with its settings recorded,
+        and with them the deployer's ``consent`` and whether video frames are kept.
 
         ``source_file`` is the resolved path of a video file: such a session's time is the video's
         (see ``SessionRecorder``). Raises ``ClassmoodError`` when the name is taken, missing or busy."""
         settings = settings or ClassSettings()
-        recorder = SessionRecorder(store, name, source=source, resume=resume, settings=settings.stored(),
+        stored = {**settings.stored(), "consent": consent.stored() if consent else None, "frames_kept": frames_kept}
+        recorder = SessionRecorder(store, name, source=source, resume=resume, settings=stored,
                                    source_file=source_file)
         return cls(pipeline, settings, recorder, **options)
 

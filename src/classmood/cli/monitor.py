@@ -40,7 +40,9 @@ def monitor(
 
     from classmood.class_session import ClassSettings
     from classmood.class_session.watch import watch_class
+    from classmood.cli.consent import ask_for_confirmation
     from classmood.cli.monitor_view import MonitorView
+    from classmood.consent import current_confirmation
     from classmood.store.erasure import retention_days
 
     console = Console(stderr=True)
@@ -51,8 +53,9 @@ def monitor(
                              max_faces=max_faces, absent_after_s=absent_after, negative_after_s=negative_after,
                              mood_drop=mood_drop, read_names=names)
     days = retention_days(keep_days)
+    consent = current_confirmation() or ask_for_confirmation()  # once, at the first class
     watched = watch_class(source, session, settings=settings, db=db, resume=resume, max_frames=max_frames,
-                          max_fps=max_fps, retention_days=days)
+                          max_fps=max_fps, retention_days=days, consent=consent)
     class_session, src, recorder = watched.session, watched.source, watched.session.recorder
     with watched:
         if watched.purged:

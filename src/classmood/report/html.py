@@ -81,6 +81,7 @@ def render_report(data: ReportData) -> str:
     env.filters["clock"] = clock
     duration = data.summary.duration_s
     klass = data.klass
+    recorded = getattr(data.summary, "settings", None) or {}  # what the session was recorded with
     return env.get_template("report.html.j2").render(
         session=data.summary, duration=clock(duration), generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         version=__version__, students=attendance_rows(data), alerts=data.alerts.to_dict("records"),
@@ -89,8 +90,8 @@ def render_report(data: ReportData) -> str:
         mood_svg=charts.class_mood_chart(klass, duration), engagement_svg=charts.engagement_chart(klass, duration),
         heatmap_svg=charts.student_heatmap(data.seconds, data.students, duration),
         weights=CONCENTRATION_WEIGHTS, high=HIGH_ENGAGEMENT, low=LOW_ENGAGEMENT,
-        bin_s=charts.bin_seconds(duration), model=model_card(getattr(data.summary, "settings", None)),
-        limitations=LIMITATIONS)
+        bin_s=charts.bin_seconds(duration), model=model_card(recorded), limitations=LIMITATIONS,
+        consent=recorded.get("consent"), frames_kept=bool(recorded.get("frames_kept")))
 
 
 def render_report_html(store: Store, name: str) -> str:

@@ -12,8 +12,9 @@ from classmood.app import resources
 from classmood.app.config import AppSettings, rtc_configuration
 from classmood.app.display_capture import CAMERA_CONSTRAINTS, SCREEN_CONSTRAINTS
 from classmood.app.stream import LiveRequest, LiveStream
-from classmood.app.views import dashboard
+from classmood.app.views import consent_gate, dashboard
 from classmood.class_session import ClassSession
+from classmood.consent import require_confirmation
 from classmood.errors import ClassmoodError
 from classmood.store import queries
 
@@ -26,7 +27,8 @@ def _start_class(request: LiveRequest) -> ClassSession:
     """Open the recorded class session (runs on the frame thread at the first frame)."""
     settings = request.settings
     return ClassSession.open(resources.store(), _free_name(request.session_name), resources.pipeline(settings.analysis),
-                             settings.analysis, source=f"app:{request.source}")
+                             settings.analysis, source=f"app:{request.source}", consent=require_confirmation(),
+                             frames_kept=settings.store_frames)
 
 
 def _stream() -> LiveStream:
@@ -54,7 +56,12 @@ def render() -> None:
     settings = AppSettings.load()
     stream = _stream()
     st.title("Live class")
+    if consent_gate.confirmed() is None:
+        return
     st.info(settings.consent_text, icon=":material/privacy_tip:")
+    if settings.store_frames:
+        st.warning("Video frames of this class are kept on this computer (Settings: store video frames).",
+                   icon=":material/videocam:")
 
     left, right = st.columns([2, 1])
     kind = left.radio("Video source", list(SOURCES), format_func=SOURCES.get, horizontal=True,

@@ -15,7 +15,9 @@ import streamlit as st
 from classmood.app import resources
 from classmood.app.config import AppSettings, kept_video_path
 from classmood.app.media import BrowserVideoWriter
+from classmood.app.views import consent_gate
 from classmood.app.views.session_view import render_session
+from classmood.consent import require_confirmation
 from classmood.errors import ClassmoodError
 from classmood.sources import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from classmood.types import Frame
@@ -26,6 +28,11 @@ ACCEPTED = sorted(e.lstrip(".") for e in IMAGE_EXTENSIONS | VIDEO_EXTENSIONS)
 def render() -> None:
     settings = AppSettings.load()
     st.title("Recorded class")
+    if consent_gate.confirmed() is None:
+        return
+    if settings.store_frames:
+        st.warning("The annotated video of each upload is kept on this computer (Settings: store video frames).",
+                   icon=":material/videocam:")
     # the limit the server enforces (classmood app --max-upload-mb), not the saved setting
     st.caption(f"Upload a class video ({', '.join(sorted(e.lstrip('.') for e in VIDEO_EXTENSIONS))}) "
                f"or a photo, up to {st.get_option('server.maxUploadSize')} MB. It is analysed on this computer "
@@ -89,7 +96,8 @@ def _analyse_video(path: Path, settings: AppSettings, shown_name: str) -> tuple[
     source = VideoFileSource(path, shown_as=shown_name)
     session_name = f"{Path(shown_name).stem} {datetime.now():%Y-%m-%d %H:%M:%S}"
     class_session = ClassSession.open(resources.store(), session_name, resources.pipeline(settings.analysis),
-                                      settings.analysis, source=f"upload:{shown_name}")
+                                      settings.analysis, source=f"upload:{shown_name}",
+                                      consent=require_confirmation(), frames_kept=settings.store_frames)
     writer = None
     total = source.frame_count
     progress = st.progress(0.0, text="Analysing…")
