@@ -38,6 +38,10 @@ import numpy as np
 import psutil
 from tqdm import tqdm
 
+# A synthetic class of FER-2013 faces, no real students: the monitor it starts runs as confirmed
+# (classmood consent) by the benchmark itself.
+os.environ.setdefault("CLASSMOOD_CONFIRMED_BY", "classmood benchmark on a synthetic class")
+
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "docs" / "benchmarks"
 SESSION = "soak"
