@@ -57,12 +57,6 @@ def server(workdir: Path):
 
 
 @pytest.fixture(scope="module")
-def playwright():
-    with playwright_api.sync_playwright() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def browser(playwright, camera_file: Path):
     chromium = launch_chromium(playwright, camera_file)
     yield chromium

@@ -84,12 +84,6 @@ def server(tmp_path_factory, canary):
 
 
 @pytest.fixture(scope="module")
-def playwright():
-    with playwright_api.sync_playwright() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def browser(playwright):
     chromium = launch_chromium(playwright)
     yield chromium
