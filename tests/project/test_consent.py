@@ -76,3 +76,30 @@ def test_the_python_call_needs_the_confirmation_too(tmp_path, monkeypatch):
         next(classmood.monitor(SAMPLE_VIDEO, max_frames=2))
     monkeypatch.setenv(CONFIRMED_BY, "a research team with signed consent forms")
     assert sum(1 for _ in classmood.monitor(SAMPLE_VIDEO, max_frames=2)) == 2
+
+
+def test_at_a_terminal_consent_shows_the_notice_and_asks(tmp_path):
+    import pty
+
+    env = {k: v for k, v in os.environ.items() if k != CONFIRMED_BY}
+    env["HOME"] = str(tmp_path)
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "classmood", "consent"], stdin=terminal, stdout=terminal,
+                               stderr=terminal, env=env, close_fds=True)
+    os.close(terminal)
+    os.write(controller, b"y\nMs Pty, teacher\n")  # the answers, typed ahead as a person would
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the terminal closed: the command ended
+            break
+        if not chunk:
+            break
+        shown += chunk
+    assert process.wait(timeout=60) == 0
+    text = shown.decode(errors="replace")
+    assert "Article 5(1)(f)" in text and "Do you confirm this use of classmood?" in text
+    assert "confirmed by Ms Pty, teacher" in text
+    saved = json.loads((tmp_path / ".local" / "share" / "classmood" / "consent.json").read_text())
+    assert saved["who"] == "Ms Pty, teacher" and saved["via"] == "command"

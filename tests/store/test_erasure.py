@@ -12,6 +12,7 @@ from sqlalchemy import text, update
 
 from classmood.aggregate import AggregateUpdate, Alert
 from classmood.errors import ClassmoodError
+from classmood.report.html import render_report_html
 from classmood.store import SessionBusyError, SessionNotFoundError, SessionRecorder
 from classmood.store.erasure import forget_name, forget_student, purge_older_than, retention_days
 from classmood.store.models import SessionRow
@@ -46,6 +47,8 @@ def test_forget_one_student_leaves_the_others_and_the_class(store):
     assert set(seconds_frame(store, name)["student"]) == {1, 3} and len(seconds_frame(store, name)) == 120
     assert alerts_frame(store, name)["kind"].tolist() == ["mood_drop"]  # the class's alert stays, S02's is gone
     assert len(seconds_frame(store, other)) == 180 and len(alerts_frame(store, other)) == 2  # other session untouched
+    report = render_report_html(store, name)  # the report, made again from the store, no longer shows them
+    assert "S01" in report and "S03" in report and "S02" not in report
     with pytest.raises(SessionNotFoundError, match="no student S02"):
         forget_student(store, name, 2)
 
