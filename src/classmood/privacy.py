@@ -28,8 +28,10 @@ def data_folder() -> Path:
 
 def library_caches_inside_data_folder() -> None:
     """Point the caches libraries keep in the home folder (matplotlib's font list) into classmood's
-    data folder, so that nothing is written outside it and the outputs asked for."""
-    os.environ.setdefault("MPLCONFIGDIR", str(private_folder(data_folder() / "cache" / "matplotlib")))
+    data folder, so that nothing is written outside it and the outputs asked for (once per process;
+    a folder the user chose is kept)."""
+    if "MPLCONFIGDIR" not in os.environ:
+        os.environ["MPLCONFIGDIR"] = str(private_folder(data_folder() / "cache" / "matplotlib"))
 
 
 def private_folder(path: str | Path) -> Path:

@@ -77,7 +77,7 @@ class AppSettings:
             except (OSError, json.JSONDecodeError):
                 values = {}
         values = {_RENAMED_KEYS.get(k, k): v for k, v in values.items()}  # files saved before the renaming
-        for name in _setting_names():
+        for name in (*_ANALYSIS_FIELDS, *_APP_FIELDS):
             raw = os.environ.get(f"CLASSMOOD_APP_{name.upper()}")
             if raw is not None:
                 default = getattr(cls(), name) if name in _APP_FIELDS else getattr(ClassSettings(), name)
@@ -104,18 +104,14 @@ def kept_video_path(session_name: str) -> Path:
     return folder / f"{slug}-{datetime.now():%Y%m%d-%H%M%S}.mp4"
 
 
-_ANALYSIS_FIELDS = {f.name for f in fields(ClassSettings)}
-_APP_FIELDS = {f.name for f in fields(AppSettings)} - {"analysis"}
-
-
-def _setting_names() -> list[str]:
-    """Every setting's flat name, as in settings.json and the environment variables."""
-    return [f.name for f in fields(ClassSettings)] + [f.name for f in fields(AppSettings) if f.name != "analysis"]
+#: every setting's flat name, as in settings.json and the environment variables
+_ANALYSIS_FIELDS = tuple(f.name for f in fields(ClassSettings))
+_APP_FIELDS = tuple(f.name for f in fields(AppSettings) if f.name != "analysis")
 
 
 def environment_overrides() -> list[str]:
     """Settings fixed by ``CLASSMOOD_APP_<FIELD>`` variables (they win over the saved file)."""
-    return [name for name in _setting_names() if f"CLASSMOOD_APP_{name.upper()}" in os.environ]
+    return [name for name in (*_ANALYSIS_FIELDS, *_APP_FIELDS) if f"CLASSMOOD_APP_{name.upper()}" in os.environ]
 
 
 def _parse_like(current: object, raw: str) -> object:
