@@ -1,6 +1,7 @@
 """The streaming pipeline: decode -> detect -> classify -> (annotate), timed per stage.
 
-``Pipeline.process(frame)`` analyses one frame; ``Pipeline.run(source)`` streams a
+``Pipeline.process(frame)`` analyses one frame (``locate`` the faces, then ``classify`` them: a
+class session runs the two apart, to skip students who opted out); ``Pipeline.run(source)`` streams a
 ``Source`` and records in ``FrameResult.timings`` the seconds spent in each stage
 (``decode`` is the wait for the source's next frame).
 """
@@ -40,24 +41,33 @@ class Pipeline:
         if reset is not None:
             reset(continuous)
 
-    def process(self, frame: Frame) -> FrameResult:
-        """Analyse one frame."""
-        timings: dict[str, float] = {}
+    def locate(self, frame: Frame) -> FrameResult:
+        """Find the faces of one frame and crop each as the classifier will see it; no emotion yet
+        (a class session decides in between which faces may be classified: opted-out students not)."""
         t0 = time.perf_counter()
         detections = self.detector.detect(frame.image)
         if self.max_faces is not None and len(detections) > self.max_faces:
             detections = detections[: self.max_faces]  # detectors return faces best-first
         t1 = time.perf_counter()
-        detections = self.classifier.classify(frame.image, detections)
-        t2 = time.perf_counter()
-        timings["detect"] = t1 - t0
-        timings["classify"] = t2 - t1
-        result = FrameResult(frame, detections, timings)
+        detections = self.classifier.crop(frame.image, detections)
+        return FrameResult(frame, detections, {"detect": t1 - t0, "classify": time.perf_counter() - t1})
+
+    def classify(self, result: FrameResult) -> FrameResult:
+        """Fill the emotion probabilities of the faces ``locate`` found (and that are still in ``result``)."""
+        t0 = time.perf_counter()
+        result.detections = self.classifier.classify_crops(result.detections)
+        result.timings["classify"] = result.timings.get("classify", 0.0) + time.perf_counter() - t0
+        return result
+
+    def process(self, frame: Frame) -> FrameResult:
+        """Analyse one frame: ``locate`` then ``classify`` every face."""
+        result = self.classify(self.locate(frame))
         if self.annotate:
             from classmood.annotate import draw_faces
 
-            result.annotated = draw_faces(frame.image, detections)
-            timings["annotate"] = time.perf_counter() - t2
+            t0 = time.perf_counter()
+            result.annotated = draw_faces(frame.image, result.detections)
+            result.timings["annotate"] = time.perf_counter() - t0
         return result
 
     def run(self, source) -> Iterator[FrameResult]:

@@ -265,6 +265,11 @@ def test_pipeline_process_matches_the_pipeline_and_survives_a_crash():
         assert result.frame is frame and len(got) == len(want) == 3
         assert np.array_equal(got.boxes, want.boxes) and got.emotions == want.emotions
         assert got.probabilities == pytest.approx(want.probabilities, abs=1e-6)
+        located = worker.locate(frame)  # a class session's two steps: only the faces kept are classified
+        assert located.detections.probabilities is None and located.detections.crops.shape == (3, 48, 48)
+        located.detections = located.detections[1:]
+        kept = worker.classify(located).detections
+        assert kept.probabilities == pytest.approx(want.probabilities[1:], abs=1e-6)
         worker._process.kill()  # the analysis process dies mid-class
         worker._process.wait()
         assert len(worker.process(frame).detections) == 3  # the next frame starts a new one

@@ -2,8 +2,8 @@
 
 The face detector holds Python's GIL while it runs; inside the Streamlit server that starves
 aiortc's threads (WebRTC receive, decode, encode) and the video stutters and lags by seconds.
-``PipelineProcess`` has the same ``process(frame) -> FrameResult`` call as ``Pipeline`` but does
-the detection and classification in a child process (frames and faces go through a pipe), so
+``PipelineProcess`` has the same ``locate``, ``classify`` and ``process`` calls as ``Pipeline`` but
+does the detection and classification in a child process (frames and faces go through a pipe), so
 only tracking, aggregation and recording stay in the server.
 """
 
@@ -18,8 +18,11 @@ import sys
 import threading
 from multiprocessing.connection import Client, Listener
 
+import numpy as np
+
 from classmood.app.auth import PASSWORD_ENV
 from classmood.class_session import ClassSettings
+from classmood.emotions import EMOTIONS
 from classmood.errors import ClassmoodError
 from classmood.types import Frame, FrameResult
 
@@ -44,14 +47,29 @@ def _serve(connection, settings: ClassSettings) -> None:
     connection.send(("ready", None))
     while True:
         try:
-            image, index, timestamp = connection.recv()
+            step, payload = connection.recv()
         except (EOFError, OSError):
             return
         try:
-            result = pipeline.process(Frame(image, index, timestamp))
-            connection.send(("ok", (result.detections, result.timings)))
+            connection.send(("ok", _answer(pipeline, step, payload)))
         except Exception as exc:  # noqa: BLE001 - one bad frame must not end the worker
             connection.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def _answer(pipeline, step: str, payload):
+    """``locate``: a frame's faces and crops (with the stage timings); ``classify``: the
+    probabilities of the faces sent back (only those the class session lets be classified)."""
+    if step == "locate":
+        image, index, timestamp = payload
+        result = pipeline.locate(Frame(image, index, timestamp))
+        return result.detections, result.timings
+    if step == "classify":
+        result = pipeline.classify(FrameResult(Frame(_NO_IMAGE, 0, 0.0), payload))
+        return result.detections.probabilities, result.timings["classify"]
+    raise ValueError(f"unknown step {step!r}")
+
+
+_NO_IMAGE = np.zeros((1, 1, 3), np.uint8)  # classify works on the crops alone
 
 
 class PipelineProcess:
@@ -97,23 +115,39 @@ class PipelineProcess:
             raise ClassmoodError(f"cannot load the {self.model} face pipeline: {detail}")
         self._process, self._connection = process, connection
 
+    def locate(self, frame: Frame) -> FrameResult:
+        """Find and crop the faces of one frame (like ``Pipeline.locate``)."""
+        detections, timings = self._call("locate", (frame.image, frame.index, frame.timestamp))
+        return FrameResult(frame, detections, dict(timings))
+
+    def classify(self, result: FrameResult) -> FrameResult:
+        """Classify the faces left in ``result`` (like ``Pipeline.classify``); only their crops travel."""
+        faces = result.detections
+        probabilities, seconds = self._call("classify", faces.with_(embeddings=None)) if len(faces) else \
+            (np.zeros((0, len(EMOTIONS)), np.float32), 0.0)
+        result.detections = faces.with_(probabilities=probabilities)
+        result.timings["classify"] = result.timings.get("classify", 0.0) + seconds
+        return result
+
     def process(self, frame: Frame) -> FrameResult:
         """Detect and classify the faces of one frame (like ``Pipeline.process``)."""
+        return self.classify(self.locate(frame))
+
+    def _call(self, step: str, payload):
         with self._lock:
             if self._process is None or self._process.poll() is not None:
                 self._start()
             try:
-                self._connection.send((frame.image, frame.index, frame.timestamp))
+                self._connection.send((step, payload))
                 if not self._connection.poll(CALL_TIMEOUT_S):
                     raise TimeoutError
-                status, payload = self._connection.recv()
+                status, answer = self._connection.recv()
             except (EOFError, OSError, TimeoutError, BrokenPipeError):
                 self._stop()
                 raise ClassmoodError("the face pipeline process stopped; it restarts with the next frame") from None
         if status != "ok":
-            raise ClassmoodError(f"face analysis failed: {payload}")
-        detections, timings = payload
-        return FrameResult(frame, detections, dict(timings))
+            raise ClassmoodError(f"face analysis failed: {answer}")
+        return answer
 
     def _stop(self) -> None:
         if self._connection is not None:

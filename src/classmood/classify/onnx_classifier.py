@@ -87,7 +87,14 @@ class EmotionClassifier:
         probs = np.clip(probs, 0.0, None)
         return probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-12)
 
+    def crop(self, image: np.ndarray, detections: Detections) -> Detections:
+        """``detections`` with ``crops`` filled: each face as this model sees it (no inference yet)."""
+        return detections.with_(crops=crop_faces(image, detections.boxes, self.size, self.margin))
+
+    def classify_crops(self, detections: Detections) -> Detections:
+        """``detections`` (with ``crops``) with ``probabilities`` filled, from one batched inference call."""
+        return detections.with_(probabilities=self.predict_crops(detections.crops).astype(np.float32, copy=False))
+
     def classify(self, image: np.ndarray, detections: Detections) -> Detections:
-        """``detections`` with ``probabilities`` filled, from one batched inference call."""
-        crops = crop_faces(image, detections.boxes, self.size, self.margin)
-        return detections.with_(probabilities=self.predict_crops(crops).astype(np.float32, copy=False), crops=crops)
+        """``detections`` with ``crops`` and ``probabilities`` filled."""
+        return self.classify_crops(self.crop(image, detections))
