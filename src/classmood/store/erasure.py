@@ -17,6 +17,7 @@ from classmood.errors import ClassmoodError
 from classmood.store.database import SessionBusyError, SessionNotFoundError, Store
 from classmood.store.liveness import is_live, utc
 from classmood.store.models import AlertRow, SessionRow, StudentRow, StudentSecondRow
+from classmood.store.opt_outs import name_key
 
 RETENTION_ENV = "CLASSMOOD_RETENTION_DAYS"
 DEFAULT_RETENTION_DAYS = 30
@@ -67,21 +68,24 @@ def forget_student(store: Store, session: str, student_id: int) -> Erased:
     with store.transaction() as db:
         row = store.find_session(db, session)
         _refuse_live(row)
-        if _delete_students(db, row.id, [student_id]) == 0:
+        if delete_students(db, row.id, [student_id]) == 0:
             raise SessionNotFoundError(f"session {session!r} has no student S{student_id:02d}")
         return Erased([row.name], 1)
 
 
 def forget_name(store: Store, name: str) -> Erased:
-    """Erase every student shown as ``name`` (named by the teacher or read from a tile) in every session."""
+    """Erase every student shown as ``name`` (named by the teacher or read from a tile) in every
+    session; names compare as on the do-not-analyse list (case, spacing, Unicode form aside)."""
     with store.transaction() as db:
-        found = db.execute(select(StudentRow.session_id, StudentRow.student_id, SessionRow)
+        named = db.execute(select(StudentRow.session_id, StudentRow.student_id, StudentRow.name, SessionRow)
                            .join(SessionRow, SessionRow.id == StudentRow.session_id)
-                           .where(StudentRow.name == name)).all()
+                           .where(StudentRow.name.is_not(None))).all()
+        found = [(session_id, student_id, row) for session_id, student_id, shown, row in named
+                 if name_key(shown) == name_key(name)]
         for _, _, row in found:
             _refuse_live(row)
         for session_id, student_id, _ in found:
-            _delete_students(db, session_id, [student_id])
+            delete_students(db, session_id, [student_id])
         return Erased(sorted({row.name for _, _, row in found}), len(found))
 
 
@@ -92,13 +96,13 @@ def _refuse_live(row: SessionRow) -> None:
 
 def _delete_session(db, session_id: int) -> int:
     """Delete one session's rows; returns how many students it had."""
-    students = _delete_students(db, session_id, None)
+    students = delete_students(db, session_id, None)
     db.execute(delete(AlertRow).where(AlertRow.session_id == session_id))
     db.execute(delete(SessionRow).where(SessionRow.id == session_id))
     return students
 
 
-def _delete_students(db, session_id: int, student_ids: list[int] | None) -> int:
+def delete_students(db, session_id: int, student_ids: list[int] | None) -> int:
     """Delete the students (all of the session's when ``student_ids`` is None) with their seconds and alerts."""
     query = select(StudentRow.id).where(StudentRow.session_id == session_id)
     if student_ids is not None:

@@ -1,4 +1,5 @@
-"""SQLAlchemy 2 ORM tables of a recorded class: sessions, students, per-second rows, alerts.
+"""SQLAlchemy 2 ORM tables of a recorded class: sessions, students, per-second rows, alerts;
+and the do-not-analyse list of names (students who opted out), shared by every session.
 
 Only aggregates per pseudonymous student are stored: no frames or crops. While a session runs,
 each student's appearance signature (a 164-number gradient/6x6 descriptor, not an image) is
@@ -106,3 +107,14 @@ class AlertRow(Base):
     started_at: Mapped[float] = mapped_column(Float)
     ended_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     detail: Mapped[str] = mapped_column(String(500), default="")
+
+
+class OptOutRow(Base):
+    """A name on the do-not-analyse list: a student shown under it is neither classified nor stored."""
+
+    __tablename__ = "opt_outs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))  # as the teacher typed it
+    key: Mapped[str] = mapped_column(String(200), unique=True)  # the name compared (``name_key``)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -10,6 +10,7 @@ import pandas as pd
 from sqlalchemy import func, select, update
 
 from classmood.emotions import EMOTIONS
+from classmood.errors import ClassmoodError
 from classmood.store.database import SessionNotFoundError, Store
 from classmood.store.liveness import shown_status
 from classmood.store.models import PROBABILITY_COLUMNS, AlertRow, SessionRow, StudentRow, StudentSecondRow
@@ -145,7 +146,13 @@ def student_record(store: Store, name: str, student_id: int) -> dict:
 
 
 def rename_student(store: Store, name: str, student_id: int, label: str) -> None:
-    """The teacher names a pseudonymous student."""
+    """The teacher names a pseudonymous student (not with a name on the do-not-analyse list: such a
+    student is erased instead, which renaming must not hide)."""
+    from classmood.store.opt_outs import is_opted_out
+
+    if is_opted_out(store, label):
+        raise ClassmoodError(f"{label!r} is on the do-not-analyse list: erase this student instead "
+                             f"(classmood sessions forget {name!r} S{student_id:02d})")
     with store.transaction() as db:
         session = store.find_session(db, name)
         done = db.execute(update(StudentRow).where(StudentRow.session_id == session.id, StudentRow.student_id == student_id)

@@ -20,6 +20,7 @@ from classmood.aggregate import AggregateUpdate, Alert, StudentSecond
 from classmood.store.database import (
     SessionBusyError, SessionExistsError, SessionNotFoundError, SessionSourceError, Store,
 )
+from classmood.store.erasure import delete_students
 from classmood.store.liveness import is_live, this_owner
 from classmood.store.models import PROBABILITY_COLUMNS, AlertRow, SessionRow, StudentRow, StudentSecondRow
 
@@ -136,6 +137,19 @@ class SessionRecorder:
     def rename(self, student_id: int, name: str, source: str = "ocr") -> None:
         """Give a student a display name (read from the tile, or typed by the teacher)."""
         self._names[student_id] = (name, source)
+
+    def forget(self, student_id: int) -> None:
+        """Erase a student from this session at once (they opted out): the rows written so far,
+        their seconds and alerts, and whatever of theirs is still queued."""
+        self._seconds = [r for r in self._seconds if r.student_id != student_id]
+        self._new_alerts = [a for a in self._new_alerts if a.student_id != student_id]
+        self._closed_alerts = [a for a in self._closed_alerts if a.student_id != student_id]
+        self._sightings.pop(student_id, None)
+        self._names.pop(student_id, None)
+        self.signatures.pop(student_id, None)
+        if self._row_ids.pop(student_id, None) is not None:
+            with self.store.transaction() as db:
+                delete_students(db, self.session_id, [student_id])
 
     def flush(self) -> None:
         """Commit everything queued, the heartbeat and the position in one transaction."""
