@@ -19,8 +19,13 @@ EMOTION_COLORS: dict[str, tuple[int, int, int]] = {
 }
 
 
-def draw_faces(image: np.ndarray, faces: Detections | list[Face], *, copy: bool = True) -> np.ndarray:
-    """Return ``image`` (a copy unless ``copy=False``) with every face annotated."""
+OPTED_OUT_COLOR = (128, 128, 128)
+
+
+def draw_faces(image: np.ndarray, faces: Detections | list[Face], *, copy: bool = True,
+               opted_out: Detections | None = None) -> np.ndarray:
+    """Return ``image`` (a copy unless ``copy=False``) with every face annotated, and the faces of
+    students who opted out (``opted_out``: boxes only) marked "opted out" and nothing else."""
     if isinstance(faces, Detections):
         faces = faces.to_faces()
     out = image.copy() if copy else image
@@ -28,16 +33,22 @@ def draw_faces(image: np.ndarray, faces: Detections | list[Face], *, copy: bool 
     thick = max(1, int(round(2 * scale)))
     for face in faces:
         _draw_face(out, face, scale, thick)
+    for box in ([] if opted_out is None else np.round(opted_out.boxes).astype(int).tolist()):
+        _draw_label(out, box, "opted out", OPTED_OUT_COLOR, scale, thick)
     return out
 
 
 def _draw_face(out: np.ndarray, face: Face, scale: float, thick: int) -> None:
-    x, y, w, h = face.box
-    emotion, confidence = face.emotion, face.confidence
-    color = EMOTION_COLORS.get(emotion, (255, 255, 255))
-    cv2.rectangle(out, (x, y), (x + w, y + h), color, thick, cv2.LINE_AA)
     prefix = f"#{face.student_id} " if face.student_id is not None else ""
-    label = f"{prefix}{emotion} {confidence:.0%}"
+    color = EMOTION_COLORS.get(face.emotion, (255, 255, 255))
+    _draw_label(out, face.box, f"{prefix}{face.emotion} {face.confidence:.0%}", color, scale, thick, face.confidence)
+
+
+def _draw_label(out: np.ndarray, box, label: str, color: tuple[int, int, int], scale: float, thick: int,
+                confidence: float | None = None) -> None:
+    """A box with its label above (inside when there is no room), and a confidence bar under the label."""
+    x, y, w, h = box
+    cv2.rectangle(out, (x, y), (x + w, y + h), color, thick, cv2.LINE_AA)
     font_scale = 0.5 * scale + 0.15
     (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)
     bar_h = max(3, int(round(5 * scale)))
@@ -46,6 +57,7 @@ def _draw_face(out: np.ndarray, face: Face, scale: float, thick: int) -> None:
         top = y + 1
     cv2.rectangle(out, (x, top), (x + max(tw + 4, w), top + th + base + bar_h + 4), (0, 0, 0), -1)
     cv2.putText(out, label, (x + 2, top + th + 1), cv2.FONT_HERSHEY_SIMPLEX, font_scale, color, 1, cv2.LINE_AA)
-    bar_y = top + th + base + 2
-    bar_w = max(tw, w)
-    cv2.rectangle(out, (x + 2, bar_y), (x + 2 + int(bar_w * confidence), bar_y + bar_h), color, -1)
+    if confidence is not None:
+        bar_y = top + th + base + 2
+        bar_w = max(tw, w)
+        cv2.rectangle(out, (x + 2, bar_y), (x + 2 + int(bar_w * confidence), bar_y + bar_h), color, -1)

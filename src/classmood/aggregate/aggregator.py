@@ -50,6 +50,7 @@ class StudentCard:
     engagement_band: str
     box: tuple[int, int, int, int] | None
     last_seen: float
+    opted_out: bool = False  # on the do-not-analyse list: shown as "opted out" and nothing else
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +142,12 @@ class ClassAggregator:
         self._second = None
         closed += self.alerts.close_all(self.now)
         return AggregateUpdate(seconds, opened, closed)
+
+    def forget(self, student_id: int) -> None:
+        """Drop everything known of a student (they opted out): state, open alerts; the class's
+        past engagement keeps what they added to it."""
+        self.students.pop(student_id, None)
+        self.alerts.forget(student_id)
 
     def present(self, student: _Student) -> bool:
         return self.now - student.last_seen <= self.config.away_after_s

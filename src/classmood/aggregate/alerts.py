@@ -88,6 +88,11 @@ class AlertBook:
     def active(self) -> list[Alert]:
         return [c.alert for c in self.conditions.values() if c.alert is not None]
 
+    def forget(self, student_id: int) -> None:
+        """Drop a student's conditions and alerts without closing them (the student opted out)."""
+        for key in [key for key in self.conditions if key[1] == student_id]:
+            del self.conditions[key]
+
     def close_all(self, now: float) -> list[Alert]:
         """End every open alert (the session ends)."""
         closed = []

@@ -48,6 +48,7 @@ class LatestFrameAnalyser:
     def __init__(self, class_session: ClassSession) -> None:
         self.class_session = class_session
         self.detections = Detections.empty()  # the faces of the newest analysed frame
+        self.opted_out = Detections.empty()  # ... of its students who opted out (boxes only)
         self.dropped = 0
         self._frame: np.ndarray | None = None
         self._wake = threading.Condition()
@@ -71,10 +72,11 @@ class LatestFrameAnalyser:
                     return
                 image, self._frame = self._frame, None
             try:
-                self.detections = self.class_session.analyse(image).detections
+                snapshot = self.class_session.analyse(image)
+                self.detections, self.opted_out = snapshot.detections, snapshot.opted_out
             except Exception as exc:  # noqa: BLE001 - keep the stream alive and tell the teacher on the page
                 self.class_session.error = f"Analysis failed: {exc}"
-                self.detections = Detections.empty()
+                self.detections = self.opted_out = Detections.empty()
 
     def stop(self) -> None:
         with self._wake:
@@ -159,7 +161,8 @@ class LiveStream:
         self._received += 1
         image = frame.to_ndarray(format="bgr24")
         analyser.offer(image)
-        annotated = draw_faces(image, analyser.detections)  # a copy: the image stays clean for analysis
+        # a copy: the image stays clean for analysis
+        annotated = draw_faces(image, analyser.detections, opted_out=analyser.opted_out)
         if self._keeper is not None:
             self._keeper.keep(annotated)
         out = av.VideoFrame.from_ndarray(annotated, format="bgr24")

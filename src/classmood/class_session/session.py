@@ -16,16 +16,17 @@ import contextlib
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
-from dataclasses import replace
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from classmood.aggregate import Alert, ClassAggregator
+from classmood.aggregate import Alert, ClassAggregator, StudentCard
 from classmood.class_session.settings import ClassSettings
 from classmood.class_session.snapshot import ClassSnapshot, MoodPoint
 from classmood.consent import Confirmation
 from classmood.store.database import Store
+from classmood.store.opt_outs import add_opt_out, name_key, opted_out_names
 from classmood.store.recorder import SessionRecorder, StudentSighting
 from classmood.track import StudentTracker, embed_crops, embed_faces
 from classmood.track.names import NameReader, NameScheduler
@@ -42,7 +43,9 @@ class ClassSession:
     app's ``PipelineProcess``); it may be None when results come from elsewhere (``process``)."""
 
     def __init__(self, pipeline=None, settings: ClassSettings | None = None, recorder: SessionRecorder | None = None,
-                 *, ocr_every_s: float = 1.0, ocr_attempts: int = 6) -> None:
+                 *, opted_out: Iterable[str] = (), ocr_every_s: float = 1.0, ocr_attempts: int = 6) -> None:
+        """``opted_out``: names on the do-not-analyse list (``store.opt_outs``): a student shown
+        under one of them is neither classified nor stored from the moment the name is known."""
         self.pipeline = pipeline
         self.settings = settings or ClassSettings()
         self.recorder = recorder
@@ -57,6 +60,8 @@ class ClassSession:
         self._names = NameScheduler(reader, ocr_every_s, ocr_attempts) if reader is not None and reader.available else None
         if self._names is not None:
             self._names.reader.names.update(self.aggregator.names)  # named already: not read again
+        self.opted_out_names = {name_key(name) for name in opted_out}
+        self._opted_out: dict[int, _OptedOut] = {}
         self.alert_log: list[Alert] = []
         self.timeline: deque[MoodPoint] = deque(maxlen=TIMELINE_POINTS)
         self.error: str | None = None  # shown with the class (set by a live feed that skipped a bad frame)
@@ -68,13 +73,16 @@ class ClassSession:
         self._latencies: deque[float] = deque(maxlen=RECENT_FRAMES)
         self._last_second: int | None = None
         self._last = ClassSnapshot(self.offset, -1, [], self.aggregator.mood(), [], Detections.empty())
+        for student_id, name in list(self.aggregator.names.items()):  # recorded before the name opted out
+            self._opt_out_if_listed(student_id, name)
 
     @classmethod
     def open(cls, store: Store, name: str, pipeline=None, settings: ClassSettings | None = None, *,
              source: str = "", resume: bool = False, source_file: str | None = None,
              consent: Confirmation | None = None, frames_kept: bool = False, **options) -> ClassSession:
         """Start (or with ``resume`` continue) the stored session ``name`` with its settings recorded,
-        and with them the deployer's ``consent`` and whether video frames are kept.
+        and with them the deployer's ``consent`` and whether video frames are kept; the store's
+        do-not-analyse list applies.
 
         ``source_file`` is the resolved path of a video file: such a session's time is the video's
         (see ``SessionRecorder``). Raises ``ClassmoodError`` when the name is taken, missing or busy."""
@@ -82,7 +90,7 @@ class ClassSession:
         stored = {**settings.stored(), "consent": consent.stored() if consent else None, "frames_kept": frames_kept}
         recorder = SessionRecorder(store, name, source=source, resume=resume, settings=stored,
                                    source_file=source_file)
-        return cls(pipeline, settings, recorder, **options)
+        return cls(pipeline, settings, recorder, opted_out=opted_out_names(store), **options)
 
     @staticmethod
     def check(store: Store, name: str, *, resume: bool = False, source_file: str | None = None) -> None:
@@ -99,23 +107,49 @@ class ClassSession:
         return getattr(self.recorder, "session_id", None)
 
     def analyse(self, frame: Frame | np.ndarray) -> ClassSnapshot:
-        """Detect, classify, track, aggregate and record one frame. A bare BGR image is a live
-        frame, stamped with the seconds since the class started."""
+        """Detect, track, classify (students who opted out excepted), aggregate and record one
+        frame. A bare BGR image is a live frame, stamped with the seconds since the class started."""
         t0 = time.monotonic()
         if not isinstance(frame, Frame):
             frame = Frame(frame, self._frames, t0 - self._started)
-        return self.process(self.pipeline.process(frame), started=t0)
+        identified = self._identify(self.pipeline.locate(frame))
+        if identified is None:
+            return self._last
+        result, opted_out, t = identified
+        return self._record(self.pipeline.classify(result), opted_out, t, t0)
 
     def process(self, result: FrameResult, *, started: float | None = None) -> ClassSnapshot:
-        """Track, aggregate and record one pipeline result; fills ``result.detections.student_ids``."""
+        """Track, aggregate and record one pipeline result classified elsewhere (its faces of
+        students who opted out are dropped unseen); fills ``result.detections.student_ids``."""
         started = time.monotonic() if started is None else started
+        identified = self._identify(result)
+        if identified is None:
+            return self._last
+        return self._record(*identified, started)
+
+    def _identify(self, result: FrameResult) -> tuple[FrameResult, Detections, float] | None:
+        """Track the located faces and set apart those of students who opted out: ``result`` keeps
+        the others; returns it, the opted-out faces (boxes and names only) and the session time."""
+        with self._lock:
+            if self.finished:
+                return None
+            t = self.offset + result.frame.timestamp
+            faces = self._track(result, t)
+            self._read_names(result.frame.image, faces)
+            ids = faces.student_ids.tolist()
+            skip = np.array([student_id in self._opted_out for student_id in ids], bool)
+            for student_id, box in zip(faces.student_ids[skip].tolist(), faces.boxes[skip].astype(int).tolist()):
+                self._opted_out[student_id].seen(tuple(box), t)
+            result.detections = faces[~skip]
+            return result, faces[skip].with_(crops=None, embeddings=None, probabilities=None), t
+
+    def _record(self, result: FrameResult, opted_out: Detections, t: float, started: float) -> ClassSnapshot:
+        """Aggregate and record the classified faces of one frame; the snapshot after it."""
         with self._lock:
             if self.finished:
                 return self._last
-            t = self.offset + result.frame.timestamp
-            detections = self._track(result, t)
+            detections = result.detections
             update = self.aggregator.update(t, detections)
-            self._read_names(result.frame.image, detections)
             if self.recorder is not None:
                 students, known = self.aggregator.students, self.tracker.students
                 self.recorder.record(update, [StudentSighting(student_id, students[student_id].first_seen, t,
@@ -130,7 +164,7 @@ class ClassSession:
             self._frames += 1
             self._frame_times.append(now)
             self._latencies.append(now - started)
-            self._last = self._snapshot(t, result.frame, detections, mood, update.opened, update.closed)
+            self._last = self._snapshot(t, result.frame, detections, opted_out, mood, update.opened, update.closed)
             return self._last
 
     def _track(self, result: FrameResult, t: float) -> Detections:
@@ -150,12 +184,12 @@ class ClassSession:
             for student_id, name in self._names.step(image, faces):
                 self._rename(student_id, name, "ocr")
 
-    def _snapshot(self, t: float, frame: Frame, detections: Detections, mood, opened: list[Alert],
-                  closed: list[Alert]) -> ClassSnapshot:
+    def _snapshot(self, t: float, frame: Frame, detections: Detections, opted_out: Detections, mood,
+                  opened: list[Alert], closed: list[Alert]) -> ClassSnapshot:
         times = self._frame_times
         span = times[-1] - times[0] if len(times) > 1 else 0.0
         return ClassSnapshot(
-            timestamp=t, frame_index=frame.index, students=self.aggregator.cards(), mood=mood,
+            timestamp=t, frame_index=frame.index, students=self._cards(), mood=mood, opted_out=opted_out,
             alerts=list(self.aggregator.alerts.active), detections=detections, opened=opened, closed=closed,
             session_id=self.session_id, frames=self._frames, fps=(len(times) - 1) / span if span > 0 else 0.0,
             latency_ms=1000 * float(np.mean(self._latencies)) if self._latencies else 0.0,
@@ -167,22 +201,63 @@ class ClassSession:
         with self._lock:
             last = self._last
             return replace(last, detections=last.detections.with_(crops=None, embeddings=None),
-                           students=self.aggregator.cards(), mood=self.aggregator.mood(),
+                           students=self._cards(), mood=self.aggregator.mood(),
                            alerts=list(self.aggregator.alerts.active), opened=[], closed=[],
                            alert_log=list(self.alert_log), timeline=list(self.timeline), session_id=self.session_id,
                            elapsed_s=time.monotonic() - self._started, error=self.error, frame=None)
 
+    def _cards(self) -> list[StudentCard]:
+        """The analysed students' cards and an "opted out" card for each student who opted out."""
+        away_after = self.aggregator.config.away_after_s
+        cards = self.aggregator.cards() + [student.card(student_id, self.aggregator.now, away_after)
+                                           for student_id, student in self._opted_out.items()]
+        return sorted(cards, key=lambda card: card.student_id)
+
     def rename(self, student_id: int, name: str) -> None:
-        """Show ``name`` for a student from now on (and store it); OCR never overrides it."""
+        """Show ``name`` for a student from now on (and store it); OCR never overrides it. A name on
+        the do-not-analyse list opts the student out at once."""
         with self._lock:
             self._rename(student_id, name, "teacher")
 
     def _rename(self, student_id: int, name: str, source: str) -> None:
+        if student_id in self._opted_out:
+            return
         self.aggregator.names[student_id] = name
         if self._names is not None:
             self._names.reader.names[student_id] = name
         if self.recorder is not None:
             self.recorder.rename(student_id, name, source)
+        self._opt_out_if_listed(student_id, name)
+
+    def opt_out(self, student_id: int) -> str:
+        """Stop analysing a student for the rest of this class and erase what was stored of them
+        (the teacher's button); returns the name they are shown under. A named student's name goes on
+        the store's do-not-analyse list too, so later classes skip them as well."""
+        with self._lock:
+            name = self.aggregator.names.get(student_id)
+            self._opt_out(student_id, name or f"S{student_id:02d}")
+        if name and self.recorder is not None:
+            add_opt_out(self.recorder.store, name)
+            self.opted_out_names.add(name_key(name))
+        return name or f"S{student_id:02d}"
+
+    def _opt_out_if_listed(self, student_id: int, name: str) -> None:
+        if name_key(name) in self.opted_out_names:
+            self._opt_out(student_id, name)
+
+    def _opt_out(self, student_id: int, name: str) -> None:
+        """From now on the student is only a box called "opted out": state, alerts and rows erased."""
+        if student_id in self._opted_out:
+            return
+        known = self.aggregator.students.get(student_id)
+        self._opted_out[student_id] = _OptedOut(name, known.box if known else None,
+                                                known.last_seen if known else None)
+        self.aggregator.forget(student_id)
+        self.alert_log = [alert for alert in self.alert_log if alert.student_id != student_id]
+        if self._names is not None:
+            self._names.reader.names[student_id] = name  # no more reading of their label
+        if self.recorder is not None:
+            self.recorder.forget(student_id)
 
     def finish(self, status: str = "finished", detail: str = "") -> list[Alert]:
         """End the class once: last second stored, open alerts closed (returned), the record marked
@@ -228,3 +303,20 @@ class ClassSession:
             self.finish("truncated", truncation.reason)
         else:
             self.finish(status_when_source_ends)
+
+
+@dataclass(slots=True)
+class _OptedOut:
+    """A student who opted out: only a name and where they were last seen, for an "opted out" card."""
+
+    name: str
+    box: tuple[int, int, int, int] | None
+    last_seen: float | None  # None: not seen in this run yet
+
+    def seen(self, box: tuple[int, int, int, int], t: float) -> None:
+        self.box, self.last_seen = box, t
+
+    def card(self, student_id: int, now: float, away_after_s: float) -> StudentCard:
+        here = self.last_seen is not None and now - self.last_seen <= away_after_s
+        return StudentCard(student_id, self.name, here, None, 0.0, {}, 0.0, "", self.box if here else None,
+                           self.last_seen or 0.0, opted_out=True)

@@ -22,7 +22,8 @@ class MoodPoint:
 class ClassSnapshot:
     """The class after one analysed frame (a consistent copy: safe to draw on another thread).
 
-    ``alerts`` are those active now, ``opened``/``closed`` changed with this frame and
+    ``students`` holds a card per student, those who opted out as ``opted_out`` cards without any
+    estimate. ``alerts`` are those active now, ``opened``/``closed`` changed with this frame and
     ``alert_log`` holds every alert of the class so far. ``frame`` is the analysed picture, kept
     in memory for drawing only (never stored)."""
 
@@ -31,7 +32,7 @@ class ClassSnapshot:
     students: list[StudentCard]
     mood: ClassMood
     alerts: list[Alert]
-    detections: Detections  # this frame's faces, with their student ids
+    detections: Detections  # this frame's analysed faces, with their student ids
     opened: list[Alert] = field(default_factory=list)
     closed: list[Alert] = field(default_factory=list)
     alert_log: list[Alert] = field(default_factory=list)
@@ -43,6 +44,8 @@ class ClassSnapshot:
     elapsed_s: float = 0.0  # wall-clock seconds since the class started
     error: str | None = None  # a problem the teacher should see (e.g. a frame that failed)
     frame: Frame | None = field(default=None, repr=False)
+    # faces of students who opted out in this frame: boxes, ids and names only, never classified
+    opted_out: Detections = field(default_factory=Detections.empty)
 
     @property
     def faces(self) -> int:

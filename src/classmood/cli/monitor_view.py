@@ -33,6 +33,8 @@ CELL_WIDTH = 40
 def _student_cell(card) -> Text:
     """One student in a fixed-width cell: name, emotion with confidence, engagement bar."""
     name = f"{printable(card.name)[:11]:<11} "
+    if card.opted_out:
+        return Text.assemble((name, "dim"), ("opted out", "dim"))
     if not card.present:
         return Text.assemble((name, "dim"), ("away", "dim italic"))
     return Text.assemble((name, "bold"), (f"{card.emotion:<8}", _COLOURS.get(card.emotion, "")),

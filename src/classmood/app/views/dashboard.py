@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import streamlit as st
 
@@ -38,13 +40,25 @@ def student_cards(cards: list[StudentCard]) -> None:
 
 
 def _card(card: StudentCard) -> None:
-    st.markdown(f"**{card.name}**  \n<small>id {card.student_id}</small>", unsafe_allow_html=True)
-    if card.present and card.emotion:
+    st.markdown(f"**{literal(card.name)}**")
+    st.caption(f"id {card.student_id}")
+    if card.opted_out:
+        st.markdown("🚫 opted out")
+    elif card.present and card.emotion:
         st.markdown(f"{EMOTION_ICONS.get(card.emotion, '')} {card.emotion} {card.confidence:.0%}")
         st.progress(min(max(card.engagement, 0.0), 1.0), text=f"engagement {card.engagement:.2f} ({card.engagement_band})")
     else:
         st.markdown("🚪 away")
         st.caption("not seen now")
+
+
+def literal(text: str) -> str:
+    """``text`` shown as typed inside Markdown: a name read from a tile or typed by anyone can
+    carry neither formatting, links nor HTML."""
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
+
+
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&:$=\"'])")
 
 
 def mood_chart(timeline: list[MoodPoint]) -> None:
@@ -70,7 +84,7 @@ def alert_list(alerts: list[Alert], names: dict[int, str]) -> None:
         who = names.get(alert.student_id) if alert.student_id is not None else None
         when = f"since {_clock(alert.started_at)}" if alert.active else \
             f"{_clock(alert.started_at)}–{_clock(alert.ended_at)}"
-        text = f"{alert.message(who)} · {when}"
+        text = f"{literal(alert.message(who))} · {when}"
         if alert.active:
             st.warning(text, icon=":material/notifications_active:")
         else:

@@ -189,16 +189,25 @@ def _alert_toasts(snapshot) -> None:
         key = (snapshot.session_id, alert.kind, alert.student_id, alert.started_at)
         if key not in seen:
             seen.add(key)
-            st.toast(alert.message(names.get(alert.student_id)), icon=":material/notifications_active:")
+            st.toast(dashboard.literal(alert.message(names.get(alert.student_id))),
+                     icon=":material/notifications_active:")
 
 
 def _rename(live: ClassSession, snapshot) -> None:
-    if not snapshot.students:
+    ids = [card.student_id for card in snapshot.students if not card.opted_out]
+    if not ids:
         return
-    with st.expander("Rename a student"), st.form("rename", clear_on_submit=True):
-        ids = [card.student_id for card in snapshot.students]
+    with st.expander("Rename a student, or opt one out"), st.form("rename", clear_on_submit=True):
         student_id = st.selectbox("Student", ids, format_func=lambda i: f"id {i}")
         new_name = st.text_input("Name shown to you (stored with the session)")
-        if st.form_submit_button("Rename") and new_name.strip():
+        rename, opt_out = st.columns(2)
+        renamed = rename.form_submit_button("Rename")
+        opted_out = opt_out.form_submit_button("Opt out: stop analysing, erase what was stored",
+                                               help="A named student also goes on the do-not-analyse list "
+                                                    "(Settings) for later classes.")
+        if renamed and new_name.strip():
             live.rename(int(student_id), new_name.strip())
+            time.sleep(0.05)
+        elif opted_out:
+            live.opt_out(int(student_id))
             time.sleep(0.05)

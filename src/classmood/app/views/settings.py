@@ -1,4 +1,5 @@
-"""Settings page: model, alert thresholds, storing frames, consent text, ICE servers."""
+"""Settings page: model, alert thresholds, storing frames, retention, consent text, ICE servers, and
+the do-not-analyse list."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import streamlit as st
 
 from classmood.app.config import DEFAULT_CONSENT_TEXT, AppSettings, environment_overrides
+from classmood.app.views import dashboard
 
 
 def _models() -> list[str]:
@@ -66,3 +68,30 @@ def render() -> None:
         settings.ice_servers = ice_servers
         settings.save()
         st.success("Settings saved. They apply to the next class you start.")
+    opt_outs()
+
+
+def opt_outs() -> None:
+    """The do-not-analyse list: names of students who are neither classified nor stored."""
+    from classmood.app import resources
+    from classmood.store.opt_outs import add_opt_out, opted_out_names, remove_opt_out, sessions_holding
+
+    st.subheader("Do not analyse")
+    st.caption("A student shown under one of these names (read from the meeting tile or given by you) is "
+               "neither classified nor stored; the live view shows them as \"opted out\" and nothing else.")
+    store = resources.store()
+    with st.form("opt_outs", clear_on_submit=True):
+        name = st.text_input("Name", max_chars=200)
+        add, remove = st.columns(2)
+        added = add.form_submit_button("Add to the list")
+        removed = remove.form_submit_button("Remove from the list")
+    if added and name.strip():
+        add_opt_out(store, name)
+        held = sessions_holding(store, name)
+        st.success("Added. It applies to the next class you start."
+                   + (f" {len(held)} recorded session(s) still hold what was recorded before; erase it with "
+                      "`classmood sessions forget --name`." if held else ""))
+    elif removed and name.strip() and not remove_opt_out(store, name):
+        st.warning("That name is not on the list.")
+    names = opted_out_names(store)
+    st.markdown("\n".join(f"- {dashboard.literal(name)}" for name in names) if names else "Nobody has opted out.")
