@@ -14,7 +14,7 @@ import typer
 from classmood.cli.usage import OneLineErrorsGroup
 from classmood.privacy import private_umask
 
-COMMAND_MODULES = ("analyze", "train", "monitor", "sessions", "consent", "web", "batch")
+COMMAND_MODULES = ("analyze", "train", "monitor", "sessions", "consent", "optout", "web", "batch")
 
 app = typer.Typer(
     name="classmood",
