@@ -4,9 +4,6 @@ land in ~/.cache), and open no socket to anything but this machine (every connec
 
 from __future__ import annotations
 
-import os
-import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,24 +12,17 @@ import pytest
 
 from classmood.assets import SAMPLE_VIDEO
 
-STRACE = shutil.which("strace")
-LOOPBACK = re.compile(r'sin_addr=inet_addr\("127\.|inet_pton\(AF_INET6, "::1"|sin6_addr=inet_pton\(AF_INET6, "::1"')
+from fixtures.privacy import (
+    STRACE, data_folder_of, files_outside_data_folder, fresh_home_env, remote_connects, strace_connects,
+)
 
 
 def _run(home: Path, work: Path, trace: Path, *args: str) -> None:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("XDG_", "MPLCONFIGDIR", "ORT_")) and k != "CLASSMOOD_DATABASE_URL"}
-    env["HOME"] = str(home)
     command = [sys.executable, "-m", "classmood", *args]
     if STRACE:  # every connect() of the process and its children (threads, OCR subprocesses)
-        command = [STRACE, "-f", "-qq", "-e", "trace=connect", "-o", str(trace), *command]
-    result = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=600)
+        command = [*strace_connects(trace), *command]
+    result = subprocess.run(command, cwd=work, env=fresh_home_env(home), capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
-
-
-def _remote_connects(trace: Path) -> list[str]:
-    lines = trace.read_text().splitlines() if trace.exists() else []
-    return [line for line in lines if ("AF_INET" in line) and not LOOPBACK.search(line)]
 
 
 @pytest.mark.skipif(STRACE is None, reason="strace not installed (.ci/run installs it)")
@@ -46,10 +36,21 @@ def test_analyze_monitor_and_report_write_only_the_data_folder_and_connect_nowhe
     traces = {name: tmp_path / f"{name}.strace" for name in runs}
     for name, args in runs.items():
         _run(home, work, traces[name], *args)
-    data = home / ".local" / "share" / "classmood"
-    outside = [p for p in home.rglob("*") if p.is_file() and data not in p.parents]
-    assert outside == []  # before: ~/.cache/Microsoft/.../onnxruntime.db, deviceid; ~/.cache/matplotlib
+    data = data_folder_of(home)
+    assert files_outside_data_folder(home) == []  # before: ~/.cache/Microsoft/.../onnxruntime.db, deviceid; ~/.cache/matplotlib
     assert sorted(p.name for p in work.iterdir()) == ["analysed", "report.html"]
     assert (data / "classmood.db").is_file()
     assert all(trace.exists() for trace in traces.values())  # strace did trace each command
-    assert {name: _remote_connects(trace) for name, trace in traces.items()} == {name: [] for name in runs}
+    assert {name: remote_connects(trace) for name, trace in traces.items()} == {name: [] for name in runs}
+
+
+@pytest.mark.skipif(STRACE is None, reason="strace not installed (.ci/run installs it)")
+def test_the_trace_catches_a_socket_aimed_outside(tmp_path):
+    """The check above can fail: a UDP socket connected to a documentation address (connect() of UDP
+    sends nothing) is caught, one connected to loopback is not."""
+    trace = tmp_path / "probe.strace"
+    probe = ("import socket\nfor host in ('203.0.113.9', '127.0.0.1'):\n"
+             "    socket.socket(socket.AF_INET, socket.SOCK_DGRAM).connect((host, 9))")
+    subprocess.run([*strace_connects(trace), sys.executable, "-c", probe], check=True, timeout=60)
+    caught = remote_connects(trace)
+    assert len(caught) == 1 and "203.0.113.9" in caught[0]
