@@ -12,6 +12,7 @@ bound to 127.0.0.1 when started locally, and its session files in a temporary fo
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import secrets
 import shutil
@@ -34,7 +35,6 @@ from classmood.errors import ClassmoodError
 MAX_RESTARTS = 4  # an actor whose process died is started again this often (pipeline loaded again)
 MAX_TASK_RETRIES = 4  # and the recording it was analysing is given to it again
 PROGRESS_EVERY_S = 0.5  # how often a worker reports its frame count
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass
@@ -53,16 +53,21 @@ def connect_ray(address: str | None) -> Iterator[RayConnection]:
     """Start a local Ray on all cores of this machine (``address`` None) or join the cluster at
     ``address`` (``auto``, ``host:port`` or ``ray://host:port``); disconnect (and stop a local Ray,
     removing its files) on exit. An unreachable address is a one-line ``ClassmoodError``."""
-    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"  # before ray is imported: nothing leaves the machine
-    if address is None:
-        _token_in_environment()  # read when ray is imported
-    try:
-        import ray
-    except ImportError:
-        raise ClassmoodError("classmood batch needs Ray: pip install 'classmood[cluster]'") from None
-    if ray.is_initialized():  # a caller (a test, a notebook) connected already
-        yield RayConnection(ray, _worker_cpus(ray), "connected")
-        return
+    with _environment(ray_environment(address)):  # before ray is imported: it reads some at import
+        try:
+            import ray
+        except ImportError:
+            raise ClassmoodError("classmood batch needs Ray: pip install 'classmood[cluster]'") from None
+        if ray.is_initialized():  # a caller (a test, a notebook) connected already
+            yield RayConnection(ray, _worker_cpus(ray), "connected")
+            return
+        with _ray_session(ray, address) as connection:
+            yield connection
+
+
+@contextlib.contextmanager
+def _ray_session(ray, address: str | None) -> Iterator[RayConnection]:
+    """``ray.init`` for ``connect_ray``; ``ray.shutdown`` (and the local session files removed) after."""
     temp_dir = None
     options = {"include_dashboard": False, "log_to_driver": False, "logging_level": "ERROR"}
     try:
@@ -79,8 +84,8 @@ def connect_ray(address: str | None) -> Iterator[RayConnection]:
         raise
     except Exception as exc:  # noqa: BLE001 - Ray's many connection errors, one line each
         _remove(temp_dir)
-        where = "a local Ray" if address is None else f"Ray at {address}"
-        raise ClassmoodError(f"cannot start {where}: {_first_line(exc)}") from None
+        what = "start a local Ray" if address is None else f"join Ray at {address}"
+        raise ClassmoodError(f"cannot {what}: {_first_line(exc)}") from None
     try:
         yield RayConnection(ray, _worker_cpus(ray), address or "local", temp_dir)
     finally:
@@ -88,12 +93,43 @@ def connect_ray(address: str | None) -> Iterator[RayConnection]:
         _remove(temp_dir)
 
 
-def _token_in_environment() -> None:
-    """Keep Ray's token authentication on for a local Ray, with a token of this run that lives in the
-    environment of this process and its Ray processes only (Ray would write one to ~/.ray otherwise)."""
-    if not any(name in os.environ for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")):
-        os.environ["RAY_AUTH_MODE"] = "token"
-        os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
+def ray_environment(address: str | None) -> dict[str, str]:
+    """The environment Ray is started or joined with (by ``connect_ray``; ``ray start`` on a machine of
+    a cluster wants the ``address=None`` one): usage statistics off; for a Ray of this machine alone
+    (``address`` None or on loopback) no network address but 127.0.0.1; for a new local Ray
+    (``address`` None) no cloud probe and a token of this run, unless token settings are given."""
+    env = {"RAY_USAGE_STATS_ENABLED": "0"}
+    if "RAY_BACKEND_LOG_LEVEL" not in os.environ:  # Ray's C++ warnings (a retried connection...) are not shown
+        env["RAY_BACKEND_LOG_LEVEL"] = "error"
+    if not is_remote(address):
+        # Ray turns 127.0.0.1 into this machine's network address (found by a UDP "connect" to 8.8.8.8)
+        # unless it is told that the cluster is this machine alone
+        env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    if address is None:
+        # Ray's dashboard process asks the cloud metadata services (169.254.169.254, metadata.google.internal)
+        # which cloud it runs on even with usage statistics off: its HTTP goes to a loopback port that refuses it
+        env.update(dict.fromkeys(("http_proxy", "HTTP_PROXY"), "http://127.0.0.1:9"))
+        env.update(dict.fromkeys(("no_proxy", "NO_PROXY"), "127.0.0.1,localhost,::1"))
+        if not any(name in os.environ for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")):
+            # token authentication on, with a token that lives in the environment of this run's processes
+            # only (Ray would write one to ~/.ray otherwise)
+            env.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)})
+    return env
+
+
+@contextlib.contextmanager
+def _environment(env: dict[str, str]) -> Iterator[None]:
+    """``env`` set in this process (and so in the processes it starts) until the block ends."""
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
@@ -115,11 +151,17 @@ def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
 
 
 def is_remote(address: str | None) -> bool:
-    """Whether ``--ray ADDRESS`` may put workers on other machines (``auto`` may)."""
+    """Whether ``--ray ADDRESS`` may put workers on other machines (``auto`` may; a loopback address
+    is a cluster of this machine's processes)."""
     if address is None:
         return False
-    host = urlsplit(address if "://" in address else f"ray://{address}").hostname
-    return host not in LOOPBACK
+    host = urlsplit(address if "://" in address else f"ray://{address}").hostname or ""
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name, or auto
+        return True
 
 
 def _worker_cpus(ray) -> int:
