@@ -119,3 +119,9 @@ def test_report_says_what_the_model_can_and_cannot_do(tmp_path):
         weakest = min(info.extra["per_class_recall"].items(), key=lambda item: item[1])
         assert f"recall on publictest: {weakest[0]} {100 * weakest[1]:.0f}%" in text  # weakest class first
         assert all(re.sub(r"\s+", " ", line) in text for line in LIMITATIONS)  # never a grade, no demographics, AI Act
+        fear = EMOTIONS.index("fear")  # the model card's table: precision, recall and how fear faces were read
+        confusion = np.asarray(info.extra["confusion"])
+        shares = [f"{100 * v / confusion[fear].sum():.0f}" for v in confusion[fear]]
+        cells = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+        assert (f"fear {100 * info.extra['per_class_precision']['fear']:.0f}% "
+                f"{100 * info.extra['per_class_recall']['fear']:.0f}% {' '.join(shares)} ") in cells

@@ -44,6 +44,14 @@ class EvalReport:
     def accuracy(self) -> float:
         return float(np.trace(self.confusion) / self.n) if self.n else 0.0
 
+    def model_card(self, evaluated_on: str | Path) -> dict:
+        """What a model's metadata JSON says of its evaluation (the HTML report's footer shows it)."""
+        per_class = per_class_scores(self.confusion, self.n_per_class, digits=4)
+        return {"publictest_accuracy": round(self.accuracy, 4), "evaluated_on": str(evaluated_on),
+                "per_class_recall": {c: v["recall"] for c, v in per_class.items()},
+                "per_class_precision": {c: v["precision"] for c, v in per_class.items()},
+                "confusion": self.confusion.astype(int).tolist()}
+
     def to_dict(self) -> dict:
         return {
             "accuracy": round(self.accuracy, 4),

@@ -131,9 +131,7 @@ def export_model(
     if evaluate_on is not None:
         from classmood.classify.evaluate import evaluate
 
-        report = evaluate(evaluate_on, out).to_dict()
-        meta.update(publictest_accuracy=report["accuracy"], evaluated_on=str(evaluate_on),
-                    per_class_recall={c: v["recall"] for c, v in report["per_class"].items()})
+        meta.update(evaluate(evaluate_on, out).model_card(evaluate_on))
         out.with_suffix(".json").write_text(json.dumps(meta, indent=1))
     accuracy = f", accuracy {meta['publictest_accuracy']:.2%} on {evaluate_on}" if evaluate_on else ""
     typer.echo(f"wrote {out} ({meta['members']} member(s), {meta['params'] / 1e6:.2f}M params, flip TTA {flip}, views {', '.join(meta['tta_views'])}{accuracy})")

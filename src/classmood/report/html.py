@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, UTC
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from jinja2 import PackageLoader
 
@@ -62,7 +63,9 @@ def attendance_rows(data: ReportData) -> list[dict]:
 
 def model_card(settings: dict | None) -> dict:
     """What the report says about the emotion model the session was analysed with: its name,
-    publictest accuracy and per-class recall, weakest first (empty figures for an unknown model)."""
+    publictest accuracy, per-class recall (weakest first), and per class the precision, recall and
+    the share of its faces read as each class (the confusion, rows summing to 100%); empty figures
+    for an unknown model."""
     from classmood.classify.registry import resolve_model
     from classmood.errors import ClassmoodError
 
@@ -70,10 +73,16 @@ def model_card(settings: dict | None) -> dict:
     try:
         info = resolve_model(name)
     except ClassmoodError:
-        return {"name": name, "accuracy": None, "recall": []}
+        return {"name": name, "accuracy": None, "recall": [], "classes": []}
     recall = info.extra.get("per_class_recall") or {}
+    precision = info.extra.get("per_class_precision") or {}
+    confusion = np.asarray(info.extra.get("confusion") or np.zeros((0, len(EMOTIONS))), float)
+    shares = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
+    classes = [{"emotion": emotion, "precision": precision.get(emotion), "recall": recall.get(emotion),
+                "read_as": [100 * v for v in shares[i]] if len(shares) else []} for i, emotion in enumerate(EMOTIONS)]
     return {"name": info.name, "accuracy": info.publictest_accuracy,
-            "recall": sorted(recall.items(), key=lambda item: item[1])}
+            "recall": sorted(recall.items(), key=lambda item: item[1]),
+            "classes": classes if precision and len(shares) else []}
 
 
 def render_report(data: ReportData) -> str:
