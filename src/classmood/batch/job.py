@@ -99,8 +99,6 @@ def ray_environment(address: str | None) -> dict[str, str]:
     (``address`` None or on loopback) no network address but 127.0.0.1; for a new local Ray
     (``address`` None) no cloud probe and a token of this run, unless token settings are given."""
     env = {"RAY_USAGE_STATS_ENABLED": "0"}
-    if "RAY_BACKEND_LOG_LEVEL" not in os.environ:  # Ray's C++ warnings (a retried connection...) are not shown
-        env["RAY_BACKEND_LOG_LEVEL"] = "error"
     if not is_remote(address):
         # Ray turns 127.0.0.1 into this machine's network address (found by a UDP "connect" to 8.8.8.8)
         # unless it is told that the cluster is this machine alone
