@@ -27,6 +27,7 @@ from classmood.class_session.snapshot import ClassSnapshot, MoodPoint
 from classmood.consent import Confirmation
 from classmood.store.database import Store
 from classmood.store.opt_outs import add_opt_out, name_key, opted_out_names
+from classmood.store.origin import session_origin
 from classmood.store.recorder import SessionRecorder, StudentSighting
 from classmood.track import StudentTracker, embed_crops, embed_faces
 from classmood.track.names import NameReader, NameScheduler
@@ -79,9 +80,11 @@ class ClassSession:
     @classmethod
     def open(cls, store: Store, name: str, pipeline=None, settings: ClassSettings | None = None, *,
              source: str = "", resume: bool = False, source_file: str | None = None,
-             consent: Confirmation | None = None, frames_kept: bool = False, **options) -> ClassSession:
+             consent: Confirmation | None = None, frames_kept: bool = False, teacher: str | None = None,
+             **options) -> ClassSession:
         """Start (or with ``resume`` continue) the stored session ``name`` with its settings recorded,
-        and with them the deployer's ``consent`` and whether video frames are kept; the store's
+        and with them the deployer's ``consent``, whether video frames are kept, and who records it
+        where (``teacher``, default ``$CLASSMOOD_TEACHER`` or the login name); the store's
         do-not-analyse list applies.
 
         ``source_file`` is the resolved path of a video file: such a session's time is the video's
@@ -89,7 +92,7 @@ class ClassSession:
         settings = settings or ClassSettings()
         stored = {**settings.stored(), "consent": consent.stored() if consent else None, "frames_kept": frames_kept}
         recorder = SessionRecorder(store, name, source=source, resume=resume, settings=stored,
-                                   source_file=source_file)
+                                   source_file=source_file, origin=session_origin(teacher))
         return cls(pipeline, settings, recorder, opted_out=opted_out_names(store), **options)
 
     @staticmethod

@@ -55,12 +55,13 @@ class WatchedClass:
 def watch_class(source: str | int | Path, name: str | None = None, *, settings: ClassSettings | None = None,
                 db: str | None = None, resume: bool = False, max_frames: int | None = None, max_fps: float = 5.0,
                 retention_days: int = 0, consent: Confirmation | None = None, pipeline=None,
-                **options) -> WatchedClass:
+                teacher: str | None = None, **options) -> WatchedClass:
     """Open ``source`` and a class session on it, recorded as ``name`` in ``db`` (default database)
     unless ``name`` is None. The detector and classifier (``settings.pipeline()``) load only once
     the name is accepted. With ``retention_days`` > 0, sessions older than that are deleted first.
     The deployer's confirmation of the notice (``consent``, default: the one on record) is needed
-    and is stored with the session. ``pipeline``: one already loaded with these settings (a batch
+    and is stored with the session, as are ``teacher`` and this machine (``store.origin``).
+    ``pipeline``: one already loaded with these settings (a batch
     worker analyses many recordings with one). Raises ``ClassmoodError`` in one line."""
     settings = settings or ClassSettings()
     consent = consent or require_confirmation()
@@ -76,7 +77,8 @@ def watch_class(source: str | int | Path, name: str | None = None, *, settings: 
         ClassSession.check(store, name, resume=resume, source_file=source_file)  # before the models load
         purged = tuple(purge_older_than(store, retention_days).sessions)
         session = ClassSession.open(store, name, pipeline or settings.pipeline(), settings, source=str(source),
-                                    resume=resume, source_file=source_file, consent=consent, **options)
+                                    resume=resume, source_file=source_file, consent=consent, teacher=teacher,
+                                    **options)
         watched = WatchedClass(session, src, kind, store, ends, purged=purged)
         if session.recorder.resume_at is not None:  # a video file continues where its record is complete
             src.seek(session.recorder.resume_at)

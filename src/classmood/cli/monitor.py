@@ -29,6 +29,7 @@ def monitor(
     names: Annotated[bool, typer.Option("--names/--no-names", help="Read names under gallery tiles with Tesseract OCR when installed.")] = True,
     max_frames: Annotated[int | None, typer.Option("--max-frames", min=1, help="Stop after N frames.")] = None,
     view: Annotated[bool, typer.Option("--view/--no-view", help="Live terminal view (off: one line per alert).")] = True,
+    teacher: Annotated[str | None, typer.Option("--teacher", help="Who records this class, stored with it (default $CLASSMOOD_TEACHER or your login name); for a database many teachers share.")] = None,
     keep_days: Annotated[int | None, typer.Option("--keep-days", min=0, help="Delete recorded sessions older than this many days at start (default $CLASSMOOD_RETENTION_DAYS or 30; 0 keeps all).")] = None,
 ) -> None:
     """Monitor a class: stable student ids, emotions with confidence, engagement, alerts, recorded per second.
@@ -55,7 +56,7 @@ def monitor(
     days = retention_days(keep_days)
     consent = current_confirmation() or ask_for_confirmation()  # once, at the first class
     watched = watch_class(source, session, settings=settings, db=db, resume=resume, max_frames=max_frames,
-                          max_fps=max_fps, retention_days=days, consent=consent)
+                          max_fps=max_fps, retention_days=days, consent=consent, teacher=teacher)
     class_session, src, recorder = watched.session, watched.source, watched.session.recorder
     with watched:
         if watched.purged:

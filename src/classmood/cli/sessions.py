@@ -58,11 +58,13 @@ def list_(db: DbOption = None) -> None:
         typer.echo("No recorded session.")
         return
     table = Table(title=f"{len(rows)} session(s)")
-    for column in ("name", "started (UTC)", "duration", "students", "alerts", "status", "source"):
-        table.add_column(column)
+    for column in ("name", "started (UTC)", "duration", "students", "alerts", "status", "teacher", "machine",
+                   "source"):
+        table.add_column(column, overflow="fold")  # a narrow terminal or a pipe wraps, never cuts
     for s in rows:
         table.add_row(rich_safe(s.name), s.started_at.strftime("%Y-%m-%d %H:%M"), _clock(s.duration_s),
-                      str(s.students), str(s.alerts), rich_safe(s.status), rich_safe(s.source))
+                      str(s.students), str(s.alerts), rich_safe(s.status), rich_safe(s.teacher or "-"),
+                      rich_safe(s.machine or "-"), rich_safe(s.source))
     Console().print(table)
 
 

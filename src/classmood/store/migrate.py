@@ -14,7 +14,7 @@ from classmood.store.models import Base, SessionRow
 
 #: nullable columns added after the first release, per table
 ADDED_COLUMNS: dict[str, tuple[str, ...]] = {
-    SessionRow.__tablename__: ("position_s", "heartbeat_at", "owner", "status_detail"),
+    SessionRow.__tablename__: ("position_s", "heartbeat_at", "owner", "status_detail", "teacher", "machine"),
 }
 
 

@@ -40,6 +40,8 @@ class SessionRow(Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)  # each flush
     owner: Mapped[str | None] = mapped_column(String(300), nullable=True)  # "pid@host/run" of the writing recorder
     status_detail: Mapped[str | None] = mapped_column(String(500), nullable=True)  # why interrupted/truncated
+    teacher: Mapped[str | None] = mapped_column(String(200), nullable=True)  # who records it (store/origin.py)
+    machine: Mapped[str | None] = mapped_column(String(200), nullable=True)  # where it is being recorded
 
     students: Mapped[list[StudentRow]] = relationship(
         back_populates="session", cascade="all, delete-orphan", passive_deletes=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import func, select, update
@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from classmood.emotions import EMOTIONS
 from classmood.errors import ClassmoodError
 from classmood.store.database import SessionNotFoundError, Store
-from classmood.store.liveness import shown_status
+from classmood.store.liveness import shown_status, utc
 from classmood.store.models import PROBABILITY_COLUMNS, AlertRow, SessionRow, StudentRow, StudentSecondRow
 
 
@@ -28,6 +28,8 @@ class SessionSummary:
     alerts: int
     detail: str = ""  # why a session is interrupted or truncated
     settings: dict | None = None  # what the session was analysed with (ClassSettings.stored())
+    teacher: str = ""  # who recorded it, and on which machine (empty for sessions of an older classmood)
+    machine: str = ""
 
 
 def list_sessions(store: Store) -> list[SessionSummary]:
@@ -49,7 +51,39 @@ def _summary(row: SessionRow, students: int, alerts: int) -> SessionSummary:
     detail = ("the monitor stopped writing it (killed or crashed); continue it with --resume"
               if status != row.status else row.status_detail or "")
     return SessionSummary(row.name, row.source, row.started_at, row.ended_at, status, row.duration_s, students,
-                          alerts, detail, dict(row.settings or {}))
+                          alerts, detail, dict(row.settings or {}), row.teacher or "", row.machine or "")
+
+
+@dataclass(frozen=True, slots=True)
+class ClassNow:
+    """One class on the school overview: its summary and, over its last recorded minute, how many
+    students were seen and their mean engagement (None without any second in it)."""
+
+    summary: SessionSummary
+    running: bool  # being recorded right now (a live heartbeat)
+    students_last_minute: int
+    engagement_last_minute: float | None
+
+
+def school_overview(store: Store, days: float = 7.0, now: datetime | None = None) -> list[ClassNow]:
+    """The classes being recorded now and those started in the last ``days`` days, newest first
+    (every teacher and machine writing this database)."""
+    since = (now or datetime.now(UTC)) - timedelta(days=days)
+    recent = [s for s in list_sessions(store) if s.status == "running" or utc(s.started_at) >= since]
+    with store.transaction() as db:
+        last_minute = {name: (students, engagement) for name, students, engagement in db.execute(
+            select(SessionRow.name, func.count(func.distinct(StudentSecondRow.student_row_id)),
+                   func.avg(StudentSecondRow.engagement))
+            .join(SessionRow, SessionRow.id == StudentSecondRow.session_id)
+            .where(SessionRow.name.in_([s.name for s in recent]),
+                   StudentSecondRow.second >= SessionRow.duration_s - 60)
+            .group_by(SessionRow.name))}
+    rows = []
+    for summary in sorted(recent, key=lambda s: utc(s.started_at), reverse=True):
+        students, engagement = last_minute.get(summary.name, (0, None))
+        rows.append(ClassNow(summary, summary.status == "running", int(students),
+                             None if engagement is None else float(engagement)))
+    return rows
 
 
 def get_summary(store: Store, name: str) -> SessionSummary:

@@ -15,6 +15,7 @@ from datetime import datetime, UTC
 from pathlib import Path
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from classmood.aggregate import AggregateUpdate, Alert, StudentSecond
 from classmood.store.database import (
@@ -23,6 +24,7 @@ from classmood.store.database import (
 from classmood.store.erasure import delete_students
 from classmood.store.liveness import is_live, this_owner
 from classmood.store.models import PROBABILITY_COLUMNS, AlertRow, SessionRow, StudentRow, StudentSecondRow
+from classmood.store.origin import SessionOrigin, session_origin
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +45,8 @@ class SessionRecorder:
     session had before this run took it over (None for a new session)."""
 
     def __init__(self, store: Store, name: str, *, source: str = "", resume: bool = False,
-                 settings: dict | None = None, flush_every_s: float = 1.0, source_file: str | None = None) -> None:
+                 settings: dict | None = None, flush_every_s: float = 1.0, source_file: str | None = None,
+                 origin: SessionOrigin | None = None) -> None:
         self.store = store
         self.name = name
         self.flush_every_s = flush_every_s
@@ -63,18 +66,23 @@ class SessionRecorder:
         self._duration = 0.0
         self.signatures: dict[int, tuple[bytes, float, float]] = {}  # of a resumed session's students
         self.names: dict[int, str] = {}  # names a resumed session's students already have
+        origin = origin or session_origin()
         with store.transaction() as db:
             row = db.scalar(select(SessionRow).where(SessionRow.name == name))
             _refuse(row, name, resume, source_file)
             if row is None:
                 row = SessionRow(name=name, source=source, started_at=datetime.now(UTC), status="running",
                                  duration_s=0.0, position_s=0.0, heartbeat_at=datetime.now(UTC), owner=self.owner,
-                                 settings={**(settings or {}), "source_file": source_file})
+                                 settings={**(settings or {}), "source_file": source_file},
+                                 teacher=origin.teacher, machine=origin.machine)
                 db.add(row)
-                db.flush()
+                try:
+                    db.flush()
+                except IntegrityError:  # another machine created the same name since the select
+                    raise SessionExistsError(_taken(name)) from None
                 self.offset = 0.0
             else:
-                self._take_over(db, row, source_file)
+                self._take_over(db, row, source_file, origin.machine)
                 # alerts left open by a killed run end where that run's record ends
                 db.execute(update(AlertRow).where(AlertRow.session_id == row.id, AlertRow.ended_at.is_(None))
                            .values(ended_at=row.duration_s))
@@ -98,7 +106,7 @@ class SessionRecorder:
         with store.transaction() as db:
             _refuse(db.scalar(select(SessionRow).where(SessionRow.name == name)), name, resume, source_file)
 
-    def _take_over(self, db, row: SessionRow, source_file: str | None) -> None:
+    def _take_over(self, db, row: SessionRow, source_file: str | None, machine: str) -> None:
         """Continue a stored session (``_refuse`` let it): become its owner, atomically."""
         if source_file is not None:  # session time is the video's time: continue where the record is complete
             self.offset = 0.0
@@ -110,7 +118,7 @@ class SessionRecorder:
             update(SessionRow).where(SessionRow.id == row.id, SessionRow.owner.is_not_distinct_from(row.owner),
                                      SessionRow.heartbeat_at.is_not_distinct_from(row.heartbeat_at))
             .values(status="running", ended_at=None, status_detail=None, owner=self.owner,
-                    heartbeat_at=datetime.now(UTC)))
+                    heartbeat_at=datetime.now(UTC), machine=machine))
         if taken.rowcount != 1:
             raise SessionBusyError(f"session {row.name!r} was just taken over by another monitor")
 
@@ -223,8 +231,7 @@ class SessionRecorder:
 def _refuse(row: SessionRow | None, name: str, resume: bool, source_file: str | None) -> None:
     """The one-line refusals of opening session ``name`` (``row`` is its record, if any)."""
     if row is not None and not resume:
-        raise SessionExistsError(
-            f"a session named {name!r} already exists; add --resume to continue it or choose another name")
+        raise SessionExistsError(_taken(name))
     if row is None:
         if resume:
             raise SessionNotFoundError(f"no session named {name!r} to resume (see `classmood sessions list`)")
@@ -239,6 +246,10 @@ def _refuse(row: SessionRow | None, name: str, resume: bool, source_file: str | 
         now = f"the video {source_file}" if source_file else "a live source"
         raise SessionSourceError(f"session {name!r} was recorded from {was}; it cannot be resumed "
                                  f"from {now} (resume it with the same source, or choose another --session)")
+
+
+def _taken(name: str) -> str:
+    return f"a session named {name!r} already exists; add --resume to continue it or choose another name"
 
 
 def _legacy_file(source: str) -> str | None:
