@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import ssl
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -95,7 +96,8 @@ def wait_until(predicate, timeout_s: float = 60.0, interval_s: float = 0.5):
         time.sleep(interval_s)
 
 
-PAGE_HEADINGS = {"Live": "Live class", "Recorded": "Recorded class", "History": "History", "Settings": "Settings"}
+PAGE_HEADINGS = {"Live": "Live class", "Recorded": "Recorded class", "History": "History", "School": "School",
+                 "Settings": "Settings"}
 
 
 def go_to(page, title: str, ready: str | None = None) -> None:
@@ -376,6 +378,39 @@ def test_history_deletes_a_session(page, server, workdir):
 
 
 # --- settings --------------------------------------------------------------------------------------
+
+def test_school_page_shows_the_classes_of_every_teacher_and_machine(page, server):
+    from classmood.store import SessionRecorder, Store
+    from classmood.store.origin import SessionOrigin
+
+    from fixtures.store import record_minute
+
+    store = Store(f"sqlite:///{server.database}")
+    recorder = SessionRecorder(store, "algebra 2A", flush_every_s=0.0, origin=SessionOrigin("Ms Rivera", "room-12"))
+    record_minute(recorder, (1, 2, 3))
+    recorder.flush()
+    stop = threading.Event()
+    beating = threading.Thread(target=_heartbeat, args=(recorder, stop))
+    beating.start()  # another machine is recording it right now
+    try:
+        go_to(page, "School")
+        row = page.locator("tr", has=page.get_by_text("algebra 2A", exact=True))
+        row.wait_for(timeout=UI_TIMEOUT_MS)
+        cells = row.inner_text()
+        assert "Ms Rivera" in cells and "room-12" in cells and "running" in cells
+        running = page.locator("[data-testid='stMetric']", has=page.get_by_text("Classes running now"))
+        assert int(running.locator("[data-testid='stMetricValue']").inner_text()) >= 1
+    finally:
+        stop.set()
+        beating.join()
+        recorder.finish()
+        store.close()
+
+
+def _heartbeat(recorder, stop: threading.Event) -> None:
+    while not stop.wait(1.0):
+        recorder.flush()
+
 
 def test_settings_are_saved(page, server):
     go_to(page, "Settings")

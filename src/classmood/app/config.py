@@ -62,6 +62,7 @@ class AppSettings:
     retention_days: int = 30  # sessions older than this are deleted when the app starts; 0 keeps them
     stall_seconds: float = 10.0  # no video for this long ends a live class (connection dropped)
     ice_servers: list[dict] = field(default_factory=list)  # empty: host candidates only (offline)
+    teacher: str = ""  # stored with each class (the School page); empty: $CLASSMOOD_TEACHER or the login name
 
     @classmethod
     def path(cls) -> Path:

@@ -1,4 +1,4 @@
-"""The Streamlit script behind ``classmood app``: navigation between the four pages.
+"""The Streamlit script behind ``classmood app``: navigation between the five pages.
 
 Reached only through ``server.py``'s login gate, so every page here is behind the password.
 """
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from classmood.app.views import history, live, recorded, settings
+from classmood.app.views import history, live, recorded, school, settings
 
 # a local icon: a Material icon name here would make the browser fetch the favicon from a CDN
 st.set_page_config(page_title="classmood", page_icon=str(Path(__file__).parent / "static" / "icon.png"), layout="wide")
@@ -18,6 +18,7 @@ pages = [
     st.Page(live.render, title="Live", icon=":material/videocam:", url_path="live", default=True),
     st.Page(recorded.render, title="Recorded", icon=":material/movie:", url_path="recorded"),
     st.Page(history.render, title="History", icon=":material/history:", url_path="history"),
+    st.Page(school.render, title="School", icon=":material/school:", url_path="school"),
     st.Page(settings.render, title="Settings", icon=":material/settings:", url_path="settings"),
 ]
 navigation = st.navigation(pages)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from datetime import datetime
 from pathlib import Path
@@ -16,19 +17,31 @@ from classmood.app.views import consent_gate, dashboard
 from classmood.class_session import ClassSession
 from classmood.consent import require_confirmation
 from classmood.errors import ClassmoodError
-from classmood.store import queries
+from classmood.store import SessionExistsError, queries
 
 SOURCES = {"webcam": "Webcam", "screen": "Share a window or screen", "url": "Stream URL"}
 REFRESH_S = 1.0  # students, alerts and figures
 CHART_REFRESH_S = 5.0  # the mood chart: redrawing charts every second made the video stutter on 2 cores
 
 
+NAME_TRIES = 5
+
+
 def _start_class(request: LiveRequest) -> ClassSession:
-    """Open the recorded class session (runs on the frame thread at the first frame)."""
+    """Open the recorded class session (runs on the frame thread at the first frame), under a free
+    name: another app or monitor sharing the database may take a name between the look and the write."""
     settings = request.settings
-    return ClassSession.open(resources.store(), _free_name(request.session_name), resources.pipeline(settings.analysis),
-                             settings.analysis, source=f"app:{request.source}", consent=require_confirmation(),
-                             frames_kept=settings.store_frames)
+
+    def open_under_a_free_name() -> ClassSession:
+        return ClassSession.open(resources.store(), _free_name(request.session_name),
+                                 resources.pipeline(settings.analysis), settings.analysis,
+                                 source=f"app:{request.source}", consent=require_confirmation(),
+                                 frames_kept=settings.store_frames, teacher=settings.teacher or None)
+
+    for _ in range(NAME_TRIES - 1):
+        with contextlib.suppress(SessionExistsError):
+            return open_under_a_free_name()
+    return open_under_a_free_name()
 
 
 def _stream() -> LiveStream:

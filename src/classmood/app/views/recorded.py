@@ -97,7 +97,8 @@ def _analyse_video(path: Path, settings: AppSettings, shown_name: str) -> tuple[
     session_name = f"{Path(shown_name).stem} {datetime.now():%Y-%m-%d %H:%M:%S}"
     class_session = ClassSession.open(resources.store(), session_name, resources.pipeline(settings.analysis),
                                       settings.analysis, source=f"upload:{shown_name}",
-                                      consent=require_confirmation(), frames_kept=settings.store_frames)
+                                      consent=require_confirmation(), frames_kept=settings.store_frames,
+                                      teacher=settings.teacher or None)
     writer = None
     total = source.frame_count
     progress = st.progress(0.0, text="Analysing…")
@@ -106,7 +107,7 @@ def _analyse_video(path: Path, settings: AppSettings, shown_name: str) -> tuple[
     try:  # from here on, whatever happens ends the session (never left 'running')
         writer = BrowserVideoWriter(path.with_name(f"{path.stem}.annotated.mp4"), source.fps)
         for snapshot in class_session.run(source):  # ends the session as finished or truncated
-            writer.write(draw_faces(snapshot.frame.image, snapshot.detections))
+            writer.write(draw_faces(snapshot.frame.image, snapshot.detections, opted_out=snapshot.opted_out))
             frames += 1
             if frames % 5 == 0 or frames == total:
                 fps = frames / max(time.monotonic() - started, 1e-6)

@@ -46,6 +46,8 @@ def render() -> None:
                                     int(settings.retention_days), step=1,
                                     help="Older sessions are deleted, with all their rows, when the app starts.")
         consent = st.text_area("Notice shown before each class", settings.consent_text, height=110)
+        teacher = st.text_input("Teacher stored with each class (the School page; empty: your login name)",
+                                settings.teacher, max_chars=200)
         st.markdown("**Network**")
         ice = st.text_area(
             "ICE servers (JSON list; empty for localhost/LAN, add STUN/TURN for the internet)",
@@ -65,6 +67,7 @@ def render() -> None:
         settings.store_frames = bool(store_frames)
         settings.retention_days = int(retention)
         settings.consent_text = consent.strip() or DEFAULT_CONSENT_TEXT
+        settings.teacher = " ".join(teacher.split())
         settings.ice_servers = ice_servers
         settings.save()
         st.success("Settings saved. They apply to the next class you start.")
