@@ -13,6 +13,9 @@ names them. All take ``(N, 1, 48, 48)`` normalised input and return ``(N, 7)`` l
 - ``vgg13_se``: ``vgg13`` with channel attention (squeeze-and-excitation, Hu et al. 2018) closing
   each stage, the attention idea behind the 74%+ published FER-2013 nets at ~1% more parameters.
 - ``resnet18_pre``: a pre-activation ResNet-18 for 48x48.
+- ``convnext48``: a ConvNeXt-like net (Liu et al. 2022) for 48x48: a stride-1 stem, four stages of
+  ConvNeXt blocks (7x7 depthwise, channel LayerNorm, 4x inverted bottleneck, GELU, layer scale) at 48,
+  24, 12 and 6 pixels, widths 48-384; layer scale starts at 0.1 (not 1e-6) to train with SGD like the others.
 - ``vgg7_w32``, ``vgg7_w24``, ``vgg7_w16``: compact VGG-style students (distilled) for >= 1,000 faces/s
   on 2 CPU cores: 7 convolutions in 4 stages (1-2-2-2) whose widths start at 32, 24 or 16 channels and
   double each stage. ``vgg7_w32`` is the network of the shipped ``realtime`` model (an architecture
@@ -387,4 +390,45 @@ def resnet18_pre(num_classes=NUM_CLASSES, width: int = 64):
             cin = w
     layers += [nn.BatchNorm2d(cin), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
                nn.Dropout(0.3), nn.Linear(cin, num_classes)]
+    return nn.Sequential(*layers)
+
+
+# --- ConvNeXt-like -----------------------------------------------------------------------------
+
+
+class ChannelNorm(nn.LayerNorm):
+    """LayerNorm over the channels of an ``(N, C, H, W)`` map (ConvNeXt's channels-first LayerNorm)."""
+
+    def forward(self, x):
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class ConvNeXtBlock(nn.Module):
+    """7x7 depthwise -> channel LayerNorm -> 1x1 to 4x -> GELU -> 1x1 back, scaled (layer scale) and added."""
+
+    def __init__(self, dim: int, layer_scale: float = 0.1):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(dim, dim, 7, padding=3, groups=dim),
+            ChannelNorm(dim),
+            nn.Conv2d(dim, 4 * dim, 1),
+            nn.GELU(),
+            nn.Conv2d(4 * dim, dim, 1),
+        )
+        self.scale = nn.Parameter(torch.full((dim, 1, 1), layer_scale))
+
+    def forward(self, x):
+        return x + self.scale * self.body(x)
+
+
+@register("convnext48")
+def convnext48(num_classes=NUM_CLASSES, widths=(48, 96, 192, 384), depths=(2, 2, 6, 2)):
+    """Stride-1 3x3 stem; each later stage starts with a channel LayerNorm and a 2x2 stride-2 convolution."""
+    layers: list[nn.Module] = [nn.Conv2d(1, widths[0], 3, 1, 1), ChannelNorm(widths[0])]
+    for i, (width, depth) in enumerate(zip(widths, depths)):
+        if i:
+            layers += [ChannelNorm(widths[i - 1]), nn.Conv2d(widths[i - 1], width, 2, 2)]
+        layers += [ConvNeXtBlock(width) for _ in range(depth)]
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.LayerNorm(widths[-1]), nn.Dropout(0.3),
+               nn.Linear(widths[-1], num_classes)]
     return nn.Sequential(*layers)
