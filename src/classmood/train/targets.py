@@ -97,14 +97,19 @@ class ProbabilitiesFile(FixedProbabilities):
 
 
 class CheckpointTeachers(TargetSource):
-    """Checkpoints run on every augmented batch ("consistent teaching"): their mean probabilities at temperature t."""
+    """Checkpoints run on every augmented batch ("consistent teaching"): their mean probabilities at temperature t
+    (with ``weights``, one per model summing to 1: their weighted mean, as an ensemble fitted on held-out faces)."""
 
-    def __init__(self, models: list[torch.nn.Module], temperature: float):
+    def __init__(self, models: list[torch.nn.Module], temperature: float, weights: list[float] | None = None):
         self.models, self.temperature = models, temperature
+        self.weights = None if weights is None else torch.tensor(weights, dtype=torch.float32)
 
     @torch.no_grad()
     def __call__(self, x, idx):
-        return torch.stack([m(x).float().div(self.temperature).softmax(1) for m in self.models]).mean(0)
+        probs = torch.stack([m(x).float().div(self.temperature).softmax(1) for m in self.models])
+        if self.weights is None:
+            return probs.mean(0)
+        return torch.einsum("m,mbc->bc", self.weights.to(probs.device), probs)
 
 
 class CachedViews(TargetSource):

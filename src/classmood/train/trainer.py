@@ -70,6 +70,17 @@ def lr_at(progress: float, cfg: TrainConfig) -> float:
     return floor + (cfg.lr - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, p)))
 
 
+def loss_of(logits: torch.Tensor, y: torch.Tensor, soft: torch.Tensor | None, cfg: TrainConfig) -> torch.Tensor:
+    """Cross-entropy with label smoothing; with soft targets, mixed with the distillation loss (KL
+    divergence at ``distill_temperature``, weighted ``distill_alpha``)."""
+    ce = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+    if soft is None:
+        return ce
+    t = cfg.distill_temperature
+    kd = F.kl_div(logits.div(t).log_softmax(1), soft, reduction="batchmean") * t * t
+    return cfg.distill_alpha * kd + (1 - cfg.distill_alpha) * ce
+
+
 def channels_last_format(model: torch.nn.Module, device: torch.device) -> torch.memory_format:
     """channels_last where it pays: always with cuDNN; on the CPU (1.1-1.5x faster steps here) only for
     models without grouped/depthwise convolutions, whose backward crashes in that layout (torch 2.13)."""
@@ -158,12 +169,7 @@ class Trainer:
         return by_steps
 
     def _loss(self, logits, y, soft: torch.Tensor | None):
-        ce = F.cross_entropy(logits, y, label_smoothing=self.cfg.label_smoothing)
-        if soft is None:
-            return ce
-        t = self.cfg.distill_temperature
-        kd = F.kl_div(logits.div(t).log_softmax(1), soft, reduction="batchmean") * t * t
-        return self.cfg.distill_alpha * kd + (1 - self.cfg.distill_alpha) * ce
+        return loss_of(logits, y, soft, self.cfg)
 
     def evaluate(self, images, labels, model: torch.nn.Module | None = None) -> dict:
         model = self.model if model is None else model
