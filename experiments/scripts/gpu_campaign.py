@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """Train the whole model zoo on one GPU inside a fixed time budget, then pack the results.
 
+Superseded by ``python -m classmood.train.campaign`` (issue 25: one process training every network
+with data and augmentation on the device, instead of one process per run time-slicing the card);
+kept to re-run the plans of ``experiments/configs/campaigns/`` as they were run.
+
 Phase 1 trains the seed's four architectures, mini-Xception and the teacher candidates at
 once (one process each); phase 2 distils the best teachers into the realtime students.
 Everything lands in OUT: logs, curves, summaries and validation probabilities of every run

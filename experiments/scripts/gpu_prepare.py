@@ -8,6 +8,8 @@ derived data stay out of the repository, and a new machine starts without them):
   552 s on 2 cores in session 10; 92.4% of the training faces right).
 
     .venv/bin/python experiments/scripts/gpu_prepare.py          # skips what is already there
+    .venv/bin/python experiments/scripts/gpu_prepare.py --no-teacher   # the pack alone: all that
+                                                                         # python -m classmood.train.campaign needs
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ def main() -> int:
     ap.add_argument("--pack", type=Path, default=Path(".gpu/c3/fer.npz"))
     ap.add_argument("--teacher-out", type=Path, default=Path(".gpu/c4/teacher_accurate3.npy"))
     ap.add_argument("--teacher", default="accurate", help="ONNX model (bundled name or path)")
+    ap.add_argument("--no-teacher", action="store_true", help="only the pack (the campaign of issue 25 trains its own teachers)")
     args = ap.parse_args()
     if not (args.data / "train").is_dir():
         raise SystemExit(f"error: no FER-2013 train folder under {args.data}")
@@ -35,7 +38,7 @@ def main() -> int:
         args.pack.parent.mkdir(parents=True, exist_ok=True)
         pack_jpeg_cache({"train": args.data / "train", "publictest": args.data / "publictest"}, args.pack)
         print(f"{args.pack}: {args.pack.stat().st_size / 1e6:.1f} MB")
-    if not args.teacher_out.exists():
+    if not args.no_teacher and not args.teacher_out.exists():
         started = time.perf_counter()
         faces = load_image_folder(args.data / "train")
         probs = teacher_probabilities(args.teacher, faces.images)

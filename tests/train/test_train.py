@@ -32,19 +32,6 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
                           text=True, cwd=cwd, env={**os.environ, "PYTHONUNBUFFERED": "1"}, timeout=600)
 
 
-@pytest.fixture(scope="module")
-def tiny_fer(tmp_path_factory) -> Path:
-    """20 train faces per class as an image folder (symlinks into ../shared, nothing copied)."""
-    root = tmp_path_factory.mktemp("fer_tiny")
-    for split, per_class in (("train", 20), ("publictest", 8)):
-        for cls_dir in sorted((FER / split).iterdir()):
-            dest = root / split / cls_dir.name
-            dest.mkdir(parents=True)
-            for src in sorted(cls_dir.iterdir())[:per_class]:
-                (dest / src.name).symlink_to(src)
-    return root
-
-
 def test_every_registered_architecture_maps_faces_to_seven_logits():
     x = torch.randn(2, 1, 48, 48)
     for name in list_models():
