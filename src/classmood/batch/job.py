@@ -12,6 +12,7 @@ bound to 127.0.0.1 when started locally, and its session files in a temporary fo
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import os
 import secrets
@@ -111,8 +112,14 @@ def ray_environment(address: str | None) -> dict[str, str]:
         if not any(name in os.environ for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")):
             # token authentication on, with a token that lives in the environment of this run's processes
             # only (Ray would write one to ~/.ray otherwise)
-            env.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)})
+            env.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": _run_token()})
     return env
+
+
+@functools.cache
+def _run_token() -> str:
+    """This process's Ray token: one for every local Ray it starts, as Ray keeps the first it read."""
+    return secrets.token_hex(32)
 
 
 @contextlib.contextmanager
