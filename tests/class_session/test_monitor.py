@@ -21,7 +21,7 @@ from classmood.class_session import ClassSession, ClassSettings
 from classmood.store import SessionBusyError, Store
 from classmood.store.queries import alerts_frame, list_sessions, seconds_frame, students_frame
 from classmood.track.kalman import iou_matrix
-from classmood.track.names import NameReader, tesseract_available
+from classmood.track.names import NameReader, default_engine
 from classmood.track.synthetic import SyntheticGallery, count_id_switches, load_faces, write_gallery_video
 from fixtures.paths import FER
 from fixtures.store import let_heartbeat_go_stale
@@ -82,7 +82,7 @@ def test_monitor_tracks_stores_and_alerts(class_video, tmp_path):
     assert len(absent) == 1 and 7 <= absent.iloc[0].started_s <= 9 and 19 <= absent.iloc[0].ended_s <= 21
     summary = list_sessions(store)[0]
     assert summary.status == "finished" and summary.duration_s == 30
-    if tesseract_available():  # names read under the tiles are stored, and right
+    if default_engine() is not None:  # names read under the tiles are stored, and right
         owner = {t: s for ss, ts in zip(truth, predicted) for s, t in zip(ss, ts)}
         named = students_frame(store, "lesson").query("name_source == 'ocr'")
         assert len(named) >= 2  # how many depends on CPU time left for the OCR thread
@@ -91,7 +91,7 @@ def test_monitor_tracks_stores_and_alerts(class_video, tmp_path):
         assert db.execute(text("SELECT count(*) FROM students WHERE signature IS NOT NULL")).scalar() == 0
 
 
-@pytest.mark.skipif(not tesseract_available(), reason="tesseract OCR not installed (apt-get install tesseract-ocr)")
+@pytest.mark.skipif(default_engine() is None, reason="no OCR installed (pip install -e '.[ocr]')")
 def test_names_under_gallery_tiles_are_read():
     frame = gallery(seed=5).frame(0.0)
     reader = NameReader()

@@ -1,9 +1,15 @@
-"""Read the name label of a gallery tile with Tesseract OCR (optional).
+"""Read the name label of a gallery tile with OCR (optional): RapidOCR or Tesseract.
 
 Meeting apps print each participant's name at the bottom-left of their tile, under the face.
-``NameReader`` reads the strip below a face box; a name is accepted once the same text is
-read twice. Without the ``tesseract`` program or ``pytesseract`` it reports itself unavailable
-and classmood keeps pseudonymous ids (S01, S02, ...) that the teacher can rename.
+``NameReader`` cuts the strip below a face box down to the label's line of text and reads it with
+an OCR engine; a name is accepted once the same text is read twice. Two engines:
+
+* ``RapidOcrEngine`` (the ``ocr`` extra: ``rapidocr``): PP-OCR's text recogniser on ONNX Runtime,
+  with the model that ships in the wheel (nothing is downloaded); the default when installed, as
+  it read the rendered labels of ``benchmarks/name_ocr.py`` far better (accents, light and dark themes);
+* ``TesseractEngine`` (``pytesseract`` and the ``tesseract`` program, English data).
+
+Without either, classmood keeps pseudonymous ids (S01, S02, ...) that the teacher can rename.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ import time
 from collections import Counter, defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -22,9 +30,107 @@ import numpy as np
 _CLEAN = re.compile(r"[^\w .'-]", re.UNICODE)
 
 
+class OcrEngine(Protocol):
+    """Reads the label in a strip of a tile (``label_region``): ``(text, confidence 0-1)``, empty
+    text when it sees none. ``face_span`` is the face's x-range in the strip (None: the tile's own
+    strip, whose label starts at its left edge)."""
+
+    name: str
+    min_confidence: float  # a reading below it is no reading
+
+    def read(self, region: np.ndarray, face_span: tuple[int, int] | None = None) -> tuple[str, float]: ...
+
+
 def tesseract_available() -> bool:
     """True when both the ``tesseract`` program and the ``pytesseract`` module are installed."""
     return importlib.util.find_spec("pytesseract") is not None and shutil.which("tesseract") is not None
+
+
+def rapidocr_available() -> bool:
+    """True when the ``rapidocr`` package (the ``ocr`` extra) is installed."""
+    return importlib.util.find_spec("rapidocr") is not None
+
+
+class TesseractEngine:
+    """Tesseract on the label's line (``prepare_for_ocr``), binarised, read as one line (``--psm 7``);
+    the confidence is its least sure word's."""
+
+    name = "tesseract"
+    min_confidence = 0.7  # its least sure word, 0-1
+
+    def read(self, region: np.ndarray, face_span: tuple[int, int] | None = None) -> tuple[str, float]:
+        import pytesseract
+
+        line = prepare_for_ocr(region, face_span)
+        _, binary = cv2.threshold(line, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        try:
+            data = pytesseract.image_to_data(binary, config="--psm 7", output_type=pytesseract.Output.DICT, timeout=2)
+        except (RuntimeError, pytesseract.TesseractError, OSError):
+            return "", 0.0
+        words = [(w.strip(), float(c) / 100.0) for w, c in zip(data["text"], data["conf"]) if w.strip()]
+        if not words:
+            return "", 0.0
+        return " ".join(w for w, _ in words), min(c for _, c in words)
+
+
+class RapidOcrEngine:
+    """RapidOCR's PP-OCR text detector finds the lines of text in the strip, enlarged twice (at most
+    960 px on its long side: fast on a label strip), its recogniser reads them; the label is the line that
+    overlaps the face's x-range most (or the leftmost one in a tile's own strip)."""
+
+    name = "rapidocr"
+    min_confidence = 0.85  # below it, the garbled readings of scripts its model does not know
+    scale = 2.0
+
+    def __init__(self) -> None:
+        self._ocr = _rapidocr()
+
+    def read(self, region: np.ndarray, face_span: tuple[int, int] | None = None) -> tuple[str, float]:
+        image = cv2.cvtColor(region, cv2.COLOR_GRAY2BGR) if region.ndim == 2 else region
+        # labels of small tiles are 11-13 px high: twice that reads far better (the recogniser sees 48 px)
+        image = cv2.resize(image, None, fx=self.scale, fy=self.scale, interpolation=cv2.INTER_CUBIC)
+        try:
+            result = self._ocr(image, use_cls=False)
+        except Exception:  # noqa: BLE001 - an unreadable strip is no name, never a crash
+            return "", 0.0
+        if not result.txts:
+            return "", 0.0
+        spans = [(float(box[:, 0].min()), float(box[:, 0].max())) for box in result.boxes]
+
+        def fit(i: int) -> tuple[float, float]:
+            left, right = spans[i]
+            if face_span is None:
+                return (0.0, -left)
+            a, b = face_span[0] * self.scale, face_span[1] * self.scale
+            return (min(right, b) - max(left, a), -abs(left - a))
+
+        best = max(range(len(result.txts)), key=fit)
+        return result.txts[best].strip(), float(result.scores[best])
+
+
+@cache
+def _rapidocr():
+    """One RapidOCR per process, on its packaged models, logging only errors."""
+    import logging
+
+    from rapidocr import RapidOCR
+
+    ocr = RapidOCR(params={"Global.log_level": "error", "Global.use_cls": False, "Det.limit_type": "max",
+                           "Det.limit_side_len": 960})
+    logging.getLogger("RapidOCR").setLevel(logging.ERROR)
+    return ocr
+
+
+ENGINES = {"rapidocr": RapidOcrEngine, "tesseract": TesseractEngine}
+
+
+def default_engine() -> OcrEngine | None:
+    """RapidOCR when installed, else Tesseract when installed, else None (names are not read)."""
+    if rapidocr_available():
+        return RapidOcrEngine()
+    if tesseract_available():
+        return TesseractEngine()
+    return None
 
 
 def label_region(image: np.ndarray, box: tuple[float, float, float, float]) -> tuple[np.ndarray, tuple[int, int]]:
@@ -37,18 +143,20 @@ def label_region(image: np.ndarray, box: tuple[float, float, float, float]) -> t
     return image[y0:y1, x0:x1], (int(x - x0), int(x + w - x0))
 
 
-def prepare_for_ocr(region: np.ndarray, face_span: tuple[int, int] | None = None) -> np.ndarray:
-    """Grayscale, enlarged, binarised with dark text on white, cut to the label's line and to
-    the run of text nearest the face (not a neighbouring tile's label), with a margin."""
+def prepare_for_ocr(region: np.ndarray, face_span: tuple[int, int] | None = None, scale: int = 3) -> np.ndarray:
+    """The label's line of text from a label strip: grayscale, enlarged, dark text on a light
+    ground, cut to the band of rows with the most ink and to the run of text nearest the face (not
+    a neighbouring tile's label), with a margin. The cut is found on a binarised copy; the engine
+    gets the gray pixels (an OCR model reads anti-aliased text better than a thresholded one)."""
     gray = region if region.ndim == 2 else cv2.cvtColor(region, cv2.COLOR_BGR2GRAY)
-    gray = cv2.resize(gray, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
+    gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
     _, binary = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    if (binary == 0).mean() > 0.5:  # light text on a dark tile: make the background white
-        binary = 255 - binary
-    binary = _main_text_line(binary)
-    if face_span is not None:
-        binary = _text_run_near(binary, (face_span[0] * 3, face_span[1] * 3))
-    return cv2.copyMakeBorder(binary, 12, 12, 12, 12, cv2.BORDER_CONSTANT, value=255)
+    if (binary == 0).mean() > 0.5:  # light text on a dark tile: dark text on light instead
+        binary, gray = 255 - binary, 255 - gray
+    top, bottom = _main_text_rows(binary)
+    span = (0, 1) if face_span is None else (face_span[0] * scale, face_span[1] * scale)  # else the first run
+    left, right = _text_run_near(binary[top:bottom], span)
+    return cv2.copyMakeBorder(gray[top:bottom, left:right], 12, 12, 12, 12, cv2.BORDER_REPLICATE)
 
 
 def _runs(on: np.ndarray, max_gap: int) -> list[tuple[int, int]]:
@@ -62,23 +170,23 @@ def _runs(on: np.ndarray, max_gap: int) -> list[tuple[int, int]]:
     return [(a, b + 1) for a, b in runs]
 
 
-def _text_run_near(binary: np.ndarray, span: tuple[int, int]) -> np.ndarray:
-    """Keep the run of text (words closer than ~0.7 line height) that overlaps the face most."""
+def _text_run_near(binary: np.ndarray, span: tuple[int, int]) -> tuple[int, int]:
+    """The columns of the run of text (words closer than ~0.7 line height) that overlaps the face most."""
     columns = (binary == 0).any(axis=0)
     runs = _runs(columns, max_gap=int(0.7 * binary.shape[0]))
     if len(runs) <= 1:
-        return binary
+        return 0, binary.shape[1]
 
     def closeness(run: tuple[int, int]) -> tuple[int, int]:
         overlap = min(run[1], span[1]) - max(run[0], span[0])
         return (overlap, -abs((run[0] + run[1]) // 2 - (span[0] + span[1]) // 2))
 
     a, b = max(runs, key=closeness)
-    return binary[:, max(a - 6, 0) : b + 6]
+    return max(a - 6, 0), b + 6
 
 
-def _main_text_line(binary: np.ndarray) -> np.ndarray:
-    """Keep the band of rows holding the most ink (the label), dropping bits of other tiles."""
+def _main_text_rows(binary: np.ndarray) -> tuple[int, int]:
+    """The band of rows holding the most ink (the label), without bits of other tiles."""
     ink = (binary == 0).sum(axis=1)
     rows = ink > 0
     best, best_ink, start = (0, binary.shape[0]), -1, None
@@ -90,18 +198,24 @@ def _main_text_line(binary: np.ndarray) -> np.ndarray:
             if total > best_ink:
                 best, best_ink = (start, i), total
             start = None
-    return binary[max(best[0] - 4, 0) : best[1] + 4]
+    return max(best[0] - 4, 0), best[1] + 4
 
 
 @dataclass(slots=True)
 class NameReader:
-    """Reads and confirms tile names per student id; ``min_confidence`` is Tesseract's (0-100)."""
+    """Reads and confirms tile names per student id with ``engine`` (default: ``default_engine()``);
+    a reading below ``min_confidence`` (0-1; default the engine's) is no reading: a label that
+    cannot be read stays empty."""
 
-    min_confidence: float = 70.0
+    engine: OcrEngine | None = field(default_factory=default_engine)
+    min_confidence: float | None = None
     confirmations: int = 2
     readings: dict[int, Counter] = field(default_factory=lambda: defaultdict(Counter))
     names: dict[int, str] = field(default_factory=dict)
-    available: bool = field(default_factory=tesseract_available)
+
+    @property
+    def available(self) -> bool:
+        return self.engine is not None
 
     def read(self, image: np.ndarray, box: tuple[float, float, float, float]) -> str | None:
         """The text under ``box``, or None when nothing legible is there."""
@@ -110,18 +224,12 @@ class NameReader:
 
     def read_region(self, region: np.ndarray, face_span: tuple[int, int] | None = None) -> str | None:
         """The text of a label strip (see ``label_region``), or None."""
-        if not self.available or region.size == 0 or min(region.shape[:2]) < 6:
+        if self.engine is None or region.size == 0 or min(region.shape[:2]) < 6:
             return None
-        import pytesseract
-
-        try:
-            data = pytesseract.image_to_data(prepare_for_ocr(region, face_span), config="--psm 7",
-                                             output_type=pytesseract.Output.DICT, timeout=2)
-        except (RuntimeError, pytesseract.TesseractError, OSError):
+        text, confidence = self.engine.read(region, face_span)
+        if confidence < (self.min_confidence if self.min_confidence is not None else self.engine.min_confidence):
             return None
-        words = [_CLEAN.sub("", w).strip() for w, c in zip(data["text"], data["conf"])
-                 if w.strip() and float(c) >= self.min_confidence]
-        text = " ".join(w for w in words if w)
+        text = " ".join(_CLEAN.sub("", text).split())
         return text if len(text) >= 3 else None
 
     def confirm(self, student_id: int, text: str | None) -> str | None:

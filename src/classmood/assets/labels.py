@@ -1,0 +1,71 @@
+"""Name labels drawn as meeting apps draw them, with real TrueType fonts, at a tile's bottom-left.
+
+Styles: ``box`` (white text on a dark translucent box, Zoom), ``shadow`` (white text with a drop
+shadow straight on the video, Google Meet), ``pill`` (white text on a rounded dark pill, Teams,
+Webex) and ``light`` (dark text on a light box, light themes). Fonts are the system's free
+TrueType families (DejaVu, Liberation; Debian's ``fonts-dejavu-core`` and ``fonts-liberation``).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from classmood.assets.portraits import Box
+
+STYLES = ("box", "shadow", "pill", "light")
+FONT_FILES = ("dejavu/DejaVuSans.ttf", "liberation/LiberationSans-Regular.ttf", "dejavu/DejaVuSans-Bold.ttf",
+              "dejavu/DejaVuSansCondensed.ttf", "liberation/LiberationSansNarrow-Regular.ttf")
+FONT_DIRS = (Path("/usr/share/fonts/truetype"), Path("/usr/local/share/fonts"), Path("/Library/Fonts"))
+
+
+@cache
+def label_fonts() -> tuple[Path, ...]:
+    """The TrueType fonts of ``FONT_FILES`` found on this system (empty when none is installed)."""
+    return tuple(folder / name for name in FONT_FILES for folder in FONT_DIRS if (folder / name).is_file())
+
+
+def label_font_size(tile_height: int) -> int:
+    """The label's font size for a tile ``tile_height`` pixels high (meeting apps: ~7% of it, 11-18 px)."""
+    return int(np.clip(round(tile_height * 0.07), 11, 18))
+
+
+def draw_label(frame: np.ndarray, tile: Box, text: str, *, style: str = "box", font: Path | None = None,
+               size: int | None = None) -> None:
+    """Draw ``text`` in the bottom-left corner of ``tile`` of the BGR ``frame``, in place."""
+    if style not in STYLES:
+        raise ValueError(f"unknown label style {style!r}; choose from {', '.join(STYLES)}")
+    fonts = label_fonts()
+    if font is None and not fonts:
+        raise FileNotFoundError("no TrueType font found (apt-get install fonts-dejavu-core)")
+    x, y, w, h = tile
+    size = size or label_font_size(h)
+    face = ImageFont.truetype(str(font or fonts[0]), size)
+    pad = max(3, size // 3)
+    ascent, descent = face.getmetrics()
+    box_w, box_h = min(int(face.getlength(text)) + 2 * pad, w - 2 * pad), ascent + descent + 2 * pad
+    bx, by = x + pad, y + h - pad - box_h
+    region = frame[by:by + box_h, bx:bx + box_w]
+    picture = Image.fromarray(cv2.cvtColor(region, cv2.COLOR_BGR2RGB)).convert("RGBA")
+    overlay = Image.new("RGBA", picture.size, (0, 0, 0, 0))
+    pen = ImageDraw.Draw(overlay)
+    ink = (250, 250, 250, 255)
+    if style == "box":
+        pen.rectangle((0, 0, box_w, box_h), fill=(0, 0, 0, 150))
+    elif style == "pill":
+        pen.rounded_rectangle((0, 0, box_w - 1, box_h - 1), radius=box_h // 2, fill=(32, 32, 36, 220))
+    elif style == "light":
+        pen.rectangle((0, 0, box_w, box_h), fill=(245, 245, 245, 225))
+        ink = (30, 30, 30, 255)
+    elif style == "shadow":
+        shadow = Image.new("RGBA", picture.size, (0, 0, 0, 0))
+        ImageDraw.Draw(shadow).text((pad + 1, pad + 1), text, font=face, fill=(0, 0, 0, 230))
+        overlay = Image.alpha_composite(overlay, shadow.filter(ImageFilter.GaussianBlur(1.2)))
+        pen = ImageDraw.Draw(overlay)
+    pen.text((pad, pad), text, font=face, fill=ink)
+    blended = Image.alpha_composite(picture, overlay).convert("RGB")
+    frame[by:by + box_h, bx:bx + box_w] = cv2.cvtColor(np.asarray(blended), cv2.COLOR_RGB2BGR)
