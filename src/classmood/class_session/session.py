@@ -102,7 +102,7 @@ class ClassSession:
 
     @property
     def reads_names(self) -> bool:
-        """Whether gallery name labels are being read (OCR on and Tesseract installed)."""
+        """Whether gallery name labels are being read (OCR on and an OCR engine installed)."""
         return self._names is not None
 
     @property

@@ -25,7 +25,7 @@ class ClassSettings:
     negative_after_s: float = 120.0  # a student looking negative this long raises an alert
     negative_threshold: float = 0.5  # smoothed probability of angry+disgust+fear+sad that counts
     mood_drop: float = 0.15  # class engagement this far below its baseline raises an alert
-    read_names: bool = True  # read gallery tiles' name labels with Tesseract OCR, when installed
+    read_names: bool = True  # read gallery tiles' name labels with OCR (RapidOCR or Tesseract), when installed
 
     def aggregator_config(self) -> AggregatorConfig:
         """The aggregator's alert thresholds for these settings."""

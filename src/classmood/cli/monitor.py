@@ -26,7 +26,7 @@ def monitor(
     absent_after: Annotated[float, typer.Option("--absent-after", min=1.0, help="Seconds away before an 'absent' alert.")] = 60.0,
     negative_after: Annotated[float, typer.Option("--negative-after", min=1.0, help="Seconds looking angry/disgusted/fearful/sad before an alert.")] = 120.0,
     mood_drop: Annotated[float, typer.Option("--mood-drop", min=0.01, max=1.0, help="Drop of class engagement (0-1) over the last minute versus the 5 before it that raises an alert.")] = 0.15,
-    names: Annotated[bool, typer.Option("--names/--no-names", help="Read names under gallery tiles with Tesseract OCR when installed.")] = True,
+    names: Annotated[bool, typer.Option("--names/--no-names", help="Read names under gallery tiles with OCR (RapidOCR or Tesseract) when installed.")] = True,
     max_frames: Annotated[int | None, typer.Option("--max-frames", min=1, help="Stop after N frames.")] = None,
     view: Annotated[bool, typer.Option("--view/--no-view", help="Live terminal view (off: one line per alert).")] = True,
     teacher: Annotated[str | None, typer.Option("--teacher", help="Who records this class, stored with it (default $CLASSMOOD_TEACHER or your login name); for a database many teachers share.")] = None,
@@ -69,7 +69,7 @@ def monitor(
             console.print(f"resuming session {rich_safe(repr(session))} at {recorder.resume_at or recorder.offset:.1f} s",
                           highlight=False)
         if names and not class_session.reads_names:
-            console.print("note: Tesseract OCR not installed: students get ids S01, S02... "
+            console.print("note: no OCR installed (pip install 'classmood[ocr]'): students get ids S01, S02... "
                           "(rename with `classmood sessions rename`)")
         view_ = MonitorView(console, session, src.frame_count, live=view and console.is_terminal)
         started, frames, stopped = time.perf_counter(), 0, False
