@@ -15,6 +15,7 @@ Without either, classmood keeps pseudonymous ids (S01, S02, ...) that the teache
 from __future__ import annotations
 
 import importlib.util
+import math
 import re
 import shutil
 import time
@@ -26,6 +27,8 @@ from typing import Protocol
 
 import cv2
 import numpy as np
+
+from classmood.track.layout import GalleryLayout, find_tiles
 
 _CLEAN = re.compile(r"[^\w .'-]", re.UNICODE)
 
@@ -133,6 +136,12 @@ def default_engine() -> OcrEngine | None:
     return None
 
 
+def tile_label_strip(image: np.ndarray, tile: tuple[int, int, int, int]) -> np.ndarray:
+    """Where meeting apps print a participant's name: the bottom fifth and left three quarters of the tile."""
+    x, y, w, h = tile
+    return image[y + int(h * 0.8): y + h, x: x + int(w * 0.75)]
+
+
 def label_region(image: np.ndarray, box: tuple[float, float, float, float]) -> tuple[np.ndarray, tuple[int, int]]:
     """The strip under a face box where a gallery tile shows the name (wide: labels start at the
     tile's left edge, left of the face), and the face's x-range inside that strip."""
@@ -217,8 +226,13 @@ class NameReader:
     def available(self) -> bool:
         return self.engine is not None
 
-    def read(self, image: np.ndarray, box: tuple[float, float, float, float]) -> str | None:
-        """The text under ``box``, or None when nothing legible is there."""
+    def read(self, image: np.ndarray, box: tuple[float, float, float, float],
+             layout: GalleryLayout | None = None) -> str | None:
+        """The name label of the face at ``box``: in its tile when ``layout`` has one for it, else in
+        the strip under the face; None when nothing legible is there."""
+        tile = layout.tile_of(box) if layout is not None else None
+        if tile is not None:
+            return self.read_region(tile_label_strip(image, tile))
         region, span = label_region(image, box)
         return self.read_region(region, span)
 
@@ -253,10 +267,16 @@ class NameReader:
 
 class NameScheduler:
     """Reads tile labels in a background thread, one read at a time, at most one every ``every_s``
-    wall-clock seconds (bounded CPU, ~0.25 s a read) and ``attempts`` reads per student."""
+    wall-clock seconds (bounded CPU, ~0.1-0.25 s a read) and ``attempts`` reads per student. The
+    gallery's tiles are found again (``find_tiles``) at most every ``layout_every_s`` seconds, in the
+    same thread, so that a label is read in its own tile."""
 
-    def __init__(self, reader: NameReader, every_s: float = 1.0, attempts: int = 6) -> None:
+    def __init__(self, reader: NameReader, every_s: float = 1.0, attempts: int = 6,
+                 layout_every_s: float = 2.0) -> None:
         self.reader, self.every_s, self.attempts = reader, every_s, attempts
+        self.layout_every_s = layout_every_s
+        self.layout: GalleryLayout | None = None
+        self._layout_at = -math.inf
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="classmood-ocr")
         self.pending: tuple[int, Future] | None = None
         self.tries: dict[int, int] = {}
@@ -280,10 +300,16 @@ class NameScheduler:
             if todo:
                 *_, student, box = min(todo, key=lambda item: item[:2])
                 self.tries[student] = self.tries.get(student, 0) + 1
-                region, span = label_region(image, box)
-                self.pending = (student, self.pool.submit(self.reader.read_region, region.copy(), span))
+                self.pending = (student, self.pool.submit(self._read, image.copy(), box))
                 self.last = now
         return named
+
+    def _read(self, image: np.ndarray, box: tuple) -> str | None:
+        """In the reading thread: the tiles (found again when stale), then the label of ``box``."""
+        now = time.monotonic()
+        if now - self._layout_at >= self.layout_every_s:
+            self.layout, self._layout_at = find_tiles(image), now
+        return self.reader.read(image, box, self.layout)
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
