@@ -92,6 +92,11 @@ class Courier:
         self._write("runs.tar.gz", buffer.getvalue())
         self._pack_weights()
 
+    def put_first(self, entries: list[tuple[str, Path]]) -> None:
+        """Return ``entries`` before everything else (an entry of the same name is moved, not repeated)."""
+        names = {name for name, _ in entries}
+        self.returns = [*entries, *((n, p) for n, p in self.returns if n not in names)]
+
     def _blob(self, path: Path) -> bytes:
         """The file as it travels, slimmed once per version of it (a finished member's file never changes)."""
         stamp = path.stat().st_mtime_ns
@@ -263,13 +268,14 @@ class Campaign:
                   for e in entries]
         self.courier.save_report(plan={"ensemble": {g.name: {"arch": g.cfg.arch, "members": g.members, "epochs": g.cfg.epochs,
                                                              "batch_size": g.batch, "lr": g.cfg.lr, "mode": g.mode} for g in groups}})
+        self.courier.put_first([(f"{g.member_name(k)}.pt", g.checkpoint_path(k)) for g in groups for k in range(g.members)])
         spent = train_fleet(groups, seconds, on_epoch=lambda g: self.courier.sync())
         members = [m for g in groups for m in g.finish(self.fit.images, int(self.defaults.get("bn_faces", 8000)))]
         weights = ensemble_weights([m.holdout_probs for m in members], self.held.labels)
         mixed = sum(w * m.holdout_probs for w, m in zip(weights, members))
         self.weights = {m.name: float(w) for m, w in zip(members, weights)}
         ranked = sorted(members, key=lambda m: (-self.weights[m.name], -m.holdout_acc))
-        self.courier.returns[:0] = [(f"{m.name}.pt", m.path) for m in ranked]
+        self.courier.put_first([(f"{m.name}.pt", m.path) for m in ranked])
         self.phases["ensemble"] = round(spent, 1)
         self.courier.save_report(members={m.name: {"arch": m.arch, "epoch": m.epoch, "holdout_acc_flip": round(m.holdout_acc, 4),
                                                    "bn_remeasured": m.bn_remeasured, "weight": round(self.weights[m.name], 3)} for m in members},
@@ -302,11 +308,12 @@ class Campaign:
         self.log(f"distillation: {seconds:.0f}s, {entry['arch']} x{entry.get('members', 1)} for {epochs} of {entry['epochs']} epochs, "
                  f"teachers {', '.join(f'{m.name} ({w:.2f})' for m, w in zip(chosen, weights))}")
         group = self.group(entry, epochs, rate["mode"], targets=teachers, eval_every=self.eval_every(epochs))
+        self.courier.put_first([(f"{group.member_name(k)}.pt", group.checkpoint_path(k)) for k in range(group.members)])
         spent = train_fleet([group], seconds, on_epoch=lambda g: self.courier.sync())
         students = group.finish(self.fit.images, int(self.defaults.get("bn_faces", 8000)))
         best = max(students, key=lambda m: m.holdout_acc)
         self.teachers = chosen
-        self.courier.returns[:0] = [(f"{m.name}.pt", m.path) for m in sorted(students, key=lambda m: -m.holdout_acc)]
+        self.courier.put_first([(f"{m.name}.pt", m.path) for m in sorted(students, key=lambda m: -m.holdout_acc)])
         self.phases["distill"] = round(spent, 1)
         self.courier.save_report(students={m.name: {"epoch": m.epoch, "holdout_acc_flip": round(m.holdout_acc, 4)} for m in students},
                                  teachers={m.name: w for m, w in zip(chosen, weights)}, phases=self.phases)
@@ -338,7 +345,7 @@ class Campaign:
                  f"ranges observed {cfg.qat_observe_steps} steps, teachers {', '.join(m.name for m in self.teachers[:top])}")
         result = Trainer(cfg).fit(resume=False)
         path = self.runs / "realtime_qat" / "qat.pt"
-        self.courier.returns.insert(0, ("realtime_qat.pt", path))
+        self.courier.put_first([("realtime_qat.pt", path)])
         self.phases["qat"] = round(result.seconds, 1)
         self.courier.save_report(qat={"epochs": result.epochs, "holdout_acc_flip": round(read_checkpoint(path)["val_acc_flip"], 4)},
                                  phases=self.phases)
@@ -363,7 +370,7 @@ class Campaign:
         meta["quantization"] = ("int8 static QDQ, per channel, activation ranges from quantisation-aware training" if points
                                 else "int8 static QDQ, per channel, calibrated on fit faces")
         path.with_suffix(".json").write_text(json.dumps(meta, indent=1))
-        self.courier.returns[:0] = [("realtime.onnx", path), ("realtime.json", path.with_suffix(".json"))]
+        self.courier.put_first([("realtime.onnx", path), ("realtime.json", path.with_suffix(".json"))])
         return path
 
     def publictest(self, members: list[Member], student: Member | None, onnx_path: Path | None) -> dict:
@@ -409,6 +416,9 @@ class Campaign:
             return 0
         members = self.ensemble(rates)
         student = self.distill(members, rates) if self.left() > 5 else None
+        if student is None:
+            self.log(f"distillation skipped ({self.left():.0f}s of training time left, or no ensemble member): "
+                     "no realtime candidate from this window")
         qat = self.qat(student) if student is not None else None
         onnx_path = self.export(student, qat) if student is not None else None
         self.courier.sync(force=True)
