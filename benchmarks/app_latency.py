@@ -8,7 +8,10 @@ camera frame carries its number as a 12-bit barcode in the top strip. In the pag
 stream and the annotated video coming back are both decoded at each presented frame
 (``requestVideoFrameCallback``): latency = when a numbered frame is shown annotated minus when
 the same number was first available from the camera (one clock, the page's). Frames/s is the
-number of distinct annotated frames shown per second.
+number of distinct annotated frames shown per second. Each case also splits the median latency
+into stages: the browser's WebRTC counters (camera encode, jitter buffer, decode, round trip) and
+the server's own timing log (frame to pixels, drawing the faces, back to a video frame; the
+analysis runs beside the video and is reported with how old the faces are when drawn).
 """
 
 from __future__ import annotations
@@ -28,12 +31,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from fixtures.app_harness import app_server, face_canvas, fer_faces, launch_chromium, login, press_start, write_y4m
 
+# the app's first class asks the deployer to confirm the use: this benchmark's class is synthetic
+os.environ.setdefault("CLASSMOOD_CONFIRMED_BY", "classmood benchmark on a synthetic class")
+
 BITS = 12
 STRIP_SHARE = 20  # the barcode fills the top 1/20 of the picture (the browser may scale the video down)
 
 # Runs in every frame before its own scripts: keep the camera stream, and decode barcodes.
 PROBE = """
 (() => {
+  const Peer = window.RTCPeerConnection;
+  if (Peer) {  // keep every peer connection, for its WebRTC statistics
+    window.__pcs = [];
+    window.RTCPeerConnection = function (...args) { const pc = new Peer(...args); window.__pcs.push(pc); return pc; };
+    window.RTCPeerConnection.prototype = Peer.prototype;
+    Object.setPrototypeOf(window.RTCPeerConnection, Peer);
+  }
   const md = navigator.mediaDevices;
   if (!md) return;
   const original = md.getUserMedia.bind(md);
@@ -80,6 +93,26 @@ START_WATCH = """
 """
 
 
+# The browser's own figures: time to encode the camera, to decode the annotated video, in its jitter
+# buffer, and the round trip to the server (WebRTC getStats counters, read twice and differenced).
+WEBRTC_STATS = """
+async () => {
+  const out = {enc: 0, encoded: 0, dec: 0, decoded: 0, jb: 0, emitted: 0, rtt: null};
+  for (const pc of (window.__pcs || [])) {
+    (await pc.getStats()).forEach(s => {
+      if (s.type === 'outbound-rtp' && s.kind === 'video') { out.enc += s.totalEncodeTime || 0; out.encoded += s.framesEncoded || 0; }
+      if (s.type === 'inbound-rtp' && s.kind === 'video') {
+        out.dec += s.totalDecodeTime || 0; out.decoded += s.framesDecoded || 0;
+        out.jb += s.jitterBufferDelay || 0; out.emitted += s.jitterBufferEmittedCount || 0;
+      }
+      if (s.type === 'candidate-pair' && s.nominated && s.currentRoundTripTime !== undefined) out.rtt = s.currentRoundTripTime;
+    });
+  }
+  return out;
+}
+"""
+
+
 def stamp(frame: np.ndarray, number: int) -> np.ndarray:
     """Write ``number`` as a black/white barcode across the top strip of the frame."""
     out = frame.copy()
@@ -114,22 +147,57 @@ def measure(server, playwright, camera: Path, loop: int, seconds: float) -> dict
         frame.wait_for_function("document.querySelector('video') && document.querySelector('video').videoWidth > 0")
         time.sleep(3)  # warm-up
         assert frame.evaluate(START_WATCH), "no camera or output video to watch"
+        before = frame.evaluate(WEBRTC_STATS)
+        log_start = server.log.stat().st_size
         time.sleep(seconds)
         cam, out = frame.evaluate("[window.__cam, window.__out]")
+        after = frame.evaluate(WEBRTC_STATS)
         page_figures = _page_figures(page)
+        server_stages = _server_stages(server.log, log_start)
     finally:
         browser.close()
     latencies, shown_at = match_frames(cam, out, loop)
     span = (shown_at[-1] - shown_at[0]) / 1000 if len(shown_at) > 1 else 0.0
+    median = float(statistics.median(latencies)) if latencies else None
     return {
+        "stages_ms": stages(before, after, server_stages, median),
         "frames_shown": len(shown_at),
         "fps": round((len(shown_at) - 1) / span, 1) if span else 0.0,
-        "latency_ms_median": round(float(statistics.median(latencies)), 1) if latencies else None,
+        "latency_ms_median": round(median, 1) if median is not None else None,
         "latency_ms_p90": round(float(np.percentile(latencies, 90)), 1) if latencies else None,
         "camera_frames_decoded": len(cam),
         "output_frames_decoded": len(out),
         "server_analysis": page_figures,
     }
+
+
+def _server_stages(log: Path, start: int) -> dict[str, float]:
+    """The server's newest ``live timing`` line logged during the measurement (see app/stage_clock.py)."""
+    text = log.read_bytes()[start:].decode(errors="replace")
+    lines = [line for line in text.splitlines() if "live timing (median ms):" in line]
+    if not lines:
+        return {}
+    pairs = lines[-1].split("live timing (median ms):", 1)[1].split(",")
+    return {key: float(value) for key, value in (pair.split() for pair in pairs if pair.strip())}
+
+
+def stages(before: dict, after: dict, server: dict, glass_ms: float | None) -> dict[str, float | None]:
+    """Glass-to-glass split into what each side measures; ``rest`` is what no counter sees (the
+    server's video decode and encode in aiortc, packet pacing, the browser's display)."""
+    def per_frame(total: str, count: str, scale: float = 1000.0) -> float | None:
+        frames = after[count] - before[count]
+        return round(scale * (after[total] - before[total]) / frames, 1) if frames > 0 else None
+
+    out = {"browser_encode": per_frame("enc", "encoded"),
+           "network_both_ways": round(1000 * after["rtt"], 1) if after.get("rtt") is not None else None,
+           "server_to_pixels": server.get("to_pixels"), "server_draw": server.get("draw"),
+           "server_to_video": server.get("to_video"),
+           "browser_jitter_buffer": per_frame("jb", "emitted"), "browser_decode": per_frame("dec", "decoded"),
+           "analysis (beside the video)": server.get("analysis"), "faces_age_when_drawn": server.get("faces_age")}
+    in_path = [out[k] for k in ("browser_encode", "network_both_ways", "server_to_pixels", "server_draw",
+                                "server_to_video", "browser_jitter_buffer", "browser_decode")]
+    out["rest"] = round(glass_ms - sum(v for v in in_path if v is not None), 1) if glass_ms is not None else None
+    return out
 
 
 def _component_frame(page, timeout_s: float = 30.0):

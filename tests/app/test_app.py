@@ -9,6 +9,7 @@ real SQLite database, which the tests read back.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import ssl
 import threading
@@ -210,6 +211,8 @@ def test_live_webcam_class_is_annotated_recorded_and_reported(page, server):
     # the person running the server sees the class start and end in its log
     wait_until(lambda: f"live class ended (finished): session {session_id}," in server.log.read_text(), timeout_s=10)
     assert f"live class started: session {session_id}, source webcam" in server.log.read_text()
+    timing = re.findall(r"live timing \(median ms\): (.*)", server.log.read_text())[-1]  # where a frame's time went
+    assert all(f"{stage} " in timing for stage in ("to_pixels", "draw", "to_video", "analysis", "faces_age"))
 
     # the report of that session, downloaded from History
     go_to(page, "History")

@@ -23,6 +23,7 @@ import numpy as np
 
 from classmood.annotate import draw_faces
 from classmood.app.config import AppSettings
+from classmood.app.stage_clock import StageClock
 from classmood.class_session import ClassSession, ClassSnapshot
 from classmood.errors import ClassmoodError
 from classmood.types import Detections
@@ -45,23 +46,32 @@ class LiveRequest:
 class LatestFrameAnalyser:
     """Analyse the newest offered frame on a background thread; older unanalysed frames are dropped."""
 
-    def __init__(self, class_session: ClassSession) -> None:
+    def __init__(self, class_session: ClassSession, clock: StageClock | None = None) -> None:
         self.class_session = class_session
+        self.clock = clock or StageClock()
         self.detections = Detections.empty()  # the faces of the newest analysed frame
         self.opted_out = Detections.empty()  # ... of its students who opted out (boxes only)
         self.dropped = 0
         self._frame: np.ndarray | None = None
+        self._arrived = 0.0  # when the offered frame came in
+        self._faces_from: float | None = None  # arrival of the frame whose faces are drawn, until first drawn
         self._wake = threading.Condition()
         self._stopped = False
         self._thread = threading.Thread(target=self._run, daemon=True, name="classmood-live-analysis")
         self._thread.start()
 
-    def offer(self, image: np.ndarray) -> None:
+    def offer(self, image: np.ndarray, arrived: float) -> None:
         with self._wake:
             if self._frame is not None:
                 self.dropped += 1
-            self._frame = image
+            self._frame, self._arrived = image, arrived
             self._wake.notify()
+
+    def faces_drawn(self) -> None:
+        """Called when the newest faces are drawn on a frame: their age is timed the first time."""
+        arrived, self._faces_from = self._faces_from, None
+        if arrived is not None:
+            self.clock.add("faces_age", time.monotonic() - arrived)
 
     def _run(self) -> None:
         while True:
@@ -70,10 +80,13 @@ class LatestFrameAnalyser:
                     self._wake.wait()
                 if self._stopped:
                     return
-                image, self._frame = self._frame, None
+                image, self._frame, arrived = self._frame, None, self._arrived
             try:
+                started = time.monotonic()
                 snapshot = self.class_session.analyse(image)
+                self.clock.add("analysis", time.monotonic() - started)
                 self.detections, self.opted_out = snapshot.detections, snapshot.opted_out
+                self._faces_from = arrived
             except Exception as exc:  # noqa: BLE001 - keep the stream alive and tell the teacher on the page
                 self.class_session.error = f"Analysis failed: {exc}"
                 self.detections = self.opted_out = Detections.empty()
@@ -157,17 +170,27 @@ class LiveStream:
         analyser = self._ensure_live()
         if analyser is None:
             return frame
-        self._last_frame = time.monotonic()
+        clock = analyser.clock
+        t0 = self._last_frame = time.monotonic()
+        clock.arrived(t0)
         self._received += 1
         image = frame.to_ndarray(format="bgr24")
-        analyser.offer(image)
+        t1 = time.monotonic()
+        analyser.offer(image, t0)
         # a copy: the image stays clean for analysis
         annotated = draw_faces(image, analyser.detections, opted_out=analyser.opted_out)
+        analyser.faces_drawn()
         if self._keeper is not None:
             self._keeper.keep(annotated)
+        t2 = time.monotonic()
         out = av.VideoFrame.from_ndarray(annotated, format="bgr24")
         if frame.time_base is not None:
             out.pts, out.time_base = frame.pts, frame.time_base
+        clock.add("to_pixels", t1 - t0)
+        clock.add("draw", t2 - t1)
+        clock.add("to_video", time.monotonic() - t2)
+        if clock.due():
+            log.info(clock.line())
         return out
 
     def _ensure_live(self) -> LatestFrameAnalyser | None:
@@ -234,6 +257,8 @@ class LiveStream:
                 self.finished = live.snapshot()
                 self.finished_reason = reason
                 self._stopping = False
+            if analyser is not None:
+                log.info(analyser.clock.line())
             log.info("live class ended (%s): session %s, %.1f s, %d frames received, %d analysed, %d dropped "
                      "while analysis was busy%s", status, self.finished.session_id, self.finished.elapsed_s,
                      self._received, self.finished.frames, analyser.dropped if analyser is not None else 0,
