@@ -16,7 +16,7 @@ torch = pytest.importorskip("torch")
 
 from classmood.train.checkpoint import read_checkpoint, unslim_weights  # noqa: E402 - after importorskip
 from classmood.train.config import TrainConfig  # noqa: E402 - after importorskip
-from classmood.train.fleet import MemberGroup, ensemble_weights, holdout_split, scaled_lr  # noqa: E402 - after importorskip
+from classmood.train.fleet import MemberGroup, ensemble_weights, holdout_split, probe, scaled_lr  # noqa: E402 - after importorskip
 from fixtures.paths import FER, ROOT  # noqa: E402 - after importorskip
 
 needs_fer = pytest.mark.skipif(not FER.is_dir(), reason="FER-2013 not found in ../shared/datasets")
@@ -74,6 +74,21 @@ def test_vectorised_members_see_what_separate_networks_see(tmp_path):
         assert all(torch.allclose(states["vmap"][k][name], states["loop"][k][name], atol=1e-5) for name in bn)
     weight = "features.0.0.weight"
     assert not torch.allclose(states["vmap"][0][weight], states["vmap"][1][weight])
+
+
+def test_probe_keeps_the_mode_that_runs_and_reports_the_one_that_failed(tmp_path):
+    faces, labels = torch.randint(0, 256, (24, 48, 48), dtype=torch.uint8), torch.arange(24) % 7
+    cfg = TrainConfig(arch="vgg7_w16", batch_size=8, device="cpu")
+
+    def make(mode):
+        if mode == "vmap":
+            raise RuntimeError("CUDA out of memory (as a device would say)")
+        return MemberGroup("p", cfg, 2, (faces, labels), (faces[:7], labels[:7]), tmp_path, mode=mode, log=lambda _: None)
+
+    result = probe(make, ["vmap", "loop"], 0.1, warmup=1)
+    assert result["mode"] == "loop" and result["epochs_per_s"] > 0 and result["steps_per_s"] > 0
+    assert "out of memory" in result["modes"]["vmap"]["error"]
+    assert probe(make, ["vmap"], 0.1)["mode"] is None  # the campaign leaves such a group out
 
 
 @needs_fer

@@ -241,11 +241,15 @@ class Campaign:
             t = time.time()
             result = probe(lambda mode, e=entry: self.group(e, 1, mode, folder="probe"), modes[entry["name"]], seconds,
                            warmup=int(self.plan.get("probe_warmup_steps", 3)))
-            result["seconds_for_300_epochs"] = round(300 / max(result["epochs_per_s"], 1e-9), 1)
             results[entry["name"]] = {"arch": entry["arch"], **result}
-            self.log(f"probe {entry['name']} ({entry['arch']} x{result['members']}, batch {result['batch_size']}): "
-                     + ", ".join(f"{m} {r['epochs_per_s']:.3f} epochs/s" for m, r in result["modes"].items())
-                     + f" -> {result['mode']}; 300 epochs in {result['seconds_for_300_epochs']:.0f}s ({time.time() - t:.0f}s)")
+            timed = ", ".join(f"{m} {r['epochs_per_s']:.3f} epochs/s" if "error" not in r else f"{m} failed ({r['error']})"
+                              for m, r in result["modes"].items())
+            if result["mode"] is None:
+                self.log(f"probe {entry['name']} ({entry['arch']}): {timed}; left out of the campaign")
+                continue
+            result["seconds_for_300_epochs"] = round(300 / max(result["epochs_per_s"], 1e-9), 1)
+            self.log(f"probe {entry['name']} ({entry['arch']} x{result['members']}, batch {result['batch_size']}): {timed}"
+                     f" -> {result['mode']}; 300 epochs in {result['seconds_for_300_epochs']:.0f}s ({time.time() - t:.0f}s)")
         probe_info = {"device": self.device_name(), "seconds": self.args.probe_s, "faces": len(self.fit),
                       "compile": self.args.compile, "groups": results}
         (self.runs / "probe.json").write_text(json.dumps(probe_info, indent=1))
@@ -259,7 +263,11 @@ class Campaign:
 
     # --- phases ---------------------------------------------------------------------------------------
     def ensemble(self, rates: dict[str, dict]) -> list[Member]:
-        entries = self.plan["ensemble"]
+        entries = [e for e in self.plan["ensemble"] if rates[e["name"]]["mode"] is not None]
+        self.weights: dict[str, float] = {}
+        if not entries:
+            self.log("ensemble: no group of the plan could run (see the probe); nothing to train")
+            return []
         seconds = self.share("ensemble", "distill", "qat")
         epochs = scale_epochs({e["name"]: int(e["epochs"]) for e in entries},
                               {e["name"]: rates[e["name"]]["epochs_per_s"] for e in entries}, seconds)
@@ -415,14 +423,16 @@ class Campaign:
             self.courier.sync(force=True)
             return 0
         members = self.ensemble(rates)
-        student = self.distill(members, rates) if self.left() > 5 else None
+        runnable = rates[self.plan["student"]["name"]]["mode"] is not None
+        student = self.distill(members, rates) if members and runnable and self.left() > 5 else None
         if student is None:
             self.log(f"distillation skipped ({self.left():.0f}s of training time left, or no ensemble member): "
                      "no realtime candidate from this window")
         qat = self.qat(student) if student is not None else None
         onnx_path = self.export(student, qat) if student is not None else None
         self.courier.sync(force=True)
-        self.publictest(members, student, onnx_path)
+        if members:
+            self.publictest(members, student, onnx_path)
         self.phases["total"] = round(time.time() - self.started, 1)
         self.courier.save_report(phases=self.phases, finished=True)
         self.courier.sync(force=True)

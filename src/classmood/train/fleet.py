@@ -313,36 +313,44 @@ def _sync(device: torch.device) -> None:
 def probe(make_group: Callable[[str], MemberGroup], modes: list[str], seconds: float, warmup: int = 3) -> dict:
     """Steps per second of a group built by ``make_group(mode)`` for each of ``modes``, each timed for
     ``seconds`` after ``warmup`` steps (``cudnn.benchmark`` and ``torch.compile`` pay there); the
-    fastest mode is ``best``. Epochs per second count one epoch of every member."""
+    fastest mode is ``mode``. Epochs per second count one epoch of every member. A mode that fails (out of
+    memory, a compile error) is reported with its error and not chosen; when all fail, ``mode`` is None."""
     results = {}
     for mode in modes:
-        group = make_group(mode)
-        device = group.device
-        if device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(device)
-        warm_started = time.perf_counter()
-        for _ in range(warmup):
-            group.step(0.5)
-        _sync(device)
-        warm = time.perf_counter() - warm_started
-        steps, started = 0, time.perf_counter()
-        while time.perf_counter() - started < seconds or steps < 1:
-            group.step(0.5)
-            steps += 1
-            if steps % 5 == 0:
-                _sync(device)
-        _sync(device)
-        per_s = steps / (time.perf_counter() - started)
-        epochs_per_s = per_s / group.steps_per_epoch
-        results[mode] = {"steps_per_s": round(per_s, 3), "epochs_per_s": round(epochs_per_s, 4),
-                         "faces_per_s": round(per_s * group.batch * group.members, 1),
-                         "warmup_s": round(warm, 2), "batch_size": group.batch, "members": group.members,
-                         "peak_gib": round(torch.cuda.max_memory_allocated(device) / 2**30, 2) if device.type == "cuda" else None}
-        del group
-        if device.type == "cuda":
+        try:
+            results[mode] = _time_steps(make_group(mode), seconds, warmup)
+        except Exception as exc:  # noqa: BLE001 - a mode that fails here (out of memory, compile) is not used
+            results[mode] = {"error": f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"}
+        if torch.cuda.is_available():
             torch.cuda.empty_cache()
-    best = max(results, key=lambda m: results[m]["epochs_per_s"])
+    working = [m for m in results if "error" not in results[m]]
+    if not working:
+        return {"mode": None, "epochs_per_s": 0.0, "modes": results}
+    best = max(working, key=lambda m: results[m]["epochs_per_s"])
     return {**results[best], "mode": best, "modes": results}
+
+
+def _time_steps(group: MemberGroup, seconds: float, warmup: int) -> dict:
+    device = group.device
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    warm_started = time.perf_counter()
+    for _ in range(warmup):
+        group.step(0.5)
+    _sync(device)
+    warm = time.perf_counter() - warm_started
+    steps, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds or steps < 1:
+        group.step(0.5)
+        steps += 1
+        if steps % 5 == 0:
+            _sync(device)
+    _sync(device)
+    per_s = steps / (time.perf_counter() - started)
+    return {"steps_per_s": round(per_s, 3), "epochs_per_s": round(per_s / group.steps_per_epoch, 4),
+            "faces_per_s": round(per_s * group.batch * group.members, 1),
+            "warmup_s": round(warm, 2), "batch_size": group.batch, "members": group.members,
+            "peak_gib": round(torch.cuda.max_memory_allocated(device) / 2**30, 2) if device.type == "cuda" else None}
 
 
 def ensemble_weights(probs: list[np.ndarray], labels: np.ndarray, rounds: int = 25) -> np.ndarray:
