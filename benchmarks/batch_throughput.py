@@ -63,7 +63,7 @@ def plain_run(videos: list[Path], settings: ClassSettings, db: str, prefix: str)
     """One process, one pipeline, the recordings one after another (``classmood monitor``'s path)."""
     from classmood.class_session.watch import watch_class
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     pipeline = settings.pipeline()
     loaded = time.perf_counter()
     frames = 0
@@ -73,25 +73,42 @@ def plain_run(videos: list[Path], settings: ClassSettings, db: str, prefix: str)
             frames += sum(1 for _ in watched.snapshots())
     ended = time.perf_counter()
     return {"kind": "plain", "wall_s": ended - started, "start_s": loaded - started, "analysis_s": ended - loaded,
-            "frames": frames}
+            "cpu_s": cpu_seconds() - cpu, "frames": frames}
 
 
 def ray_run(videos: list[Path], settings: ClassSettings, db: str, prefix: str) -> dict:
     """``classmood batch`` without --ray: a local Ray on all cores, an actor per core."""
     from classmood.batch.job import connect_ray, run_batch
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     recordings = [count_frames(Recording(path.resolve(), prefix + path.stem), settings.every) for path in videos]
     with connect_ray(None) as connection:
         connected = time.perf_counter()
         results = run_batch(connection, recordings, settings=settings, db=db, consent=require_confirmation())
         analysed = time.perf_counter()
+        ray_cpu = cpu_seconds(descendants=True) - cpu  # Ray's own processes (GCS, raylet...) and the actors
     ended = time.perf_counter()
     assert all(r.status == "finished" for r in results), [r.reason for r in results if r.status != "finished"]
     return {"kind": "ray", "wall_s": ended - started, "start_s": connected - started,
-            "analysis_s": analysed - connected, "stop_s": ended - analysed, "workers": connection.workers,
+            "analysis_s": analysed - connected, "stop_s": ended - analysed, "cpu_s": ray_cpu,
+            "workers": connection.workers,
             "frames": sum(r.frames for r in results),
             "worker_fps": [round(r.fps, 1) for r in results]}
+
+
+def cpu_seconds(descendants: bool = False) -> float:
+    """CPU seconds (user + system) used so far by this process, and with ``descendants`` by every
+    process it started that still runs (a local Ray's processes live until it stops)."""
+    import psutil
+
+    me = psutil.Process()
+    processes = [me, *me.children(recursive=True)] if descendants else [me]
+    total = 0.0
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 def stored_counts(store: Store, names: list[str]) -> dict:
@@ -184,9 +201,12 @@ def summarise(runs: list[dict], video_s: float, cores: int) -> dict:
         wall, analysis = best(kind, "wall_s"), best(kind, "analysis_s")
         out[kind] = {"wall_s_best": round(wall, 2), "wall_s_median": round(median(kind, "wall_s"), 2),
                      "analysis_s_best": round(analysis, 2), "start_s_best": round(best(kind, "start_s"), 2),
+                     "cpu_s_best": round(best(kind, "cpu_s"), 1),
+                     "video_hours_per_cpu_hour": round(video_s / best(kind, "cpu_s"), 2),
                      "video_hours_per_core_hour": round(video_s / (wall * cores), 2),
                      "video_hours_per_core_hour_analysis_only": round(video_s / (analysis * cores), 2)}
     out["ray_overhead_wall"] = round(out["ray"]["wall_s_best"] / out["plain"]["wall_s_best"] - 1, 3)
+    out["ray_overhead_cpu"] = round(out["ray"]["cpu_s_best"] / out["plain"]["cpu_s_best"] - 1, 3)
     out["ray_overhead_analysis"] = round(out["ray"]["analysis_s_best"] / out["plain"]["analysis_s_best"] - 1, 3)
     return out
 
@@ -200,15 +220,17 @@ def page(report: dict) -> str:
         f"{report['seconds_per_video']:g} s (1920x1080, {report['fps']:g} frames/s, {report['faces']} faces), "
         f"`--every {report['every']}`, {report['repeats']} alternating runs of each kind, best run shown.",
         "",
-        "| run | wall s | of which start-up s | analysis s | hours of video per core-hour (wall) | (analysis only) |",
-        "|---|---|---|---|---|---|",
-        f"| plain single process | {p['wall_s_best']} | {p['start_s_best']} | {p['analysis_s_best']} | "
-        f"{p['video_hours_per_core_hour']} | {p['video_hours_per_core_hour_analysis_only']} |",
-        f"| `classmood batch`, local Ray, {report['workers']} actors | {r['wall_s_best']} | {r['start_s_best']} | "
-        f"{r['analysis_s_best']} | {r['video_hours_per_core_hour']} | {r['video_hours_per_core_hour_analysis_only']} |",
+        "| run | wall s | of which start-up s | analysis s | CPU s used | hours of video per CPU-hour used "
+        "| per core-hour of wall time |",
+        "|---|---|---|---|---|---|---|",
+        *(f"| {label} | {x['wall_s_best']} | {x['start_s_best']} | {x['analysis_s_best']} | {x['cpu_s_best']} | "
+          f"{x['video_hours_per_cpu_hour']} | {x['video_hours_per_core_hour']} |"
+          for label, x in (("plain single process", p),
+                           (f"`classmood batch`, local Ray, {report['workers']} actors", r))),
         "",
         f"Ray's overhead against the plain process: {s['ray_overhead_wall']:+.1%} of wall time for the whole job "
-        f"(Ray's start and stop included), {s['ray_overhead_analysis']:+.1%} for the analysis alone.",
+        f"(Ray's start and stop included), {s['ray_overhead_analysis']:+.1%} for the analysis alone, "
+        f"{s['ray_overhead_cpu']:+.1%} of CPU time (Ray's own processes included).",
     ]
     if "database" in report:
         d = report["database"]
@@ -218,9 +240,9 @@ def page(report: dict) -> str:
             f"{d['student_seconds_per_class_hour']:,.0f} student-second rows per class-hour, "
             f"{d['bytes_per_class_hour'] / 1e6:.1f} MB of student_seconds with its indexes per class-hour "
             f"(rows average {d['row_bytes']['student_seconds']:.0f} bytes before page and index overhead), "
-            f"plus {d['bytes_per_class'] / 1e3:.0f} kB per class for its session, "
-            f"{d['students_per_class']:.0f} student rows and alerts ({d['alerts_per_class_hour']:.0f} alerts per "
-            f"class-hour here); growth of pg_total_relation_size.",
+            f"measured as the growth of pg_total_relation_size; plus {d['bytes_per_class'] / 1e3:.1f} kB of rows per "
+            f"class for its session, {d['students_per_class']:.0f} student rows and alerts "
+            f"({d['alerts_per_class_hour']:.0f} alerts per class-hour here).",
         ]
     if "write_rate" in report:
         w = report["write_rate"]
@@ -275,12 +297,16 @@ def main() -> None:
                         hours = args.videos * args.seconds / 3600
                         counts = stored_counts(store, names)
                         growth = {t: after[t] - before[t] for t in TABLES}
+                        widths = row_bytes(store, names)
                         report["database"] = {
-                            "url_kind": "PostgreSQL (a fresh database)", "rows": counts,
-                            "row_bytes": row_bytes(store, names), "table_bytes_growth": growth,
+                            "url_kind": "a fresh PostgreSQL database", "rows": counts,
+                            "row_bytes": widths, "table_bytes_growth": growth,
                             "student_seconds_per_class_hour": counts["student_seconds"] / hours,
                             "bytes_per_class_hour": growth["student_seconds"] / hours,
-                            "bytes_per_class": sum(growth[t] for t in TABLES if t != "student_seconds") / args.videos,
+                            # the small tables shrink and grow as finished sessions drop their signatures:
+                            # their share is counted from row widths
+                            "bytes_per_class": sum(widths[t] * counts[t] for t in ("sessions", "students", "alerts"))
+                            / args.videos,
                             "students_per_class": counts["students"] / args.videos,
                             "alerts_per_class_hour": counts["alerts"] / hours}
             if postgres:
