@@ -119,7 +119,7 @@ class Courier:
                 info.size = len(blob)
                 tar.addfile(info, io.BytesIO(blob))
                 sent.append(name)
-        data = buffer.getvalue()
+        data = buffer.getvalue() if sent else b""  # nothing to return yet: no empty archive
         parts = [data[i:i + PART_BYTES] for i in range(0, len(data), PART_BYTES)]
         for i, part in enumerate(parts):
             self._write(f"weights.tar.part{i:02d}", part)
@@ -452,7 +452,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--work", default=None, help="local work folder (default: a new temporary folder)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    ap.add_argument("--compile", action="store_true", help="torch.compile each group's forward (pays on a GPU, not in a short CPU run)")
+    ap.add_argument("--compile", action="store_true", help="torch.compile each group's forward: compiled in the probe (its warmup_s) and again for "
+                    "each phase's groups, so it pays only where the probe's gain over a phase exceeds that")
     ap.add_argument("--limit-per-class", type=int, default=None, help="dry runs: at most this many faces per class of each split")
     return ap.parse_args(argv)
 
