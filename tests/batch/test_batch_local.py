@@ -3,6 +3,7 @@ good ones, a prefix that collides, --resume, bad addresses, and the core package
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -12,7 +13,7 @@ import pytest
 
 from classmood.batch.inputs import expand_inputs, plan_recordings
 from classmood.errors import ClassmoodError
-from fixtures.cli import run_cli
+from fixtures.cli import CLI, run_cli
 
 from batch_clips import BATCH_OPTIONS, stored
 
@@ -42,6 +43,16 @@ def test_the_core_package_imports_without_ray():
     code = ("import sys, classmood, classmood.cli, classmood.batch, classmood.batch.job, classmood.cli.batch; "
             "assert 'ray' not in sys.modules, 'ray imported'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_without_the_deployers_confirmation_nothing_is_analysed_or_stored(clips, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("CLASSMOOD_CONFIRMED_BY", "CLASSMOOD_DATABASE_URL")}
+    env["HOME"] = str(tmp_path)
+    db = tmp_path / "class.db"
+    result = subprocess.run([*CLI, "batch", clips["part1"], "--session-prefix", "x-", "--db", f"sqlite:///{db}"],
+                            env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert result.returncode == 1 and "classmood consent" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not db.exists()
 
 
 def test_unreachable_database_is_one_line_before_any_work(clips):

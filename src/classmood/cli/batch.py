@@ -43,12 +43,12 @@ def batch(
         raise ClassmoodError("--session-prefix needs a name, e.g. --session-prefix \"term1-\"")
     recordings = plan_recordings(expand_inputs(inputs), prefix)
     resolve_model(model)  # an unknown model is refused before anything starts
+    consent = current_confirmation() or ask_for_confirmation()  # before anything is stored
     store = Store(db)  # an unreachable database is refused here, in one line
     try:
         if is_remote(ray_address) and store.url.startswith("sqlite"):
             raise ClassmoodError("workers on other machines cannot share a SQLite file: give --db postgresql+psycopg://...")
         done, recordings = _split_done(store, recordings, resume)
-        consent = current_confirmation() or ask_for_confirmation()
         days = retention_days(keep_days)
         purged = purge_older_than(store, days).sessions
         url = store.url
