@@ -79,22 +79,22 @@ def _wait_for_cpus(address: str, env: dict[str, str], cpus: int, timeout_s: floa
 
 @pytest.fixture
 def cluster(tmp_path):
-    """A head node and a second worker node, one CPU each; yields (address, environment)."""
+    """A head node and a second worker node, one CPU each; yields (GCS address, Ray Client address, environment)."""
     env = _cluster_env()
     temp_dir = Path(f"/tmp/cmray-{os.getpid()}")  # short: Ray's socket paths must fit 107 bytes
-    port = _free_port(HEAD)
+    port, client_port = _free_port(HEAD), _free_port(HEAD)
     address = f"{HEAD}:{port}"
     nodes = []
     try:
         nodes.append(_start_node(["--head", "--node-ip-address", HEAD, "--port", str(port), "--include-dashboard",
                                   "false", "--temp-dir", str(temp_dir), "--ray-client-server-port",
-                                  str(_free_port(HEAD)), "--dashboard-agent-listen-port", str(_free_port(HEAD))],
+                                  str(client_port), "--dashboard-agent-listen-port", str(_free_port(HEAD))],
                                  env, tmp_path / "head.log"))
         _wait_for_cpus(address, env, 1)
         nodes.append(_start_node(["--address", address, "--node-ip-address", WORKER, "--temp-dir", str(temp_dir),
                                   "--dashboard-agent-listen-port", str(_free_port(WORKER))], env, tmp_path / "worker.log"))
         _wait_for_cpus(address, env, 2)
-        yield address, env
+        yield address, f"ray://{HEAD}:{client_port}", env
     finally:
         for node in reversed(nodes):
             _stop_node(node)
@@ -102,7 +102,7 @@ def cluster(tmp_path):
 
 
 def test_a_killed_worker_loses_and_duplicates_nothing(cluster, clips, reference, tmp_path):
-    address, env = cluster
+    address, client_address, env = cluster
     prefix = f"cluster{os.getpid()}-"
     names = {name: prefix + name for name in clips}
     batch = subprocess.Popen([sys.executable, "-m", "classmood", "batch", clips["whole"].parent, "--session-prefix",
@@ -131,6 +131,14 @@ def test_a_killed_worker_loses_and_duplicates_nothing(cluster, clips, reference,
         whole = stored(POSTGRES_URL, names["whole"])
         assert int(whole.owner.partition("@")[0]) != killed[0]  # recorded again by the restarted actor
         assert killed[1] < whole.rows  # the kill came in the middle
+
+        # the same cluster through Ray Client (ray://), as a machine outside it would join
+        names["client"] = prefix + "client-part1"
+        client = subprocess.run([sys.executable, "-m", "classmood", "batch", clips["part1"], "--session-prefix",
+                                 prefix + "client-", "--ray", client_address, "--db", POSTGRES_URL, *BATCH_OPTIONS],
+                                env=env, capture_output=True, text=True, timeout=300)
+        assert client.returncode == 0, client.stderr
+        assert stored(POSTGRES_URL, names["client"]).counts == reference["part1"]
     finally:
         if batch.poll() is None:
             batch.kill()
