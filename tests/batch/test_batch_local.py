@@ -108,3 +108,19 @@ def test_local_run_into_sqlite_lists_a_broken_recording_refuses_a_taken_prefix_a
     assert "3 recording(s): 0 finished, 2 skipped, 1 failed" in resumed.stdout
     assert "Ray:" not in resumed.stderr  # nothing left to analyse: no Ray started
     assert [stored(db, f"t1-{name}").counts for name in ("part1", "part2")] == [reference["part1"], reference["part2"]]
+
+
+def test_a_recording_cut_short_is_kept_marked_truncated_and_fails_the_job(clips, tmp_path):
+    pytest.importorskip("ray")
+    pytest.importorskip("av")
+    from fixtures.media import cut_video
+
+    cut = cut_video(clips["part1"], tmp_path / "cut.mp4", keep=0.5)
+    db = f"sqlite:///{tmp_path / 'class.db'}"
+    result = run_cli("batch", cut, "--session-prefix", "t2-", "--db", db, *BATCH_OPTIONS, timeout=300)
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[1].split()[-1] == "truncated"
+    assert "truncated: t2-cut: " in result.stderr
+    assert "1 recording(s): 0 finished, 0 skipped, 1 failed" in result.stdout
+    kept = stored(db, "t2-cut")
+    assert kept.status == "truncated" and 0 < kept.seconds < 4  # what was read is recorded
