@@ -123,6 +123,7 @@ def test_a_killed_worker_loses_and_duplicates_nothing(cluster, clips, reference,
         assert batch.returncode == 0, f"{out}\n{err}"
         assert "4 recording(s): 4 finished, 0 skipped, 0 failed" in out
         assert f"Ray: 2 worker(s) at {address}" in err
+        assert f"retried: {names['whole']}: a worker was lost; its partial session was replaced" in err
         for name, session in names.items():
             now = stored(POSTGRES_URL, session)
             assert now.status == "finished", name

@@ -242,7 +242,7 @@ class Analyser:
             self.store, recording, "truncated" if truncation else "finished", frames=frames,
             elapsed_s=time.perf_counter() - started, replaced=replaced, reason=truncation.reason if truncation else "")
 
-    def _clear_partial(self, recording: Recording, wait_s: float | None = None) -> tuple[bool, bool]:
+    def _clear_partial(self, recording: Recording) -> tuple[bool, bool]:
         """Make way for recording ``recording`` from its start: returns (finished already, a partial
         record was deleted). A record still being written (its worker not yet known dead: a heartbeat
         younger than ``STALE_AFTER_S``) is waited for, then refused."""
@@ -252,7 +252,7 @@ class Analyser:
         from classmood.store.liveness import STALE_AFTER_S, is_live
         from classmood.store.models import SessionRow
 
-        deadline = time.monotonic() + (STALE_AFTER_S + 5.0 if wait_s is None else wait_s)
+        deadline = time.monotonic() + STALE_AFTER_S + 5.0
         while True:
             with self.store.transaction() as db:
                 row = db.scalar(select(SessionRow).where(SessionRow.name == recording.session))

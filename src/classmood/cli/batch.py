@@ -151,6 +151,10 @@ def _print_results(results) -> None:
                       f"{r.fps:.1f}" if r.frames else "-", r.status)
     Console(width=160).print(table)
     failed = [r for r in results if not r.ok]
+    for r in results:
+        if r.replaced:
+            typer.echo(f"retried: {printable(r.session)}: a worker was lost; its partial session was replaced",
+                       err=True)
     for r in failed:
         typer.echo(f"{r.status}: {printable(r.session)}: {printable(r.reason)}", err=True)
     typer.echo(f"{len(results)} recording(s): {sum(r.status == 'finished' for r in results)} finished, "
