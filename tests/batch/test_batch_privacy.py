@@ -1,24 +1,25 @@
 """Privacy of ``classmood batch`` with a local Ray (issue 23's check, for issue 24): under a fresh home
 folder it writes nothing outside classmood's data folder (Ray's session files go to a temporary
 folder that is removed, its token stays in the environment), leaves no Ray process behind, and
-every connect() of it and of every Ray process it starts goes to loopback (strace -f)."""
+every connect(), sendto() and sendmsg() of it and of every Ray process it starts goes to loopback
+(strace -f; stricter than fixtures.privacy.remote_connects, which lets the machine's own interface
+addresses through for WebRTC)."""
 
 from __future__ import annotations
 
 import glob
-import os
 import re
-import shutil
 import subprocess
 
 import pytest
 
 from fixtures.cli import CLI
+from fixtures.privacy import STRACE, data_folder_of, files_outside_data_folder, fresh_home_env, strace_connects
 
 from batch_clips import BATCH_OPTIONS
 
-STRACE = shutil.which("strace")
-# 127.x, ::1, and IPv4 loopback written as an IPv6 address (::ffff:127.x), which Ray's gRPC uses
+# loopback only (a local Ray needs nothing else): 127.x, ::1, and 127.x written as an IPv6 address
+# (::ffff:127.x), which Ray's gRPC uses
 LOOPBACK = re.compile(r'inet_addr\("127\.|inet_pton\(AF_INET6, "::1"|inet_pton\(AF_INET6, "::ffff:127\.')
 
 
@@ -28,16 +29,13 @@ def test_batch_writes_only_the_data_folder_and_connects_nowhere(clips, tmp_path)
     home, work, trace = tmp_path / "home", tmp_path / "work", tmp_path / "batch.strace"
     home.mkdir()
     work.mkdir()
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("XDG_", "MPLCONFIGDIR", "ORT_", "RAY_")) and k != "CLASSMOOD_DATABASE_URL"}
-    env["HOME"] = str(home)
+    env = {k: v for k, v in fresh_home_env(home).items() if not k.startswith("RAY_")}
     temp_before = set(glob.glob("/tmp/classmood-ray-*"))
-    result = subprocess.run([STRACE, "-f", "-qq", "-e", "trace=connect", "-o", str(trace), *CLI, "batch",
-                             clips["part1"], "--session-prefix", "b-", *BATCH_OPTIONS],
-                            cwd=work, env=env, capture_output=True, text=True, timeout=600)
+    result = subprocess.run([*strace_connects(trace), *CLI, "batch", clips["part1"], "--session-prefix", "b-",
+                             *BATCH_OPTIONS], cwd=work, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
-    data = home / ".local" / "share" / "classmood"
-    assert [p for p in home.rglob("*") if p.is_file() and data not in p.parents] == []  # not ~/.ray/auth_token
+    data = data_folder_of(home)
+    assert files_outside_data_folder(home) == []  # not ~/.ray/auth_token
     assert (data / "classmood.db").is_file()
     assert list(work.iterdir()) == []
     assert set(glob.glob("/tmp/classmood-ray-*")) == temp_before  # Ray's session files removed
