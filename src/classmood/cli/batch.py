@@ -18,7 +18,7 @@ def batch(
     every: Annotated[int, typer.Option("--every", min=1, help="Analyse every N-th frame of each recording.")] = 1,
     model: Annotated[str, typer.Option("--model", "-m", help="Emotion model: realtime, accurate, or a path to an .onnx file.")] = "realtime",
     detect_size: Annotated[int, typer.Option("--detect-size", min=160, help="Longest side (px) for face detection.")] = 960,
-    names: Annotated[bool, typer.Option("--names/--no-names", help="Read names under gallery tiles with Tesseract OCR when installed.")] = True,
+    names: Annotated[bool, typer.Option("--names/--no-names", help="Read names under gallery tiles with OCR (RapidOCR or Tesseract) when installed.")] = True,
     resume: Annotated[bool, typer.Option("--resume", help="Sessions of this prefix exist already: skip the finished recordings, redo the others.")] = False,
     keep_days: Annotated[int | None, typer.Option("--keep-days", min=0, help="Delete recorded sessions older than this many days at start (default $CLASSMOOD_RETENTION_DAYS or 30; 0 keeps all).")] = None,
 ) -> None:
