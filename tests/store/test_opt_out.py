@@ -19,6 +19,7 @@ from classmood.sources import open_source
 from classmood.store import StudentSighting
 from classmood.store.opt_outs import add_opt_out, is_opted_out, opted_out_names, remove_opt_out
 from classmood.store.queries import rename_student, seconds_frame, students_frame
+from classmood.track.names import default_engine
 
 from fixtures.cli import run_cli
 from fixtures.store import second
@@ -163,3 +164,22 @@ def test_the_optout_command(tmp_path):
     assert "Traceback" not in missing.stderr
     assert run_cli("optout", "remove", "ANA MARÍA", "--db", db).returncode == 0
     assert run_cli("optout", "list", "--db", db).stdout.strip() == "Nobody has opted out."
+
+
+@pytest.mark.skipif(default_engine() is None, reason="no OCR installed (pip install -e '.[ocr]')")
+def test_a_recording_analysed_faster_than_real_time_reads_the_labels_and_skips_a_listed_student(store):
+    """Labels are read per second of the recording, not of the wall clock, so the list applies to a
+    video analysed at many times real speed as it does to a live class."""
+    listed, name = "Student 03", _unique("class")
+    add_opt_out(store, listed)
+    try:
+        session = ClassSession.open(store, name, ClassSettings().pipeline(), ClassSettings())
+        with open_source(SAMPLE_VIDEO) as source:  # 14 s of video, analysed in a few seconds
+            snapshots = list(session.run(source))
+        students = students_frame(store, name)
+        read = list(students.query("name_source == 'ocr'")["label"])
+        assert len(read) >= 5, list(students["label"])  # wall-clock pacing read 2 of the 9 labels
+        assert listed not in read and len(students) == 8
+        assert any(card.opted_out and card.name == listed for card in snapshots[-1].students)
+    finally:
+        remove_opt_out(store, listed)

@@ -66,6 +66,7 @@ class ClassSession:
         self.alert_log: list[Alert] = []
         self.timeline: deque[MoodPoint] = deque(maxlen=TIMELINE_POINTS)
         self.error: str | None = None  # shown with the class (set by a live feed that skipped a bad frame)
+        self._recording = False  # a recording (not live) runs: names are read per second of its time
         self.finished = False
         self._lock = threading.Lock()
         self._started = time.monotonic()
@@ -138,7 +139,7 @@ class ClassSession:
                 return None
             t = self.offset + result.frame.timestamp
             faces = self._track(result, t)
-            self._read_names(result.frame.image, faces)
+            self._read_names(result.frame.image, faces, t)
             ids = faces.student_ids.tolist()
             skip = np.array([student_id in self._opted_out for student_id in ids], bool)
             for student_id, box in zip(faces.student_ids[skip].tolist(), faces.boxes[skip].astype(int).tolist()):
@@ -181,10 +182,10 @@ class ClassSession:
         result.detections = result.detections.with_(boxes=boxes, student_ids=ids, embeddings=embeddings, names=names)
         return result.detections
 
-    def _read_names(self, image: np.ndarray, detections: Detections) -> None:
+    def _read_names(self, image: np.ndarray, detections: Detections, t: float) -> None:
         if self._names is not None:
             faces = list(zip(detections.student_ids.tolist(), [tuple(box) for box in detections.boxes.astype(int).tolist()]))
-            for student_id, name in self._names.step(image, faces):
+            for student_id, name in self._names.step(image, faces, at=t if self._recording else None):
                 self._rename(student_id, name, "ocr")
 
     def _snapshot(self, t: float, frame: Frame, detections: Detections, opted_out: Detections, mood,
@@ -285,6 +286,7 @@ class ClassSession:
         running out means the camera or screen stalled), or ``truncated`` when the source reports
         a cut or corrupt file. A failing source or database marks it interrupted; everything
         recorded so far is kept either way."""
+        self._recording = not getattr(source, "live", False)
         reset = getattr(self.pipeline, "reset", None)
         if reset is not None:  # consecutive frames of one feed: the detector may reuse what it saw
             reset(bool(getattr(source, "continuous", False)))

@@ -280,19 +280,25 @@ class NameScheduler:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="classmood-ocr")
         self.pending: tuple[int, Future] | None = None
         self.tries: dict[int, int] = {}
-        self.last = 0.0
+        self.last = -math.inf
 
-    def step(self, image: np.ndarray, faces: list[tuple[int, tuple]]) -> list[tuple[int, str]]:
-        """Collect a finished read and maybe start the next; returns the (student, name) pairs confirmed."""
+    def step(self, image: np.ndarray, faces: list[tuple[int, tuple]], at: float | None = None) -> list[tuple[int, str]]:
+        """Collect a finished read and maybe start the next; returns the (student, name) pairs confirmed.
+
+        ``at`` is the session time of a recording: reads are then paced per second of video, and a
+        read still running when the next is due is waited for, so a recording analysed faster than
+        real time gets its labels read as a live class does (the do-not-analyse list depends on it).
+        Without it (a live feed), wall-clock pacing; a slow read never holds a frame back."""
         named: list[tuple[int, str]] = []
-        if self.pending is not None and self.pending[1].done():
+        now = time.monotonic() if at is None else at
+        due = now - self.last >= self.every_s
+        if self.pending is not None and (self.pending[1].done() or (at is not None and due)):
             student, future = self.pending
             self.pending = None
             name = self.reader.confirm(student, future.result())
             if name:
                 named.append((student, name))
-        now = time.monotonic()
-        if self.pending is None and now - self.last >= self.every_s:
+        if self.pending is None and due:
             # a student with one reading already goes first, so that names are confirmed one by one
             todo = [(student not in self.reader.readings, self.tries.get(student, 0), student, box)
                     for student, box in faces
