@@ -36,12 +36,15 @@ _CLEAN = re.compile(r"[^\w .'-]", re.UNICODE)
 class OcrEngine(Protocol):
     """Reads the label in a strip of a tile (``label_region``): ``(text, confidence 0-1)``, empty
     text when it sees none. ``face_span`` is the face's x-range in the strip (None: the tile's own
-    strip, whose label starts at its left edge)."""
+    strip, whose label starts at its left edge). ``attempt`` counts the reads of one label: an engine
+    may look at it a little differently each time, so that a name confirmed by two equal reads is
+    not one misreading repeated."""
 
     name: str
     min_confidence: float  # a reading below it is no reading
 
-    def read(self, region: np.ndarray, face_span: tuple[int, int] | None = None) -> tuple[str, float]: ...
+    def read(self, region: np.ndarray, face_span: tuple[int, int] | None = None,
+             attempt: int = 0) -> tuple[str, float]: ...
 
 
 def tesseract_available() -> bool:
@@ -61,7 +64,8 @@ class TesseractEngine:
     name = "tesseract"
     min_confidence = 0.7  # its least sure word, 0-1
 
-    def read(self, region: np.ndarray, face_span: tuple[int, int] | None = None) -> tuple[str, float]:
+    def read(self, region: np.ndarray, face_span: tuple[int, int] | None = None,
+             attempt: int = 0) -> tuple[str, float]:
         import pytesseract
 
         line = prepare_for_ocr(region, face_span)
@@ -77,21 +81,24 @@ class TesseractEngine:
 
 
 class RapidOcrEngine:
-    """RapidOCR's PP-OCR text detector finds the lines of text in the strip, enlarged twice (at most
-    960 px on its long side: fast on a label strip), its recogniser reads them; the label is the line that
+    """RapidOCR's PP-OCR text detector finds the lines of text in the strip, enlarged 2x or 3x by
+    attempt (at most 960 px on its long side), its recogniser reads them; the label is the line that
     overlaps the face's x-range most (or the leftmost one in a tile's own strip)."""
 
     name = "rapidocr"
     min_confidence = 0.85  # below it, the garbled readings of scripts its model does not know
-    scale = 2.0
+    #: enlargement per attempt: labels of small tiles are 11-13 px high, and the recogniser reads 48-px
+    #: lines far better; two scales in turn halved the names accepted wrong (benchmarks/name_ocr.py)
+    scales = (2.0, 3.0)
 
     def __init__(self) -> None:
         self._ocr = _rapidocr()
 
-    def read(self, region: np.ndarray, face_span: tuple[int, int] | None = None) -> tuple[str, float]:
+    def read(self, region: np.ndarray, face_span: tuple[int, int] | None = None,
+             attempt: int = 0) -> tuple[str, float]:
         image = cv2.cvtColor(region, cv2.COLOR_GRAY2BGR) if region.ndim == 2 else region
-        # labels of small tiles are 11-13 px high: twice that reads far better (the recogniser sees 48 px)
-        image = cv2.resize(image, None, fx=self.scale, fy=self.scale, interpolation=cv2.INTER_CUBIC)
+        scale = self.scales[attempt % len(self.scales)]
+        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
         try:
             result = self._ocr(image, use_cls=False)
         except Exception:  # noqa: BLE001 - an unreadable strip is no name, never a crash
@@ -104,7 +111,7 @@ class RapidOcrEngine:
             left, right = spans[i]
             if face_span is None:
                 return (0.0, -left)
-            a, b = face_span[0] * self.scale, face_span[1] * self.scale
+            a, b = face_span[0] * scale, face_span[1] * scale
             return (min(right, b) - max(left, a), -abs(left - a))
 
         best = max(range(len(result.txts)), key=fit)
@@ -227,20 +234,21 @@ class NameReader:
         return self.engine is not None
 
     def read(self, image: np.ndarray, box: tuple[float, float, float, float],
-             layout: GalleryLayout | None = None) -> str | None:
+             layout: GalleryLayout | None = None, attempt: int = 0) -> str | None:
         """The name label of the face at ``box``: in its tile when ``layout`` has one for it, else in
         the strip under the face; None when nothing legible is there."""
         tile = layout.tile_of(box) if layout is not None else None
         if tile is not None:
-            return self.read_region(tile_label_strip(image, tile))
+            return self.read_region(tile_label_strip(image, tile), attempt=attempt)
         region, span = label_region(image, box)
-        return self.read_region(region, span)
+        return self.read_region(region, span, attempt)
 
-    def read_region(self, region: np.ndarray, face_span: tuple[int, int] | None = None) -> str | None:
+    def read_region(self, region: np.ndarray, face_span: tuple[int, int] | None = None,
+                    attempt: int = 0) -> str | None:
         """The text of a label strip (see ``label_region``), or None."""
         if self.engine is None or region.size == 0 or min(region.shape[:2]) < 6:
             return None
-        text, confidence = self.engine.read(region, face_span)
+        text, confidence = self.engine.read(region, face_span, attempt)
         if confidence < (self.min_confidence if self.min_confidence is not None else self.engine.min_confidence):
             return None
         text = " ".join(_CLEAN.sub("", text).split())
@@ -305,17 +313,18 @@ class NameScheduler:
                     if student not in self.reader.names and self.tries.get(student, 0) < self.attempts]
             if todo:
                 *_, student, box = min(todo, key=lambda item: item[:2])
-                self.tries[student] = self.tries.get(student, 0) + 1
-                self.pending = (student, self.pool.submit(self._read, image.copy(), box))
+                attempt = self.tries.get(student, 0)
+                self.tries[student] = attempt + 1
+                self.pending = (student, self.pool.submit(self._read, image.copy(), box, attempt))
                 self.last = now
         return named
 
-    def _read(self, image: np.ndarray, box: tuple) -> str | None:
+    def _read(self, image: np.ndarray, box: tuple, attempt: int) -> str | None:
         """In the reading thread: the tiles (found again when stale), then the label of ``box``."""
         now = time.monotonic()
         if now - self._layout_at >= self.layout_every_s:
             self.layout, self._layout_at = find_tiles(image), now
-        return self.reader.read(image, box, self.layout)
+        return self.reader.read(image, box, self.layout, attempt)
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
