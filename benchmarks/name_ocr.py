@@ -34,7 +34,9 @@ from tqdm import tqdm
 
 from classmood.assets.gallery import gallery_layout, render_tile, varied_participants
 from classmood.assets.labels import STYLES, draw_label, label_fonts
-from classmood.track.names import ENGINES, NameReader, label_region, rapidocr_available, tesseract_available
+from classmood.track.names import (
+    ENGINES, NameReader, label_region, rapidocr_available, tesseract_available, tile_label_strip,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = {
@@ -85,17 +87,13 @@ def cases(per_style: int, seed: int = 0) -> list[Case]:
     return out
 
 
-def tile_strip(tile: np.ndarray) -> tuple[np.ndarray, None]:
-    """Where a meeting app prints the name: the bottom fifth and left three quarters of the tile."""
-    height, width = tile.shape[:2]
-    return tile[int(height * 0.8):, : int(width * 0.75)], None
-
-
 def measure(engine: str, items: list[Case], strip: str) -> dict:
     reader = NameReader(ENGINES[engine]())
     rows, seconds = [], []
     for case in tqdm(items, desc=f"{engine} ({strip})", leave=False, disable=None):
-        region, span = tile_strip(case.tile) if strip == "tile" else label_region(case.tile, case.face_box)
+        height, width = case.tile.shape[:2]
+        region, span = (tile_label_strip(case.tile, (0, 0, width, height)), None) if strip == "tile" else \
+            label_region(case.tile, case.face_box)
         t0 = time.perf_counter()
         text = reader.read_region(region, span)
         seconds.append(time.perf_counter() - t0)

@@ -10,7 +10,9 @@ import pytest
 
 from classmood.assets.gallery import gallery_layout, render_tile, varied_participants
 from classmood.assets.labels import STYLES, draw_label, label_fonts
-from classmood.track.names import NameReader, RapidOcrEngine, TesseractEngine, rapidocr_available, tesseract_available
+from classmood.track.names import (
+    NameReader, RapidOcrEngine, TesseractEngine, rapidocr_available, tesseract_available, tile_label_strip,
+)
 
 LATIN = ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Hedy Lamarr", "José Núñez", "Chloé Lefèvre",
          "Ana María Pérez", "Barbara Liskov"]
@@ -26,7 +28,7 @@ def _tile_strips(names: list[str], grid: int = 5) -> list[tuple[str, object]]:
     for k, name in enumerate(names):
         tile, _ = render_tile(people[k], width, height)
         draw_label(tile, (0, 0, width, height), name, style=STYLES[k % len(STYLES)], font=fonts[k % len(fonts)])
-        strips.append((name, tile[int(height * 0.8):, : int(width * 0.75)]))
+        strips.append((name, tile_label_strip(tile, (0, 0, width, height))))
     return strips
 
 
