@@ -239,11 +239,12 @@ class ClassSession:
         the store's do-not-analyse list too, so later classes skip them as well."""
         with self._lock:
             name = self.aggregator.names.get(student_id)
-            self._opt_out(student_id, name or f"S{student_id:02d}")
+            shown = name or f"S{student_id:02d}"
+            self._opt_out(student_id, shown)
         if name and self.recorder is not None:
             add_opt_out(self.recorder.store, name)
             self.opted_out_names.add(name_key(name))
-        return name or f"S{student_id:02d}"
+        return shown
 
     def _opt_out_if_listed(self, student_id: int, name: str) -> None:
         if name_key(name) in self.opted_out_names:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from typing import Annotated
 
 import typer
 
 from classmood.cli.sessions import DbOption
-from classmood.errors import cli_errors
+from classmood.errors import ClassmoodError, cli_errors
 from classmood.terminal import printable
 
 NameArg = Annotated[str, typer.Argument(help="The student's name as the meeting tile shows it (or as you named them).")]
@@ -24,12 +25,9 @@ def add(name: NameArg, db: DbOption = None) -> None:
     from classmood.store import Store
     from classmood.store.opt_outs import add_opt_out, sessions_holding
 
-    store = Store(db)
-    try:
+    with closing(Store(db)) as store:
         added = add_opt_out(store, name)
         held = sessions_holding(store, name)
-    finally:
-        store.close()
     shown = printable(repr(" ".join(name.split())))
     typer.echo(f"{shown} {'is now on' if added else 'was already on'} the do-not-analyse list")
     if held:
@@ -41,15 +39,11 @@ def add(name: NameArg, db: DbOption = None) -> None:
 @cli_errors
 def remove(name: NameArg, db: DbOption = None) -> None:
     """Take a name off the list (the student is analysed again in classes started from now on)."""
-    from classmood.errors import ClassmoodError
     from classmood.store import Store
     from classmood.store.opt_outs import remove_opt_out
 
-    store = Store(db)
-    try:
+    with closing(Store(db)) as store:
         removed = remove_opt_out(store, name)
-    finally:
-        store.close()
     if not removed:
         raise ClassmoodError(f"{name!r} is not on the do-not-analyse list (see classmood optout list)")
     typer.echo(f"{printable(repr(name.strip()))} is off the do-not-analyse list")
@@ -62,11 +56,8 @@ def list_(db: DbOption = None) -> None:
     from classmood.store import Store
     from classmood.store.opt_outs import opted_out_names
 
-    store = Store(db)
-    try:
+    with closing(Store(db)) as store:
         names = opted_out_names(store)
-    finally:
-        store.close()
     typer.echo("\n".join(printable(name) for name in names) if names else "Nobody has opted out.")
 
 

@@ -17,7 +17,7 @@ from classmood.errors import ClassmoodError
 from classmood.store.database import SessionBusyError, SessionNotFoundError, Store
 from classmood.store.liveness import is_live, utc
 from classmood.store.models import AlertRow, SessionRow, StudentRow, StudentSecondRow
-from classmood.store.opt_outs import name_key
+from classmood.store.opt_outs import students_named
 
 RETENTION_ENV = "CLASSMOOD_RETENTION_DAYS"
 DEFAULT_RETENTION_DAYS = 30
@@ -77,11 +77,7 @@ def forget_name(store: Store, name: str) -> Erased:
     """Erase every student shown as ``name`` (named by the teacher or read from a tile) in every
     session; names compare as on the do-not-analyse list (case, spacing, Unicode form aside)."""
     with store.transaction() as db:
-        named = db.execute(select(StudentRow.session_id, StudentRow.student_id, StudentRow.name, SessionRow)
-                           .join(SessionRow, SessionRow.id == StudentRow.session_id)
-                           .where(StudentRow.name.is_not(None))).all()
-        found = [(session_id, student_id, row) for session_id, student_id, shown, row in named
-                 if name_key(shown) == name_key(name)]
+        found = students_named(db, name)
         for _, _, row in found:
             _refuse_live(row)
         for session_id, student_id, _ in found:

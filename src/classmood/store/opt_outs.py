@@ -62,11 +62,17 @@ def remove_opt_out(store: Store, name: str) -> bool:
         return db.execute(delete(OptOutRow).where(OptOutRow.key == name_key(_checked(name)))).rowcount > 0
 
 
+def students_named(db, name: str) -> list[tuple[int, int, SessionRow]]:
+    """``(session id, student id, session)`` of every stored student shown as ``name``, compared as
+    the list compares names (in Python: the database cannot case-fold and normalise Unicode alike)."""
+    key = name_key(name)
+    named = db.execute(select(StudentRow.session_id, StudentRow.student_id, StudentRow.name, SessionRow)
+                       .join(SessionRow, SessionRow.id == StudentRow.session_id)
+                       .where(StudentRow.name.is_not(None))).all()
+    return [(session_id, student_id, row) for session_id, student_id, shown, row in named if name_key(shown) == key]
+
+
 def sessions_holding(store: Store, name: str) -> list[str]:
     """Names of the sessions that still hold a student shown as ``name`` (recorded before the opt-out)."""
-    key = name_key(name)
     with store.transaction() as db:
-        rows = db.execute(select(StudentRow.name, SessionRow.name)
-                          .join(SessionRow, SessionRow.id == StudentRow.session_id)
-                          .where(StudentRow.name.is_not(None))).all()
-    return sorted({session for student, session in rows if name_key(student) == key})
+        return sorted({row.name for _, _, row in students_named(db, name)})
