@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from classmood.emotions import EMOTIONS
 from classmood.errors import ClassmoodError
@@ -32,17 +32,20 @@ class SessionSummary:
     machine: str = ""
 
 
-def list_sessions(store: Store) -> list[SessionSummary]:
+def list_sessions(store: Store, running_or_since: datetime | None = None) -> list[SessionSummary]:
+    """Every session, oldest first; with ``running_or_since``, only those marked running or started
+    since then (the filter runs in the database: a school's database holds many sessions)."""
     with store.transaction() as db:
         students = (select(StudentRow.session_id, func.count().label("n")).group_by(StudentRow.session_id)
                     .subquery())
         alerts = select(AlertRow.session_id, func.count().label("n")).group_by(AlertRow.session_id).subquery()
-        rows = db.execute(
-            select(SessionRow, func.coalesce(students.c.n, 0), func.coalesce(alerts.c.n, 0))
-            .outerjoin(students, students.c.session_id == SessionRow.id)
-            .outerjoin(alerts, alerts.c.session_id == SessionRow.id)
-            .order_by(SessionRow.started_at)).all()
-        return [_summary(s, n, a) for s, n, a in rows]
+        query = (select(SessionRow, func.coalesce(students.c.n, 0), func.coalesce(alerts.c.n, 0))
+                 .outerjoin(students, students.c.session_id == SessionRow.id)
+                 .outerjoin(alerts, alerts.c.session_id == SessionRow.id)
+                 .order_by(SessionRow.started_at))
+        if running_or_since is not None:
+            query = query.where(or_(SessionRow.status == "running", SessionRow.started_at >= running_or_since))
+        return [_summary(s, n, a) for s, n, a in db.execute(query).all()]
 
 
 def _summary(row: SessionRow, students: int, alerts: int) -> SessionSummary:
@@ -69,7 +72,8 @@ def school_overview(store: Store, days: float = 7.0, now: datetime | None = None
     """The classes being recorded now and those started in the last ``days`` days, newest first
     (every teacher and machine writing this database)."""
     since = (now or datetime.now(UTC)) - timedelta(days=days)
-    recent = [s for s in list_sessions(store) if s.status == "running" or utc(s.started_at) >= since]
+    recent = [s for s in list_sessions(store, running_or_since=since)
+              if s.status == "running" or utc(s.started_at) >= since]
     with store.transaction() as db:
         last_minute = {name: (students, engagement) for name, students, engagement in db.execute(
             select(SessionRow.name, func.count(func.distinct(StudentSecondRow.student_row_id)),
