@@ -62,7 +62,9 @@ def find_tiles(image: np.ndarray, min_tiles: int = 2) -> GalleryLayout:
 
 def _tiles_on(image: np.ndarray, background: tuple[int, int, int]) -> list[Box]:
     """The alike, video-shaped blobs of pixels that are not ``background``, row by row."""
-    is_background = (np.abs(image.astype(np.int16) - np.asarray(background, np.int16)) <= TOLERANCE).all(axis=2)
+    colour = np.asarray(background, np.int16)
+    is_background = cv2.inRange(image, np.clip(colour - TOLERANCE, 0, 255).astype(np.uint8),
+                                np.clip(colour + TOLERANCE, 0, 255).astype(np.uint8)) > 0
     # each tile is a blob of non-background pixels, cut from the others by the gaps (connectivity 4:
     # a diagonal touch across a gap's corner does not join two tiles)
     count, _, stats, _ = cv2.connectedComponentsWithStats((~is_background).astype(np.uint8), connectivity=4)
@@ -105,21 +107,27 @@ def _shrink(image: np.ndarray, longest: int = 960) -> tuple[np.ndarray, float]:
     """Work on at most ``longest`` px (nearest neighbour: gap colours stay exact)."""
     height, width = image.shape[:2]
     step = max(1, int(np.ceil(max(height, width) / longest)))
-    return image[::step, ::step], float(step)
+    return np.ascontiguousarray(image[::step, ::step]), float(step)
 
 
 def _background_candidates(image: np.ndarray, count: int = 3) -> list[tuple[int, int, int]]:
     """The ``count`` commonest colours of the rows and columns that are one colour end to end (gaps,
     margins, flat panels), then those of the whole frame (a gallery's margins, when a panel beside it
     breaks every line)."""
-    rows = image[(np.ptp(image, axis=1) <= TOLERANCE).all(axis=1)][:, 0]
-    columns = image[:, (np.ptp(image, axis=0) <= TOLERANCE).all(axis=1)][0]
+    rows = image[_flat(image, along=1)][:, 0]
+    columns = image[:, _flat(image, along=0)][0]
     candidates: list[tuple[int, int, int]] = []
     for pixels in (np.concatenate([rows, columns]), image.reshape(-1, 3)):
         for colour in _commonest(pixels, count):
             if all(np.abs(np.subtract(colour, known)).max() > TOLERANCE for known in candidates):
                 candidates.append(colour)
     return candidates
+
+
+def _flat(image: np.ndarray, along: int) -> np.ndarray:
+    """Which rows (``along=1``) or columns (``along=0``) are one colour end to end, within ``TOLERANCE``."""
+    spread = cv2.reduce(image, along, cv2.REDUCE_MAX).astype(np.int16) - cv2.reduce(image, along, cv2.REDUCE_MIN)
+    return (spread <= TOLERANCE).reshape(-1, 3).all(axis=1)
 
 
 def _commonest(pixels: np.ndarray, count: int) -> list[tuple[int, int, int]]:
