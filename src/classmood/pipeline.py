@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from classmood.classify import DEFAULT_MODEL, EmotionClassifier
-from classmood.detect import FaceDetector, YuNetDetector
+from classmood.detect import FaceDetector, YuNetDetector, follow_faces
 from classmood.types import Frame, FrameResult
 
 STAGES = ("decode", "detect", "classify", "annotate")
@@ -23,12 +23,16 @@ class Pipeline:
     """Face detection + emotion classification over frames.
 
     ``max_faces`` keeps the highest-scoring faces only; ``annotate=True`` fills
-    ``FrameResult.annotated`` with boxes, labels and confidence bars.
+    ``FrameResult.annotated`` with boxes, labels and confidence bars. On a continuous source the
+    detector follows the faces it knows between full detections (``FollowingDetector``);
+    ``follow=False`` searches every frame whole.
     """
 
     def __init__(self, detector: FaceDetector | None = None, classifier: EmotionClassifier | None = None, *,
-                 model: str | Path = DEFAULT_MODEL, max_faces: int | None = None, annotate: bool = False) -> None:
-        self.detector = detector if detector is not None else YuNetDetector()
+                 model: str | Path = DEFAULT_MODEL, max_faces: int | None = None, annotate: bool = False,
+                 follow: bool = True) -> None:
+        detector = detector if detector is not None else YuNetDetector()
+        self.detector = follow_faces(detector) if follow else detector
         self.classifier = classifier if classifier is not None else EmotionClassifier(model)
         self.max_faces = max_faces
         self.annotate = annotate
@@ -74,7 +78,7 @@ class Pipeline:
         """Stream results for every frame of ``source`` (any iterable of ``Frame``).
 
         For a continuous source (``source.continuous``: video, webcam, screen, stream)
-        the detector may use what it saw in the previous frame (see ``YuNetDetector``).
+        the detector may use what it saw in the previous frame (see ``FollowingDetector``, ``YuNetDetector``).
         """
         self.reset(bool(getattr(source, "continuous", False)))
         try:
