@@ -22,14 +22,15 @@ def home(tmp_path, monkeypatch):
 def test_settings_feed_the_alerts_and_are_stored_under_one_set_of_keys(home):
     from classmood.app.config import AppSettings
 
-    settings = ClassSettings(absent_after_s=12.0, negative_after_s=30.0, negative_threshold=0.4, mood_drop=0.2)
+    settings = ClassSettings(absent_after_s=12.0, negative_after_s=30.0, negative_threshold=0.4, mood_drop=0.2,
+                             camera_off_is_absent=True)
     alerts = settings.aggregator_config().alerts
-    assert (alerts.absent_after_s, alerts.negative_after_s, alerts.negative_threshold, alerts.mood_drop) == (
-        12.0, 30.0, 0.4, 0.2)
+    assert (alerts.absent_after_s, alerts.negative_after_s, alerts.negative_threshold, alerts.mood_drop,
+            alerts.camera_off_is_absent) == (12.0, 30.0, 0.4, 0.2, True)
     app = AppSettings.load().analysis
     assert set(app.stored()) == set(settings.stored()) == {
-        "model", "every", "detect_size", "min_score", "max_faces", "absent_after_s", "negative_after_s",
-        "negative_threshold", "mood_drop", "read_names"}
+        "model", "every", "detect_size", "min_score", "max_faces", "absent_after_s", "camera_off_is_absent",
+        "negative_after_s", "negative_threshold", "mood_drop", "read_names"}
 
 
 def test_app_settings_saved_under_the_old_names_keep_their_values(home):

@@ -76,9 +76,16 @@ def test_session_commands_list_show_export_delete(recorded, tmp_path):
 
     csv, parquet = tmp_path / "s.csv", tmp_path / "a.parquet"
     assert subprocess.run([*CLI, "sessions", "export", "physics", "--out", str(csv), "--db", recorded]).returncode == 0
-    seconds = pd.read_csv(csv)
-    assert len(seconds) == 4 * 600 - 180 and set(seconds["label"]) == {"S01", "S02", "S03", "Ada Lovelace"}
-    assert np.allclose(seconds[[f"p_{e}" for e in EMOTIONS]].sum(axis=1), 1.0, atol=1e-6)
+    seconds = pd.read_csv(csv)  # every student every second, seen or not: S02's 3 minutes out are "away"
+    assert len(seconds) == 4 * 600 and set(seconds["label"]) == {"S01", "S02", "S03", "Ada Lovelace"}
+    assert seconds.groupby("state").size().to_dict() == {"present": 4 * 600 - 180, "away": 180}
+    away = seconds[seconds["state"] == "away"]
+    assert set(away["label"]) == {"S02"} and (away["second"].min(), away["second"].max()) == (120, 299)
+    assert away["emotion"].isna().all() and away["engagement"].isna().all()
+    present = seconds[seconds["state"] == "present"]
+    assert np.allclose(present[[f"p_{e}" for e in EMOTIONS]].sum(axis=1), 1.0, atol=1e-6)
+    assert set(seconds.loc[seconds["label"] == "Ada Lovelace", "name"]) == {"Ada Lovelace"}
+    assert seconds.loc[seconds["label"] == "S01", "name"].isna().all()
     assert subprocess.run([*CLI, "sessions", "export", "physics", "--what", "alerts", "--out", str(parquet),
                            "--db", recorded]).returncode == 0
     alerts = pd.read_parquet(parquet)

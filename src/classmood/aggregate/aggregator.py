@@ -36,6 +36,11 @@ class StudentSecond:
         return float(max(self.probabilities))
 
 
+#: what a student is doing in a second of the class (the export's ``state`` column): their face is seen;
+#: their gallery tile is shown without a face; they are gone for a while; they are gone for good
+STATES = ("present", "camera_off", "away", "left")
+
+
 @dataclass(frozen=True, slots=True)
 class StudentCard:
     """The live state of one student, for a dashboard."""
@@ -51,6 +56,7 @@ class StudentCard:
     box: tuple[int, int, int, int] | None
     last_seen: float
     opted_out: bool = False  # on the do-not-analyse list: shown as "opted out" and nothing else
+    state: str = "present"  # one of STATES
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,17 +74,20 @@ class ClassMood:
 
 @dataclass(frozen=True, slots=True)
 class AggregateUpdate:
-    """What changed with one frame: finished seconds to store, alerts opened and closed."""
+    """What changed with one frame: finished seconds to store (``camera_off``: the student and second of
+    each finished second in which a student's tile showed no face), alerts opened and closed."""
 
     seconds: list[StudentSecond]
     opened: list[Alert]
     closed: list[Alert]
+    camera_off: list[tuple[int, int]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
 class AggregatorConfig:
     smoothing_tau_s: float = 1.5
     away_after_s: float = 2.0  # a student not seen for this long is shown as away
+    left_after_s: float = 120.0  # ... and after this long (their tile gone too) as left
     alerts: AlertConfig = field(default_factory=AlertConfig)
 
 
@@ -101,6 +110,8 @@ class ClassAggregator:
         self.config = config or AggregatorConfig()
         self.students: dict[int, _Student] = {}
         self.names: dict[int, str] = {}
+        self.camera_off: frozenset[int] = frozenset()  # students whose tile shows no face (``TileWatch``)
+        self._camera_off_by_second: dict[int, set[int]] = {}
         self.alerts = AlertBook(clear_after_s=self.config.alerts.clear_after_s)
         self._second: int | None = None
         self._frames_in_second = 0
@@ -110,11 +121,12 @@ class ClassAggregator:
     def update(self, timestamp: float, faces: Detections) -> AggregateUpdate:
         """Take one frame's tracked faces (``student_ids``, ``probabilities``, ``boxes``) seen at ``timestamp``."""
         seconds: list[StudentSecond] = []
+        camera_off: list[tuple[int, int]] = []
         opened: list[Alert] = []
         closed: list[Alert] = []
         second = int(math.floor(timestamp))
         if self._second is not None and second != self._second:
-            seconds = self._finish_second(opened, closed)
+            seconds, camera_off = self._finish_second(opened, closed)
         self._second = second
         self._frames_in_second += 1
         self.now = timestamp
@@ -132,16 +144,16 @@ class ClassAggregator:
             student.second_probabilities += smoothed
             student.second_engagement += engagement_index(smoothed)
         self._check_student_alerts(timestamp, opened, closed)
-        return AggregateUpdate(seconds, opened, closed)
+        return AggregateUpdate(seconds, opened, closed, camera_off)
 
     def finish(self) -> AggregateUpdate:
         """Flush the last partial second and close every open alert (end of the session)."""
         opened: list[Alert] = []
         closed: list[Alert] = []
-        seconds = self._finish_second(opened, closed) if self._second is not None else []
+        seconds, camera_off = self._finish_second(opened, closed) if self._second is not None else ([], [])
         self._second = None
         closed += self.alerts.close_all(self.now)
-        return AggregateUpdate(seconds, opened, closed)
+        return AggregateUpdate(seconds, opened, closed, camera_off)
 
     def forget(self, student_id: int) -> None:
         """Drop everything known of a student (they opted out): state, open alerts; the class's
@@ -149,8 +161,22 @@ class ClassAggregator:
         self.students.pop(student_id, None)
         self.alerts.forget(student_id)
 
+    def set_camera_off(self, students: frozenset[int], timestamp: float) -> None:
+        """The students whose gallery tile shows no face, as seen at ``timestamp``: their cards say
+        "camera off", and each second in which they are not seen is stored as such."""
+        self.camera_off = students
+        self._camera_off_by_second.setdefault(int(math.floor(timestamp)), set()).update(students)
+
     def present(self, student: _Student) -> bool:
         return self.now - student.last_seen <= self.config.away_after_s
+
+    def state(self, student: _Student) -> str:
+        """The student's state now (one of ``STATES``)."""
+        if self.present(student):
+            return "present"
+        if student.student_id in self.camera_off:
+            return "camera_off"
+        return "left" if self.now - student.last_seen > self.config.left_after_s else "away"
 
     def cards(self) -> list[StudentCard]:
         out = []
@@ -164,7 +190,7 @@ class ClassAggregator:
                 EMOTIONS[int(np.argmax(p))] if p is not None else None,
                 float(p.max()) if p is not None else 0.0,
                 {e: float(v) for e, v in zip(EMOTIONS, p)} if p is not None else {},
-                engagement, engagement_band(engagement), s.box if here else None, s.last_seen))
+                engagement, engagement_band(engagement), s.box if here else None, s.last_seen, state=self.state(s)))
         return out
 
     def mood(self) -> ClassMood:
@@ -176,11 +202,16 @@ class ClassAggregator:
         return ClassMood(len(here), len(self.students), EMOTIONS[int(np.argmax(mean))], float(mean.max()),
                          {e: float(v) for e, v in zip(EMOTIONS, mean)}, engagement, engagement_band(engagement))
 
-    def _finish_second(self, opened: list[Alert], closed: list[Alert]) -> list[StudentSecond]:
+    def _finish_second(self, opened: list[Alert], closed: list[Alert]) -> tuple[list[StudentSecond], list[tuple[int, int]]]:
         frames = max(self._frames_in_second, 1)
         rows = []
+        camera_off = []
+        tile_without_face = self._camera_off_by_second.pop(int(self._second), set())
+        self._camera_off_by_second = {k: v for k, v in self._camera_off_by_second.items() if k > self._second}
         for s in self.students.values():
             if s.second_frames == 0:
+                if s.student_id in tile_without_face:
+                    camera_off.append((s.student_id, int(self._second)))
                 continue
             probabilities = s.second_probabilities / s.second_frames
             presence = min(s.second_frames / frames, 1.0)
@@ -193,12 +224,14 @@ class ClassAggregator:
         if rows:
             self._class_engagement.append((int(self._second), float(np.mean([r.engagement for r in rows]))))
             self._check_mood(int(self._second), opened, closed)
-        return rows
+        return rows, camera_off
 
     def _check_student_alerts(self, now: float, opened: list[Alert], closed: list[Alert]) -> None:
         cfg = self.config.alerts
         for s in self.students.values():
             away = now - s.last_seen > self.config.away_after_s
+            if away and s.student_id in self.camera_off and not cfg.camera_off_is_absent:
+                away = False  # still in the meeting, camera off: not counted as absent (a setting)
             self._collect(self.alerts.check("absent", s.student_id, away, now, cfg.absent_after_s,
                                             since=s.last_seen), opened, closed)
             negative = False

@@ -16,6 +16,7 @@ class AlertConfig:
     """Durations in seconds and thresholds of the alerts (all configurable from the CLI)."""
 
     absent_after_s: float = 60.0
+    camera_off_is_absent: bool = False  # a student whose camera is off counts as absent
     negative_after_s: float = 120.0
     negative_threshold: float = 0.5  # smoothed probability of angry+disgust+fear+sad
     mood_window_s: float = 60.0  # recent class engagement ...

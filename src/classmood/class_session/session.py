@@ -31,6 +31,7 @@ from classmood.store.origin import session_origin
 from classmood.store.recorder import SessionRecorder, StudentSighting
 from classmood.track import StudentTracker, embed_crops, embed_faces
 from classmood.track.names import NameReader, NameScheduler
+from classmood.track.tiles import TileWatch
 from classmood.types import Detections, Frame, FrameResult
 
 TIMELINE_POINTS = 1800  # one point per second: the last half hour
@@ -61,6 +62,7 @@ class ClassSession:
         self._names = NameScheduler(reader, ocr_every_s, ocr_attempts) if reader is not None and reader.available else None
         if self._names is not None:
             self._names.reader.names.update(self.aggregator.names)  # named already: not read again
+        self.tiles = TileWatch()  # the gallery's tiles: whose camera is off, where names are read
         self.opted_out_names = {name_key(name) for name in opted_out}
         self._opted_out: dict[int, _OptedOut] = {}
         self.alert_log: list[Alert] = []
@@ -139,7 +141,10 @@ class ClassSession:
                 return None
             t = self.offset + result.frame.timestamp
             faces = self._track(result, t)
-            self._read_names(result.frame.image, faces, t)
+            seen = list(zip(faces.student_ids.tolist(), [tuple(box) for box in faces.boxes.astype(int).tolist()]))
+            if self.tiles.step(result.frame.image, seen, t):
+                self.aggregator.set_camera_off(self.tiles.camera_off, t)
+            self._read_names(result.frame.image, seen, t)
             ids = faces.student_ids.tolist()
             skip = np.array([student_id in self._opted_out for student_id in ids], bool)
             for student_id, box in zip(faces.student_ids[skip].tolist(), faces.boxes[skip].astype(int).tolist()):
@@ -182,10 +187,10 @@ class ClassSession:
         result.detections = result.detections.with_(boxes=boxes, student_ids=ids, embeddings=embeddings, names=names)
         return result.detections
 
-    def _read_names(self, image: np.ndarray, detections: Detections, t: float) -> None:
+    def _read_names(self, image: np.ndarray, faces: list[tuple[int, tuple]], t: float) -> None:
         if self._names is not None:
-            faces = list(zip(detections.student_ids.tolist(), [tuple(box) for box in detections.boxes.astype(int).tolist()]))
-            for student_id, name in self._names.step(image, faces, at=t if self._recording else None):
+            at = t if self._recording else None
+            for student_id, name in self._names.step(image, faces, at=at, layout=self.tiles.layout):
                 self._rename(student_id, name, "ocr")
 
     def _snapshot(self, t: float, frame: Frame, detections: Detections, opted_out: Detections, mood,
@@ -258,6 +263,7 @@ class ClassSession:
         self._opted_out[student_id] = _OptedOut(name, known.box if known else None,
                                                 known.last_seen if known else None)
         self.aggregator.forget(student_id)
+        self.tiles.forget(student_id)
         self.alert_log = [alert for alert in self.alert_log if alert.student_id != student_id]
         if self._names is not None:
             self._names.reader.names[student_id] = name  # no more reading of their label

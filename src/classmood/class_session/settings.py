@@ -22,6 +22,7 @@ class ClassSettings:
     min_score: float = 0.6  # face detector score threshold
     max_faces: int = 60  # at most this many faces per frame
     absent_after_s: float = 60.0  # a student unseen this long raises an alert
+    camera_off_is_absent: bool = False  # a student whose gallery tile shows no face counts as absent too
     negative_after_s: float = 120.0  # a student looking negative this long raises an alert
     negative_threshold: float = 0.5  # smoothed probability of angry+disgust+fear+sad that counts
     mood_drop: float = 0.15  # class engagement this far below its baseline raises an alert
@@ -30,7 +31,8 @@ class ClassSettings:
     def aggregator_config(self) -> AggregatorConfig:
         """The aggregator's alert thresholds for these settings."""
         return AggregatorConfig(alerts=AlertConfig(
-            absent_after_s=self.absent_after_s, negative_after_s=self.negative_after_s,
+            absent_after_s=self.absent_after_s, camera_off_is_absent=self.camera_off_is_absent,
+            negative_after_s=self.negative_after_s,
             negative_threshold=self.negative_threshold, mood_drop=self.mood_drop))
 
     def pipeline(self):

@@ -24,6 +24,7 @@ def monitor(
     max_faces: Annotated[int, typer.Option("--max-faces", min=1, help="At most this many faces per frame.")] = 60,
     max_fps: Annotated[float, typer.Option("--max-fps", min=0.5, help="Frames per second taken from a screen capture.")] = 5.0,
     absent_after: Annotated[float, typer.Option("--absent-after", min=1.0, help="Seconds away before an 'absent' alert.")] = 60.0,
+    camera_off_absent: Annotated[bool, typer.Option("--camera-off-absent/--camera-off-present", help="Whether a student whose gallery tile shows no face (camera off) counts toward the 'absent' alert.")] = False,
     negative_after: Annotated[float, typer.Option("--negative-after", min=1.0, help="Seconds looking angry/disgusted/fearful/sad before an alert.")] = 120.0,
     mood_drop: Annotated[float, typer.Option("--mood-drop", min=0.01, max=1.0, help="Drop of class engagement (0-1) over the last minute versus the 5 before it that raises an alert.")] = 0.15,
     names: Annotated[bool, typer.Option("--names/--no-names", help="Read names under gallery tiles with OCR (RapidOCR or Tesseract) when installed.")] = True,
@@ -52,6 +53,7 @@ def monitor(
         raise ClassmoodError("--session needs a name, e.g. --session \"physics 3B\"")
     settings = ClassSettings(model=model, every=every, detect_size=detect_size, min_score=min_score,
                              max_faces=max_faces, absent_after_s=absent_after, negative_after_s=negative_after,
+                             camera_off_is_absent=camera_off_absent,
                              mood_drop=mood_drop, read_names=names)
     days = retention_days(keep_days)
     consent = current_confirmation() or ask_for_confirmation()  # once, at the first class

@@ -36,7 +36,7 @@ def _student_cell(card) -> Text:
     if card.opted_out:
         return Text.assemble((name, "dim"), ("opted out", "dim"))
     if not card.present:
-        return Text.assemble((name, "dim"), ("away", "dim italic"))
+        return Text.assemble((name, "dim"), (card.state.replace("_", " "), "dim italic"))
     return Text.assemble((name, "bold"), (f"{card.emotion:<8}", _COLOURS.get(card.emotion, "")),
                          f" {card.confidence:>4.0%} ", (_bar(card.engagement, 6), "green"), f" {card.engagement:.2f}")
 

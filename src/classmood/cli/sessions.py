@@ -110,7 +110,7 @@ def show(session: SessionArg, db: DbOption = None) -> None:
 def export(
     session: SessionArg,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .csv or .parquet (.json with --student).")],
-    what: Annotated[str, typer.Option("--what", help="seconds (per student per second), students (attendance), alerts, or class (per second).")] = "seconds",
+    what: Annotated[str, typer.Option("--what", help="seconds (per student per second, with the state: present, camera_off, away, left), students (attendance), alerts, or class (per second).")] = "seconds",
     student: Annotated[str | None, typer.Option("--student", help="Only this student (S03): with a .json output, everything stored about them.")] = None,
     db: DbOption = None,
 ) -> None:
@@ -119,6 +119,7 @@ def export(
     from classmood.store.queries import (
         alerts_frame, class_frame, for_export, seconds_frame, student_record, students_frame,
     )
+    from classmood.store.states import student_states_frame
 
     suffix = out.suffix.lower()
     number = None if student is None else _student_number(student)
@@ -135,7 +136,7 @@ def export(
         return
     if suffix not in (".csv", ".parquet"):
         raise ClassmoodError(f"{out}: the output must end in .csv or .parquet (or .json with --student)")
-    readers = {"seconds": seconds_frame, "students": students_frame, "alerts": alerts_frame,
+    readers = {"seconds": student_states_frame, "students": students_frame, "alerts": alerts_frame,
                "class": lambda store, name: class_frame(seconds_frame(store, name))}
     if what not in readers:
         raise ClassmoodError(f"--what must be one of {', '.join(readers)}, not {what!r}")

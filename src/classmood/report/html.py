@@ -55,7 +55,7 @@ def attendance_rows(data: ReportData) -> list[dict]:
         emotion, share = dominant.get(s.student, ("-", 0.0))
         rows.append({"label": s.label, "named_by": s.name_source, "first": clock(s.first_seen_s),
                      "last": clock(s.last_seen_s), "present_min": s.present_s / 60.0,
-                     "present_pct": 100.0 * s.present_s / duration,
+                     "present_pct": 100.0 * s.present_s / duration, "camera_off_min": s.camera_off_s / 60.0,
                      "engagement": None if pd.isna(s.mean_engagement) else float(s.mean_engagement),
                      "emotion": emotion, "emotion_share": share})
     return rows

@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from classmood.errors import ClassmoodError
 from classmood.store.database import SessionBusyError, SessionNotFoundError, Store
 from classmood.store.liveness import is_live, utc
-from classmood.store.models import AlertRow, SessionRow, StudentRow, StudentSecondRow
+from classmood.store.models import AlertRow, CameraOffSecondRow, SessionRow, StudentRow, StudentSecondRow
 from classmood.store.opt_outs import students_named
 
 RETENTION_ENV = "CLASSMOOD_RETENTION_DAYS"
@@ -106,6 +106,7 @@ def delete_students(db, session_id: int, student_ids: list[int] | None) -> int:
     row_ids = list(db.scalars(query))
     if row_ids:
         db.execute(delete(StudentSecondRow).where(StudentSecondRow.student_row_id.in_(row_ids)))
+        db.execute(delete(CameraOffSecondRow).where(CameraOffSecondRow.student_row_id.in_(row_ids)))
         db.execute(delete(AlertRow).where(AlertRow.student_row_id.in_(row_ids)))
         db.execute(delete(StudentRow).where(StudentRow.id.in_(row_ids)))
     return len(row_ids)

@@ -1,7 +1,8 @@
 """SQLAlchemy 2 ORM tables of a recorded class: sessions, students, per-second rows, alerts;
 and the do-not-analyse list of names (students who opted out), shared by every session.
 
-Only aggregates per pseudonymous student are stored: no frames or crops. While a session runs,
+Only aggregates per pseudonymous student are stored (what they showed in each second their face was
+seen, and the seconds their camera was off): no frames or crops. While a session runs,
 each student's appearance signature (a 164-number gradient/6x6 descriptor, not an image) is
 kept so that a restarted monitor recognises the same students; it is erased when the session ends.
 """
@@ -94,6 +95,19 @@ class StudentSecondRow(Base):
 
 
 PROBABILITY_COLUMNS: tuple[str, ...] = tuple(f"p_{e}" for e in EMOTIONS)
+
+
+class CameraOffSecondRow(Base):
+    """A second in which a student's gallery tile was shown without their face (camera off). A
+    student's other unseen seconds are ``away`` or, when they never came back, ``left``
+    (``store.states``)."""
+
+    __tablename__ = "camera_off_seconds"
+
+    student_row_id: Mapped[int] = mapped_column("student_id", ForeignKey("students.id", ondelete="CASCADE"),
+                                                primary_key=True)
+    second: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
 
 
 class AlertRow(Base):

@@ -13,7 +13,9 @@ from classmood.emotions import EMOTIONS
 from classmood.errors import ClassmoodError
 from classmood.store.database import SessionNotFoundError, Store
 from classmood.store.liveness import shown_status, utc
-from classmood.store.models import PROBABILITY_COLUMNS, AlertRow, SessionRow, StudentRow, StudentSecondRow
+from classmood.store.models import (
+    PROBABILITY_COLUMNS, AlertRow, CameraOffSecondRow, SessionRow, StudentRow, StudentSecondRow,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,20 +106,26 @@ def session_exists(store: Store, name: str) -> bool:
 
 
 def students_frame(store: Store, name: str) -> pd.DataFrame:
-    """One row per student: student id, label, name source, first/last seen, seconds present."""
+    """One row per student: student id, label, name source, first/last seen, seconds present, seconds
+    with the camera off."""
     with store.transaction() as db:
         session = store.find_session(db, name)
         present = (select(StudentSecondRow.student_row_id, func.sum(StudentSecondRow.presence).label("present_s"),
                           func.avg(StudentSecondRow.engagement).label("engagement"))
                    .group_by(StudentSecondRow.student_row_id).subquery())
+        camera_off = (select(CameraOffSecondRow.student_row_id, func.count().label("seconds"))
+                      .group_by(CameraOffSecondRow.student_row_id).subquery())
         rows = db.execute(
-            select(StudentRow, func.coalesce(present.c.present_s, 0.0), present.c.engagement)
+            select(StudentRow, func.coalesce(present.c.present_s, 0.0), present.c.engagement,
+                   func.coalesce(camera_off.c.seconds, 0))
             .outerjoin(present, present.c.student_row_id == StudentRow.id)
+            .outerjoin(camera_off, camera_off.c.student_row_id == StudentRow.id)
             .where(StudentRow.session_id == session.id).order_by(StudentRow.student_id)).all()
         return pd.DataFrame(
             [{"student": s.student_id, "label": s.label, "name_source": s.name_source, "first_seen_s": s.first_seen,
-              "last_seen_s": s.last_seen, "present_s": float(p), "mean_engagement": e} for s, p, e in rows],
-            columns=["student", "label", "name_source", "first_seen_s", "last_seen_s", "present_s",
+              "last_seen_s": s.last_seen, "present_s": float(p), "camera_off_s": float(c), "mean_engagement": e}
+             for s, p, e, c in rows],
+            columns=["student", "label", "name_source", "first_seen_s", "last_seen_s", "present_s", "camera_off_s",
                      "mean_engagement"])
 
 
@@ -168,12 +176,14 @@ def alerts_frame(store: Store, name: str) -> pd.DataFrame:
 
 def student_record(store: Store, name: str, student_id: int) -> dict:
     """Everything stored about one student of a session (a student's right of access): their row,
-    every second and every alert about them, JSON-ready."""
+    every second (with its state) and every alert about them, JSON-ready."""
+    from classmood.store.states import student_states_frame
+
     students = students_frame(store, name)
     row = students[students["student"] == student_id]
     if row.empty:
         raise SessionNotFoundError(f"session {name!r} has no student S{student_id:02d}")
-    seconds, alerts = seconds_frame(store, name), alerts_frame(store, name)
+    seconds, alerts = student_states_frame(store, name), alerts_frame(store, name)
 
     def records(frame: pd.DataFrame) -> list[dict]:
         return json.loads(frame.to_json(orient="records"))

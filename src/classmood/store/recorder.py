@@ -23,7 +23,9 @@ from classmood.store.database import (
 )
 from classmood.store.erasure import delete_students
 from classmood.store.liveness import is_live, this_owner
-from classmood.store.models import PROBABILITY_COLUMNS, AlertRow, SessionRow, StudentRow, StudentSecondRow
+from classmood.store.models import (
+    PROBABILITY_COLUMNS, AlertRow, CameraOffSecondRow, SessionRow, StudentRow, StudentSecondRow,
+)
 from classmood.store.origin import SessionOrigin, session_origin
 
 
@@ -57,6 +59,7 @@ class SessionRecorder:
         self._position: float | None = None  # seconds up to which the queued record is complete
         self._flushed_position = 0.0
         self._seconds: list[StudentSecond] = []
+        self._camera_off: list[tuple[int, int]] = []  # (student, second) with the tile shown, no face
         self._new_alerts: list[Alert] = []
         self._closed_alerts: list[Alert] = []
         self._sightings: dict[int, StudentSighting] = {}
@@ -130,12 +133,14 @@ class SessionRecorder:
             self._reached = reached
             self._position = max(self._position or 0.0, float(math.floor(reached)))
         self._seconds += update_.seconds
+        self._camera_off += update_.camera_off
         self._new_alerts += update_.opened
         self._closed_alerts += [a for a in update_.closed if a not in update_.opened]
         for s in sightings:
             self._sightings[s.student_id] = s
-        if update_.seconds:
-            self._duration = max(self._duration, max(r.second for r in update_.seconds) + 1.0)
+        finished = [r.second for r in update_.seconds] + [second for _, second in update_.camera_off]
+        if finished:
+            self._duration = max(self._duration, max(finished) + 1.0)
         # every flush period of wall time, and of session time too: a video analysed faster than
         # real time then also loses at most the unfinished second and one period on kill -9
         if (time.monotonic() - self._last_flush >= self.flush_every_s
@@ -150,6 +155,7 @@ class SessionRecorder:
         """Erase a student from this session at once (they opted out): the rows written so far,
         their seconds and alerts, and whatever of theirs is still queued."""
         self._seconds = [r for r in self._seconds if r.student_id != student_id]
+        self._camera_off = [r for r in self._camera_off if r[0] != student_id]
         self._new_alerts = [a for a in self._new_alerts if a.student_id != student_id]
         self._closed_alerts = [a for a in self._closed_alerts if a.student_id != student_id]
         self._sightings.pop(student_id, None)
@@ -190,6 +196,10 @@ class SessionRecorder:
             if self._seconds:
                 db.execute(insert(StudentSecondRow), [self._second_row(r) for r in self._seconds
                                                       if r.student_id in self._row_ids])
+            rows = [{"student_row_id": self._row_ids[student_id], "second": second, "session_id": self.session_id}
+                    for student_id, second in self._camera_off if student_id in self._row_ids]
+            if rows:
+                db.execute(insert(CameraOffSecondRow), rows)
             for alert in self._new_alerts:
                 row = AlertRow(session_id=self.session_id, kind=alert.kind, started_at=alert.started_at,
                                ended_at=alert.ended_at, detail=alert.detail[:500],
@@ -201,7 +211,7 @@ class SessionRecorder:
                 if alert.alert_id is not None:
                     db.execute(update(AlertRow).where(AlertRow.id == alert.alert_id)
                                .values(ended_at=alert.ended_at, detail=alert.detail[:500]))
-        self._seconds, self._new_alerts, self._closed_alerts = [], [], []
+        self._seconds, self._camera_off, self._new_alerts, self._closed_alerts = [], [], [], []
         self._sightings.clear()
         self._names.clear()
 

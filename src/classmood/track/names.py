@@ -290,8 +290,10 @@ class NameScheduler:
         self.tries: dict[int, int] = {}
         self.last = -math.inf
 
-    def step(self, image: np.ndarray, faces: list[tuple[int, tuple]], at: float | None = None) -> list[tuple[int, str]]:
+    def step(self, image: np.ndarray, faces: list[tuple[int, tuple]], at: float | None = None,
+             layout: GalleryLayout | None = None) -> list[tuple[int, str]]:
         """Collect a finished read and maybe start the next; returns the (student, name) pairs confirmed.
+        ``layout``: the gallery's tiles in this frame when the caller knows them (else found here).
 
         ``at`` is the session time of a recording: reads are then paced per second of video, and a
         read still running when the next is due is waited for, so a recording analysed faster than
@@ -315,14 +317,16 @@ class NameScheduler:
                 *_, student, box = min(todo, key=lambda item: item[:2])
                 attempt = self.tries.get(student, 0)
                 self.tries[student] = attempt + 1
-                self.pending = (student, self.pool.submit(self._read, image.copy(), box, attempt))
+                self.pending = (student, self.pool.submit(self._read, image.copy(), box, attempt, layout))
                 self.last = now
         return named
 
-    def _read(self, image: np.ndarray, box: tuple, attempt: int) -> str | None:
-        """In the reading thread: the tiles (found again when stale), then the label of ``box``."""
+    def _read(self, image: np.ndarray, box: tuple, attempt: int, layout: GalleryLayout | None = None) -> str | None:
+        """In the reading thread: the tiles (``layout``, or found again when stale), then the label of ``box``."""
         now = time.monotonic()
-        if now - self._layout_at >= self.layout_every_s:
+        if layout is not None:
+            self.layout, self._layout_at = layout, now
+        elif now - self._layout_at >= self.layout_every_s:
             self.layout, self._layout_at = find_tiles(image), now
         return self.reader.read(image, box, self.layout, attempt)
 

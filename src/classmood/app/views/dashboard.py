@@ -28,6 +28,10 @@ def metrics(snapshot: ClassSnapshot) -> None:
     cols[4].metric("Analysis latency", f"{snapshot.latency_ms:.0f} ms")
 
 
+#: how a card shows a student who is not seen now (``StudentCard.state``)
+ABSENT_STATES = {"camera_off": "📷 camera off", "away": "🚪 away", "left": "👋 left"}
+
+
 def student_cards(cards: list[StudentCard]) -> None:
     if not cards:
         st.caption("No student seen yet.")
@@ -48,7 +52,7 @@ def _card(card: StudentCard) -> None:
         st.markdown(f"{EMOTION_ICONS.get(card.emotion, '')} {card.emotion} {card.confidence:.0%}")
         st.progress(min(max(card.engagement, 0.0), 1.0), text=f"engagement {card.engagement:.2f} ({card.engagement_band})")
     else:
-        st.markdown("🚪 away")
+        st.markdown(ABSENT_STATES.get(card.state, ABSENT_STATES["away"]))
         st.caption("not seen now")
 
 

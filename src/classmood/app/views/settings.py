@@ -36,6 +36,8 @@ def render() -> None:
         absent = a.number_input("Student away for (seconds)", 0.5, 3600.0, float(analysis.absent_after_s), step=5.0)
         negative = b.number_input("Student looking negative for (seconds)", 0.5, 3600.0,
                                   float(analysis.negative_after_s), step=5.0)
+        camera_off = a.toggle("A student whose camera is off counts as away", value=analysis.camera_off_is_absent,
+                              help="Off: a gallery tile without a face is shown as 'camera off' and raises no alert.")
         threshold = a.slider("Negative when angry+disgust+fear+sad reach", 0.1, 1.0,
                              float(analysis.negative_threshold), 0.05)
         drop = b.slider("Class mood alert when engagement drops by", 0.05, 0.5, float(analysis.mood_drop), 0.05)
@@ -63,6 +65,7 @@ def render() -> None:
             st.error('ICE servers must be a JSON list like [{"urls": ["stun:host:3478"]}].')
             return
         settings.with_analysis(model=model, absent_after_s=float(absent), negative_after_s=float(negative),
+                               camera_off_is_absent=bool(camera_off),
                                negative_threshold=float(threshold), mood_drop=float(drop))
         settings.store_frames = bool(store_frames)
         settings.retention_days = int(retention)

@@ -1,0 +1,92 @@
+"""Per-second states of real students in a rendered gallery: present, camera off, away, left.
+
+The real detector and emotion model watch a 9-tile gallery in which one student turns the camera
+off, one leaves for good and one leaves and rejoins (the grid re-flows twice and once more on the
+return); the store's per-second table must say which is which, second by second.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from classmood.assets.gallery import Event, compose_gallery, roster_at, varied_participants
+from classmood.class_session import ClassSession, ClassSettings
+from classmood.store import Store
+from classmood.store.states import student_states_frame
+from classmood.types import Frame
+
+FPS = 5
+EVENTS = (Event("S03", "camera_off", 4, 9), Event("S05", "left", 6), Event("S07", "left", 5, 10))
+
+
+def watch(store: Store, name: str, settings: ClassSettings, seconds: int = 14) -> list:
+    """Analyse the rendered class; returns every snapshot."""
+    people = varied_participants(9)
+    session = ClassSession.open(store, name, settings.pipeline(), settings)
+    snapshots = []
+    for i in range(seconds * FPS):
+        t = i / FPS
+        picture = compose_gallery(roster_at(people, t, EVENTS), 1280, 720, t)
+        snapshots.append(session.analyse(Frame(picture.image, i, t)))
+    session.finish()
+    return snapshots
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    store = Store(f"sqlite:///{tmp_path_factory.mktemp('states') / 'class.db'}")
+    snapshots = watch(store, "gallery", ClassSettings(read_names=False, absent_after_s=2.0))
+    yield store, snapshots
+    store.close()
+
+
+def absent_students(snapshots) -> set[int]:
+    return {alert.student_id for snapshot in snapshots for alert in snapshot.opened if alert.kind == "absent"}
+
+
+def _who(snapshots, t: float, box_of_student: str) -> int:
+    """The student id the tracker gave the face at the true box of ``box_of_student`` at time ``t``."""
+    people = varied_participants(9)
+    truth = compose_gallery(roster_at(people, t, EVENTS), 1280, 720, t)
+    (face,) = [f for f in truth.faces if f.student_id == box_of_student]
+    snapshot = snapshots[int(round(t * FPS))]
+    x, y, w, h = face.box
+    for student_id, (bx, by, bw, bh) in zip(snapshot.detections.student_ids.tolist(),
+                                            snapshot.detections.boxes.tolist()):
+        if abs(bx + bw / 2 - x - w / 2) < w / 2 and abs(by + bh / 2 - y - h / 2) < h / 2:
+            return student_id
+    raise AssertionError(f"{box_of_student} not found at {t} s")
+
+
+def test_every_student_has_a_state_for_every_second(recorded):
+    store, snapshots = recorded
+    frame = student_states_frame(store, "gallery")
+    assert len(frame) == 9 * 14 and frame.groupby("student").size().eq(14).all()
+    states = frame.pivot(index="second", columns="student", values="state")
+    camera, leaver, rejoiner = (_who(snapshots, 1.0, s) for s in ("S03", "S05", "S07"))
+    assert list(states[camera]) == ["present"] * 4 + ["camera_off"] * 5 + ["present"] * 5
+    assert list(states[leaver]) == ["present"] * 6 + ["left"] * 8
+    assert list(states[rejoiner]) == ["present"] * 5 + ["away"] * 5 + ["present"] * 4
+    others = states.drop(columns=[camera, leaver, rejoiner])
+    assert (others == "present").all().all()  # re-flowing the grid moved tiles, not identities
+    unseen = frame[frame["state"] != "present"]
+    assert unseen[["emotion", "confidence", "engagement"]].isna().all().all()
+
+
+def test_cards_say_camera_off_and_camera_off_raises_no_absent_alert_by_default(recorded):
+    _, snapshots = recorded
+    camera, rejoiner = _who(snapshots, 1.0, "S03"), _who(snapshots, 1.0, "S07")
+    at_8s = {card.student_id: card.state for card in snapshots[8 * FPS].students}
+    assert at_8s[camera] == "camera_off" and at_8s[rejoiner] == "away"
+    assert rejoiner in absent_students(snapshots) and camera not in absent_students(snapshots)
+
+
+def test_camera_off_counts_as_absent_when_the_setting_says_so(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'class.db'}")
+    try:
+        snapshots = watch(store, "strict", ClassSettings(read_names=False, absent_after_s=2.0,
+                                                         camera_off_is_absent=True), seconds=10)
+    finally:
+        store.close()
+    camera = _who(snapshots, 1.0, "S03")
+    assert camera in absent_students(snapshots)
