@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -51,3 +52,24 @@ def load_portraits() -> tuple[Portrait, ...]:
         image.setflags(write=False)
         portraits.append(Portrait(entry["id"], entry["person"], image, tuple(int(v) for v in entry["face_box"]), entry["licence"]))
     return tuple(portraits)
+
+
+def load_face_images(folder: Path, count: int, seed: int = 0) -> list[np.ndarray]:
+    """``count`` distinct face images (``*.jpg``, BGR) picked at random under ``folder``: faces the
+    caller supplies, such as FER-2013 read in place (nothing of it is shipped)."""
+    files = sorted(Path(folder).rglob("*.jpg"))
+    if len(files) < count:
+        raise ValueError(f"need {count} face images under {folder}, found {len(files)}")
+    picks = np.random.default_rng(seed).choice(len(files), size=count, replace=False)
+    return [cv2.imread(str(files[i]), cv2.IMREAD_COLOR) for i in picks]
+
+
+def portraits_from_faces(images: list[np.ndarray], licence: str = "supplied by the caller") -> list[Portrait]:
+    """Face crops (the whole image is the face, as in FER-2013) as portraits, ``face01``, ``face02``..."""
+    portraits = []
+    for i, image in enumerate(images, 1):
+        if image.ndim == 2:
+            image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+        height, width = image.shape[:2]
+        portraits.append(Portrait(f"face{i:02d}", f"face{i:02d}", image, (0, 0, width, height), licence))
+    return portraits
