@@ -22,7 +22,10 @@ from classmood.store import SessionBusyError, Store
 from classmood.store.queries import alerts_frame, list_sessions, seconds_frame, students_frame
 from classmood.track.kalman import iou_matrix
 from classmood.track.names import NameReader, default_engine
-from classmood.track.synthetic import SyntheticGallery, count_id_switches, load_faces, write_gallery_video
+from classmood.assets.meeting import Meeting, class_of
+from classmood.assets.portraits import load_face_images, portraits_from_faces
+from classmood.assets.timeline import Change, shuffles
+from classmood.assets.truth import count_id_switches
 from fixtures.paths import FER
 from fixtures.store import let_heartbeat_go_stale
 
@@ -32,16 +35,26 @@ NAMES = ["Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger", "Barbara", "Li
 CLI = [sys.executable, "-m", "classmood"]
 
 
-def gallery(seed: int = 3, away=None, reorder: float = 12.0) -> SyntheticGallery:
-    return SyntheticGallery(load_faces(FACES, len(NAMES), seed=seed), NAMES, tile=120, columns=3,
-                            reorder_every_s=reorder, away=away or {}, seed=seed)
+def gallery(seed: int = 3, away=None, reorder: float = 12.0) -> Meeting:
+    """A Jitsi window (960x540) of the 9 faces named NAMES (S01 is NAMES[0]...), re-ordered every
+    ``reorder`` s; ``away`` = {student index: [(leaves, rejoins)]}."""
+    faces = portraits_from_faces(load_face_images(FACES, len(NAMES), seed=seed))
+    ids = [f"S{i + 1:02d}" for i in range(len(NAMES))]
+    changes = shuffles(ids, reorder, 120, seed) + [
+        Change(at, kind, ids[s]) for s, spans in (away or {}).items() for span in spans
+        for at, kind in zip(span, ("leave", "rejoin"))]
+    return Meeting(class_of(len(NAMES), seed, faces, NAMES, varied=False), app="jitsi", size=(960, 540), changes=changes)
+
+
+def name_of(student: str) -> str:
+    return NAMES[int(student[1:]) - 1]
 
 
 @pytest.fixture(scope="module")
 def class_video(tmp_path_factory):
     g = gallery(away={4: [(8.0, 20.0)]})
     path = tmp_path_factory.mktemp("video") / "class.mp4"
-    write_gallery_video(path, g, seconds=30, fps=5)
+    g.write(path, seconds=30, fps=5)
     return g, path
 
 
@@ -74,7 +87,7 @@ def test_monitor_tracks_stores_and_alerts(class_video, tmp_path):
 
     seconds = seconds_frame(store, "lesson")
     assert seconds["second"].min() == 0 and seconds["second"].max() == 29
-    away_id = next(t for ss, ts in zip(truth, predicted) for s, t in zip(ss, ts) if s == 4)
+    away_id = next(t for ss, ts in zip(truth, predicted) for s, t in zip(ss, ts) if s == "S05")
     gap = seconds[(seconds.student == away_id) & seconds.second.between(10, 18)]
     assert gap.empty  # nothing stored for a student while away
     alerts = alerts_frame(store, "lesson")
@@ -86,7 +99,7 @@ def test_monitor_tracks_stores_and_alerts(class_video, tmp_path):
         owner = {t: s for ss, ts in zip(truth, predicted) for s, t in zip(ss, ts)}
         named = students_frame(store, "lesson").query("name_source == 'ocr'")
         assert len(named) >= 2  # how many depends on CPU time left for the OCR thread
-        assert all(label == NAMES[owner[student]] for student, label in zip(named["student"], named["label"]))
+        assert all(label == name_of(owner[student]) for student, label in zip(named["student"], named["label"]))
     with store.transaction() as db:  # appearance signatures do not outlive a finished session
         assert db.execute(text("SELECT count(*) FROM students WHERE signature IS NOT NULL")).scalar() == 0
 
@@ -95,7 +108,7 @@ def test_monitor_tracks_stores_and_alerts(class_video, tmp_path):
 def test_names_under_gallery_tiles_are_read():
     frame = gallery(seed=5).frame(0.0)
     reader = NameReader()
-    read = {NAMES[s]: reader.read(frame.image, tuple(b)) for s, b in zip(frame.students, frame.boxes)}
+    read = {name_of(s): reader.read(frame.image, tuple(b)) for s, b in zip(frame.students, frame.boxes)}
     correct = [n for n, text in read.items() if text == n]
     wrong = [text for n, text in read.items() if text not in (None, n)]
     assert len(correct) >= 6, read
@@ -123,7 +136,7 @@ def test_kill_9_loses_at_most_2_s_and_resume_covers_the_video_once(tmp_path):
     fps, length = 15, 40
     g = gallery(seed=7, reorder=15.0)
     video = tmp_path / "long.mp4"
-    write_gallery_video(video, g, seconds=length, fps=fps)
+    g.write(video, seconds=length, fps=fps)
     db_path = tmp_path / "k.db"
     args = [*CLI, "monitor", str(video), "--session", "killed", "--db", f"sqlite:///{db_path}", "--no-names"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "TTY_COMPATIBLE": "1"}  # the live view, to see the frame reached
@@ -197,7 +210,7 @@ def test_kill_9_loses_at_most_2_s_and_resume_covers_the_video_once(tmp_path):
 
 def test_monitor_cli_bad_database_is_one_line(tmp_path):
     video = tmp_path / "v.mp4"
-    write_gallery_video(video, gallery(), seconds=1, fps=5)
+    gallery().write(video, seconds=1, fps=5)
     out = subprocess.run([*CLI, "monitor", str(video), "--session", "x", "--no-view",
                           "--db", "postgresql+psycopg://nobody:pw@127.0.0.1:1/nothing"],
                          capture_output=True, text=True, timeout=120)
@@ -207,7 +220,7 @@ def test_monitor_cli_bad_database_is_one_line(tmp_path):
 
 def test_monitor_cli_locked_database_keeps_nothing_half_done(tmp_path):
     video = tmp_path / "v.mp4"
-    write_gallery_video(video, gallery(), seconds=1, fps=5)
+    gallery().write(video, seconds=1, fps=5)
     db_path = tmp_path / "locked.db"
     Store(f"sqlite:///{db_path}").close()
     holder = sqlite3.connect(db_path, isolation_level=None)
