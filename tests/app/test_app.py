@@ -196,6 +196,11 @@ def test_live_webcam_class_is_annotated_recorded_and_reported(page, server):
     # the alert: the face leaves the picture for 4 s with a 1 s threshold
     page.get_by_text("S01: away").first.wait_for(timeout=UI_TIMEOUT_MS)
     page.screenshot(path=str(server.home / "live.png"))
+    # the teacher corrects the name on the card itself
+    page.get_by_role("button", name="Rename").first.click()
+    page.get_by_label("Name", exact=True).fill("Grace  Hopper")
+    page.get_by_role("button", name="Save name").click()
+    page.get_by_text("Grace Hopper", exact=True).first.wait_for(timeout=UI_TIMEOUT_MS)
     press_stop(page)
     page.get_by_text("saved:", exact=False).wait_for(timeout=UI_TIMEOUT_MS)
 
@@ -208,6 +213,8 @@ def test_live_webcam_class_is_annotated_recorded_and_reported(page, server):
     assert seconds[0] >= 1 and 0 < seconds[1] <= 1
     alerts = db_rows(server, "select kind from alerts where session_id = ?", session_id)
     assert ("absent",) in alerts
+    assert db_rows(server, "select name, name_source from students where session_id = ?", session_id) == [
+        ("Grace Hopper", "teacher")]
     # the person running the server sees the class start and end in its log
     wait_until(lambda: f"live class ended (finished): session {session_id}," in server.log.read_text(), timeout_s=10)
     assert f"live class started: session {session_id}, source webcam" in server.log.read_text()
@@ -220,11 +227,11 @@ def test_live_webcam_class_is_annotated_recorded_and_reported(page, server):
     with page.expect_download() as download:
         page.get_by_role("button", name="Download HTML report").click()
     report = Path(download.value.path()).read_text()
-    assert name in report and "S01" in report and "<svg" in report
+    assert name in report and "Grace Hopper" in report and "<svg" in report
     with page.expect_download() as download:
         page.get_by_role("button", name="Download per-second CSV").click()
     csv_text = Path(download.value.path()).read_text()
-    assert csv_text.startswith("student,label,second") and "\n1,S01," in csv_text
+    assert csv_text.startswith("student,label,name,second,state") and "\n1,Grace Hopper,Grace Hopper,0,present," in csv_text
 
 
 def select_session(page, name: str) -> None:

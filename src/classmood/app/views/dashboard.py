@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
@@ -32,7 +33,8 @@ def metrics(snapshot: ClassSnapshot) -> None:
 ABSENT_STATES = {"camera_off": "📷 camera off", "away": "🚪 away", "left": "👋 left"}
 
 
-def student_cards(cards: list[StudentCard]) -> None:
+def student_cards(cards: list[StudentCard], rename: Callable[[int, str], None] | None = None) -> None:
+    """The students' cards; with ``rename`` (a live class), each card can correct its student's name."""
     if not cards:
         st.caption("No student seen yet.")
         return
@@ -40,12 +42,14 @@ def student_cards(cards: list[StudentCard]) -> None:
         columns = st.columns(CARDS_PER_ROW)
         for column, card in zip(columns, cards[start:start + CARDS_PER_ROW]):
             with column.container(border=True):
-                _card(card)
+                _card(card, rename)
 
 
-def _card(card: StudentCard) -> None:
+def _card(card: StudentCard, rename: Callable[[int, str], None] | None = None) -> None:
     st.markdown(f"**{literal(card.name)}**")
     st.caption(f"id {card.student_id}")
+    if rename is not None and not card.opted_out:
+        _rename_form(card, rename)
     if card.opted_out:
         st.markdown("🚫 opted out")
     elif card.present and card.emotion:
@@ -54,6 +58,14 @@ def _card(card: StudentCard) -> None:
     else:
         st.markdown(ABSENT_STATES.get(card.state, ABSENT_STATES["away"]))
         st.caption("not seen now")
+
+
+def _rename_form(card: StudentCard, rename: Callable[[int, str], None]) -> None:
+    """Correct the name on the card: it holds for the rest of the class, is stored, and is kept on --resume."""
+    with st.popover("Rename", icon=":material/edit:"), st.form(f"rename-{card.student_id}", clear_on_submit=True):
+        name = st.text_input("Name", placeholder=card.name, max_chars=200, key=f"rename-name-{card.student_id}")
+        if st.form_submit_button("Save name") and name.strip():
+            rename(card.student_id, " ".join(name.split()))
 
 
 def literal(text: str) -> str:
@@ -100,9 +112,10 @@ def _clock(seconds: float | None) -> str:
     return f"{seconds // 60:02d}:{seconds % 60:02d}"
 
 
-def class_view(snapshot: ClassSnapshot, charts: bool = True) -> None:
+def class_view(snapshot: ClassSnapshot, charts: bool = True, rename: Callable[[int, str], None] | None = None) -> None:
     """Everything a teacher sees of a class, from one snapshot (``charts=False``: without the
-    mood chart, which the Live page redraws less often because charts are costly to render)."""
+    mood chart, which the Live page redraws less often because charts are costly to render;
+    ``rename``: the cards can correct names)."""
     if snapshot.error:
         st.error(snapshot.error)
     metrics(snapshot)
@@ -110,7 +123,7 @@ def class_view(snapshot: ClassSnapshot, charts: bool = True) -> None:
     left, right = st.columns([3, 1])
     with left:
         st.subheader("Students")
-        student_cards(snapshot.students)
+        student_cards(snapshot.students, rename)
     with right:
         st.subheader("Alerts")
         alert_list(snapshot.alert_log, names)

@@ -171,7 +171,7 @@ def _status(stream: LiveStream) -> None:
         st.caption(f"Recording session #{snapshot.session_id} · {snapshot.elapsed_s:.0f} s · "
                    f"{snapshot.frames} frames analysed")
         _alert_toasts(snapshot)
-        dashboard.class_view(snapshot, charts=False)
+        dashboard.class_view(snapshot, charts=False, rename=live.rename)
         _rename(live, snapshot)
     elif stream.finished is not None:
         snapshot = stream.finished

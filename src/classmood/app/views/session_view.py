@@ -41,12 +41,15 @@ def render_session(name: str, *, key: str) -> None:
         st.caption("No alert.")
     else:
         st.dataframe(alerts, hide_index=True, width="stretch")
-    _downloads(name, seconds, key)
+    _downloads(name, key)
 
 
-def _downloads(name: str, seconds, key: str) -> None:
+def _downloads(name: str, key: str) -> None:
+    from classmood.store.states import student_states_frame
+
     slug = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
     left, right = st.columns(2)
+    seconds = student_states_frame(resources.store(), name)  # as `classmood sessions export` writes it
     left.download_button("Download per-second CSV", queries.for_export(seconds).to_csv(index=False).encode(),
                          file_name=f"{slug}.csv", mime="text/csv", key=f"{key}-csv")
     html = report_html(name)
