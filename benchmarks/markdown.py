@@ -23,24 +23,30 @@ def _fps(s: dict | None) -> str:
     return "-" if s is None else f"{s['fps']:.1f} ({s['median_ms']:.0f} / {s['p95_ms']:.0f})"
 
 
+#: Extra passes of the default system over the same clips, as (key in its figures, column title).
+EXTRA_PASSES = (("unfollowed", "live without following"), ("still", "still pictures"))
+
+
 def speed_table(data: dict) -> list[str]:
-    """frames/s (median / p95 latency ms) per face count; classmood live and as still pictures."""
+    """frames/s (median / p95 latency ms) per face count; classmood live, live without following faces
+    and as still pictures."""
     names = {k: v["name"] for k, v in data["meta"]["systems"].items()}
     keys = [k for k in names if any(k in s for s in data["speed"].values())]
     header = ["faces", "frame"]
+    extra = {}  # system -> the extra passes it has
     for k in keys:
+        extra[k] = [(m, title) for m, title in EXTRA_PASSES
+                    if k.endswith("realtime") and any(m in s.get(k, {}) for s in data["speed"].values())]
         has_still = any("still" in s.get(k, {}) for s in data["speed"].values())
         header.append(f"{names[k]}{', live' if has_still else ''}")
-        if has_still and k.endswith("realtime"):
-            header.append(f"{names[k]}, still pictures")
+        header += [f"{names[k]}, {title}" for _, title in extra[k]]
     header += ["speedup vs fer (live / still)", ">= 5x?"]
     rows = []
     for n, per in data["speed"].items():
         row = [n, "x".join(map(str, per["frame_size"]))]
         for k in keys:
             row.append(_fps(per.get(k)))
-            if k.endswith("realtime") and "still" in per.get(k, {}):
-                row.append(_fps(per[k]["still"]))
+            row += [_fps(per.get(k, {}).get(m)) for m, _ in extra[k]]
         x, xs = data["speedup_vs_fer"].get(n), data.get("speedup_vs_fer_still", {}).get(n)
         row += [f"{_num(x, '{:.1f}x')} / {_num(xs, '{:.1f}x')}", "-" if x is None else ("yes" if x >= 5 else "**NO**")]
         rows.append(row)
@@ -85,6 +91,15 @@ def memory_table(data: dict) -> list[str]:
     return _table(["system", "peak memory (MiB)", "start-up: import + load models (s)"],
                   [[names.get(k, k), _num(v, "{:.0f}"), _num(data["load_s"].get(k), "{:.2f}")]
                    for k, v in data["peak_rss_mb"].items()])
+
+
+def memory_by_faces_table(data: dict) -> list[str]:
+    """Peak resident memory of each system's speed worker, one process per face count."""
+    names = {k: v["name"] for k, v in data["meta"]["systems"].items()}
+    keys = [k for k in names if any(s.get(k, {}).get("peak_rss_mb") for s in data["speed"].values())]
+    rows = [[n, "x".join(map(str, per["frame_size"])), *[_num(per.get(k, {}).get("peak_rss_mb"), "{:.0f}") for k in keys]]
+            for n, per in data["speed"].items()]
+    return _table(["faces", "frame", *[f"{names[k]} (MiB)" for k in keys]], rows)
 
 
 def stages_table(data: dict) -> list[str]:
@@ -148,8 +163,12 @@ def render(data: dict, charts: dict[str, str]) -> str:
         "the timer; "
         f"{meta['config']['warmup']} warm-up frame(s) per meeting, then {meta['config']['repeats']} timed pass(es). "
         "frames/s = timed frames / their total time. *live*: classmood processes the clip as a stream, as "
-        "`classmood monitor`/`analyze` do for a webcam, screen or video (the detector may search a frame at the "
-        "scale the previous frame's faces allow, and at full scale every 10th frame or when a face goes missing); "
+        "`classmood monitor`/`analyze` do for a webcam, screen or video: between whole-frame searches the detector "
+        "follows the faces of the previous frame, searching only a margin around each (the crops batched as one "
+        "mosaic), and searches the whole frame every 10th frame, when a face is lost, or when the mosaic would cost "
+        "more than 60% of a whole search (many small faces); *live without following*: the same stream with "
+        "following off (a frame searched whole, at the scale the previous frame's faces allow, at full scale every "
+        "10th frame or when a face goes missing); "
         "*still pictures*: every frame searched from scratch, as for unrelated photos. fer has one mode (every "
         "frame from scratch). The >= 5x check uses the live figure; the ratio of median latencies, less sensitive "
         "to load spikes from other programs, is `speedup_vs_fer_median` in the JSON: "
@@ -182,8 +201,11 @@ def render(data: dict, charts: dict[str, str]) -> str:
         *memory_table(data),
         "",
         "Peak memory: the highest resident-memory mark of the speed worker processes (one process per face count, "
-        "one frame in memory at a time; the largest is at 49 faces on 1920x1080). Start-up: the fastest of those "
-        "processes from start to the system loaded and ready.",
+        "one frame in memory at a time). Start-up: the fastest of those processes from start to the system loaded "
+        "and ready. Per face count (each worker's own mark: system loaded, every clip run live, live without "
+        "following and as still pictures):",
+        "",
+        *memory_by_faces_table(data),
         "",
         "## Cost of each stage",
         "",

@@ -16,6 +16,8 @@ from benchmarks.metrics import accuracy_report, detection_report, speed_report, 
 from benchmarks.systems import BENCH_DIR, REPO_ROOT, BenchmarkError, System
 
 WORKER_TIMEOUT_S = 1200
+#: Other passes a worker may time over the same clips: live without following faces, still pictures.
+MODES = ("unfollowed", "still")
 
 
 @dataclass
@@ -92,8 +94,9 @@ def measure_speed(system: System, n: int, inputs: Inputs, config: Config, work: 
     truth = [boxes for clip in inputs.frame_truth[n] for boxes in clip]
     out = _merge_groups(raw["groups"])
     figures = _speed_figures(out, truth)
-    if "still" in out:  # the same clips as unrelated pictures (no frame-to-frame help)
-        figures["still"] = _speed_figures(out["still"], truth)
+    for mode in MODES:  # the same clips without following faces, and as unrelated pictures
+        if mode in out:
+            figures[mode] = _speed_figures(out[mode], truth)
     figures["clip_median_ms"] = [float(np.median(g["latencies_s"]) * 1e3) for g in raw["groups"]]
     figures["peak_rss_mb"] = raw["peak_rss_mb"]
     figures["load_s"] = raw["load_s"]
@@ -104,8 +107,9 @@ def _merge_groups(groups: list[dict]) -> dict:
     """One record of latencies, boxes and stage times over all clips of a face count."""
     keys = ("latencies_s", "boxes", "stages_s")
     merged = {k: [v for g in groups for v in g[k]] for k in keys}
-    if all("still" in g for g in groups):
-        merged["still"] = {k: [v for g in groups for v in g["still"][k]] for k in keys}
+    for mode in MODES:
+        if all(mode in g for g in groups):
+            merged[mode] = {k: [v for g in groups for v in g[mode][k]] for k in keys}
     return merged
 
 

@@ -63,21 +63,32 @@ def detect(detector, job: dict) -> dict:
 
 
 def e2e(pipeline, job: dict) -> dict:
-    """Each clip twice: as a live stream (what ``Pipeline.run`` does for a webcam, video or
-    screen source: the detector may use the previous frame), then as unrelated still pictures."""
+    """Each clip as a live stream (what ``Pipeline.run`` does for a webcam, video or screen source:
+    the detector follows the faces of the previous frame), then as a live stream with following
+    off (``unfollowed``: YuNet's own frame-to-frame scale only), then as unrelated still pictures."""
     from classmood.types import Frame
 
-    reset = getattr(pipeline.detector, "reset", lambda continuous=False: None)
+    detector = pipeline.detector
+    reset = getattr(detector, "reset", lambda continuous=False: None)
 
     def process(image):
         result = pipeline.process(Frame(image, 0, 0.0))
         return [list(f.box) for f in result.detections.to_faces()], dict(result.timings)
 
+    def unfollowed_pass():
+        detector.follow = False
+        reset(True)
+
     stream = run_e2e(job, read_frame, process, start_pass=lambda: reset(True))
-    still = run_e2e({**job, "warmup": 0}, read_frame, process, start_pass=lambda: reset(False))
+    others = {}
+    if hasattr(detector, "follow"):
+        others["unfollowed"] = run_e2e({**job, "warmup": 0}, read_frame, process, start_pass=unfollowed_pass)
+        detector.follow = True
+    others["still"] = run_e2e({**job, "warmup": 0}, read_frame, process, start_pass=lambda: reset(False))
     reset(False)
-    for group, other in zip(stream["groups"], still["groups"]):
-        group["still"] = {k: other[k] for k in ("latencies_s", "boxes", "stages_s")}
+    for mode, other in others.items():
+        for group, its in zip(stream["groups"], other["groups"]):
+            group[mode] = {k: its[k] for k in ("latencies_s", "boxes", "stages_s")}
     return stream
 
 

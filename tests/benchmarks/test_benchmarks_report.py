@@ -43,7 +43,8 @@ def test_measurements_are_real_and_complete(tiny_run):
     assert result.accuracy["n"] == 14 and 0.0 <= result.accuracy["accuracy"] <= 1.0
     for n in (1, 9):
         s = result.speed[n]
-        assert s["fps"] > 0 and s["frames"] == 2 and s["still"]["frames"] == 2
+        assert s["fps"] > 0 and s["frames"] == 2 and s["still"]["frames"] == 2 and s["unfollowed"]["frames"] == 2
+        assert s["peak_rss_mb"] > 50  # each face count's own worker
         assert {"detect", "classify"} <= set(s["stages_ms"])
         assert s["detection"]["true_positives"] + s["detection"]["false_negatives"] == (2 if n == 1 else 18)
     assert result.peak_rss_mb > 50 and result.versions["onnxruntime"] != "-"
@@ -66,6 +67,7 @@ def test_report_json_markdown_and_charts(tiny_run, tmp_path):
     page = markdown.render(data, {k: f"benchmarks/{p.name}" for k, p in paths.items()})
     assert "## End-to-end speed" in page and "![speed](benchmarks/speed.png)" in page
     assert "| 9 | 1920x1080 |" in page and "`peer` 1.0" in page and "cannot run offline" in page
+    assert "classmood (realtime), live without following" in page and "| classmood (realtime) (MiB) |" in page
     # the report command rebuilds the same page from the JSON alone
     proc = subprocess.run([sys.executable, "-m", "benchmarks", "report", "--out", str(tmp_path)],
                           capture_output=True, text=True, cwd=ROOT, timeout=120)

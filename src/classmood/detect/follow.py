@@ -2,7 +2,7 @@
 previous frame.
 
 Between full-frame detections each face of the previous frame is cut out with a margin, scaled to a
-``cell`` x ``cell`` square and pasted into one mosaic, so one run of the detector searches every face
+square cell and pasted into one mosaic, so one run of the detector searches every face
 at once (YuNet's graph takes one image, so the crops are batched as a mosaic). Each cell gives back the
 face that overlaps the previous box best, mapped to frame pixels: boxes come from this frame's pixels,
 so they do not lag. The frame is searched whole by the wrapped detector at once when a face is lost
@@ -24,6 +24,8 @@ from classmood.types import Detections
 MIN_IOU = 0.25
 #: Two followed faces overlapping more than this (IoU) have merged: search the whole frame.
 MERGED_IOU = 0.45
+#: Cell sides are multiples of this (YuNet pads its input to multiples of 32), at least twice it.
+CELL_STEP = 32
 
 
 class FollowingDetector:
@@ -34,14 +36,13 @@ class FollowingDetector:
     full scale and finds a newcomer smaller than the faces known; a search because a face was lost
     may use that state (YuNet's smaller scale first)."""
 
-    def __init__(self, inner, *, full_every: int = 10, margin: float = 0.5, cell: int = 96,
+    def __init__(self, inner, *, full_every: int = 10, margin: float = 0.5, face_px: int = 48,
                  max_share: float = 0.6, follow: bool = True) -> None:
-        if cell % 32:
-            raise ValueError("cell must be a multiple of 32 (the detector's padding)")
         self.inner = inner
         self.full_every = full_every
         self.margin = margin
-        self.cell = cell
+        self.face_px = face_px
+        self.cell = CELL_STEP
         self.max_share = max_share
         self.follow = follow
         self._previous: Detections | None = None  # None: not a continuous source
@@ -70,7 +71,7 @@ class FollowingDetector:
             return self.inner.detect(image)
         found = None
         due = self._since_full + 1 >= self.full_every
-        if len(previous) and not due and self._cheaper(image, len(previous)):
+        if len(previous) and not due and self._cheaper(image, previous.boxes):
             found = self._follow(image, previous.boxes)
         if found is None:
             if due:  # the periodic search is at full scale, not at the scale of the faces known
@@ -84,12 +85,17 @@ class FollowingDetector:
         self._previous = found
         return found
 
-    def _cheaper(self, image: np.ndarray, faces: int) -> bool:
-        """Whether a mosaic of ``faces`` cells costs at most ``max_share`` of a whole-frame search."""
+    def _cheaper(self, image: np.ndarray, boxes: np.ndarray) -> bool:
+        """Choose the cell size; whether the mosaic costs at most ``max_share`` of a whole-frame search.
+
+        A cell shows its face as large as the whole search would, but no larger than ``face_px``
+        (enough for YuNet; smaller faces than the search's would be missed more often)."""
         height, width = image.shape[:2]
         scale = self.inner.scale_for(width, height)
-        cols = math.ceil(math.sqrt(faces))
-        rows = math.ceil(faces / cols)
+        face = min(self.face_px, float(boxes[:, 2:].max(axis=1).min()) * scale)
+        self.cell = max(2 * CELL_STEP, CELL_STEP * math.ceil(face * (1 + 2 * self.margin) / CELL_STEP))
+        cols = math.ceil(math.sqrt(len(boxes)))
+        rows = math.ceil(len(boxes) / cols)
         return rows * cols * self.cell ** 2 <= self.max_share * width * height * scale ** 2
 
     def _follow(self, image: np.ndarray, boxes: np.ndarray) -> Detections | None:
