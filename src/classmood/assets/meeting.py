@@ -16,9 +16,9 @@ import numpy as np
 from classmood.assets.apps import APPS, THEMES, app_style
 from classmood.assets.gallery import Look, Participant, varied_participants, write_gallery_video
 from classmood.assets.portraits import Portrait
-from classmood.assets.timeline import Change, scene_at
+from classmood.assets.timeline import Change, scene_at, shuffles
 from classmood.assets.truth import frame_record, second_rows, truth_path, write_truth
-from classmood.assets.window import WindowFrame, render_window
+from classmood.assets.window import PAGE, WindowFrame, render_window
 
 PANELS = ("chat", "participants")
 
@@ -54,7 +54,8 @@ def class_of(count: int, seed: int = 0, portraits: Sequence[Portrait] | None = N
 @dataclass(frozen=True, slots=True)
 class Meeting:
     """A meeting window of ``app`` in ``theme`` at ``size``, with ``participants`` in their first tile
-    order, following ``changes``; ``panel`` (``chat``/``participants``) shows a side panel."""
+    order, following ``changes``; ``panel`` (``chat``/``participants``) shows a side panel; a gallery
+    shows the first ``page`` tiles."""
 
     participants: tuple[Participant, ...]
     app: str = "zoom"
@@ -62,6 +63,7 @@ class Meeting:
     size: tuple[int, int] = (1920, 1080)
     changes: tuple[Change, ...] = ()
     panel: str | None = None
+    page: int = PAGE
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "participants", tuple(self.participants))
@@ -88,7 +90,7 @@ class Meeting:
         scene = scene_at([p.student_id for p in self.participants], self.changes, t)
         by_id = {p.student_id: p for p in self.participants}
         return render_window(self.style, self.size, scene.layout, [by_id[s] for s in scene.order], scene.camera_off,
-                             scene.speaker, self.panel, t)
+                             scene.speaker, self.panel, t, self.page)
 
     def write(self, path: Path, seconds: float, fps: float) -> dict:
         """Render ``seconds`` at ``fps`` to ``path`` (mp4) and its truth beside it (``x.truth.json``);
@@ -123,4 +125,28 @@ class Meeting:
         return truth
 
 
-__all__ = ["APPS", "THEMES", "PANELS", "NAMES", "Meeting", "class_of"]
+def scripted_meeting(people: Sequence[Participant], reorder_every_s: float = 0.0,
+                     away: dict[int, Sequence[tuple[float, float]]] | None = None, seconds: float = 60.0,
+                     seed: int = 0, **window) -> Meeting:
+    """A meeting of ``people`` whose tiles re-order every ``reorder_every_s`` (``timeline.shuffles``) and
+    where ``away`` = {index in ``people``: [(leaves, rejoins), ...]}; ``window``: ``Meeting``'s other fields."""
+    ids = [p.student_id for p in people]
+    changes = shuffles(ids, reorder_every_s, seconds, seed)
+    for index, spans in (away or {}).items():
+        for leaves, rejoins in _merged(spans):
+            changes += [Change(leaves, "leave", ids[index]), Change(rejoins, "rejoin", ids[index])]
+    return Meeting(tuple(people), changes=tuple(changes), **window)
+
+
+def _merged(spans: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Time spans with the overlapping ones joined."""
+    merged: list[tuple[float, float]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+__all__ = ["APPS", "THEMES", "PANELS", "NAMES", "Meeting", "class_of", "scripted_meeting"]

@@ -22,7 +22,7 @@ from classmood.assets.gallery import Participant, TrueFace, gallery_layout, rend
 from classmood.assets.labels import draw_label, label_fonts
 from classmood.assets.portraits import Box
 
-MAX_GALLERY = 49  # tiles on one gallery page (7x7)
+PAGE = 49  # tiles on one gallery page (7x7, as Zoom and Teams show at most)
 STRIP_TILES = 5  # small tiles beside a speaker or a shared screen
 PANEL_SHARE = 0.2  # of the window width
 
@@ -70,12 +70,12 @@ def regions(style: AppStyle, width: int, height: int, panel: str | None) -> dict
     return parts
 
 
-def layout_boxes(layout: str, count: int, area: Box, gap: int) -> tuple[list[Box], Box | None]:
-    """Tile boxes for ``count`` students in ``layout`` (fewer when the layout shows fewer), and the
-    slide's box in ``share``. In ``speaker`` the first box is the big one."""
+def layout_boxes(layout: str, count: int, area: Box, gap: int, page: int = PAGE) -> tuple[list[Box], Box | None]:
+    """Tile boxes for ``count`` students in ``layout`` (fewer when the layout shows fewer: at most
+    ``page`` in a gallery), and the slide's box in ``share``. In ``speaker`` the first box is the big one."""
     x, y, w, h = area
     if layout == "gallery":
-        tiles = gallery_layout(min(count, MAX_GALLERY), w, h, gap)
+        tiles = gallery_layout(min(count, page), w, h, gap)
         return [(x + tx, y + ty, tw, th) for tx, ty, tw, th in tiles], None
     if layout == "speaker":
         strip_h = int(h * 0.17)
@@ -107,7 +107,7 @@ def _row(count: int, band: Box, gap: int) -> list[Box]:
 
 def render_window(style: AppStyle, size: tuple[int, int], layout: str, people: Sequence[Participant],
                   camera_off: frozenset[str] = frozenset(), speaker: str | None = None, panel: str | None = None,
-                  t: float = 0.0) -> WindowFrame:
+                  t: float = 0.0, page: int = PAGE) -> WindowFrame:
     """The window at ``t`` showing ``people`` (in tile order) in ``layout``; in speaker view the
     speaker (default: the first) takes the big tile."""
     width, height = size
@@ -116,7 +116,7 @@ def render_window(style: AppStyle, size: tuple[int, int], layout: str, people: S
     if layout == "speaker" and people:
         first = next((p for p in people if p.student_id == speaker), people[0])
         people = [first, *(p for p in people if p is not first)]
-    boxes, slide = layout_boxes(layout, len(people), parts["area"], style.gap) if people else ([], None)
+    boxes, slide = layout_boxes(layout, len(people), parts["area"], style.gap, page) if people else ([], None)
     if slide is not None:
         x, y, w, h = slide
         image[y:y + h, x:x + w] = _slide(w, h)
@@ -147,7 +147,8 @@ def _draw_tile(image: np.ndarray, style: AppStyle, person: Participant, box: Box
     if person.label:
         draw_label(image, box, person.label, style=style.label)
     if speaking:
-        cv2.rectangle(image, (x, y), (x + w - 1, y + h - 1), style.accent, style.border)
+        inset = style.border // 2  # the border lies inside the tile, which keeps its size
+        cv2.rectangle(image, (x + inset, y + inset), (x + w - 1 - inset, y + h - 1 - inset), style.accent, style.border)
     _round_corners(image, box, style.radius, style.background)
     return face
 
