@@ -1,20 +1,35 @@
-"""Tracking: stable student ids on synthetic galleries built from real FER-2013 faces."""
+"""Tracking: stable student ids on rendered meeting windows of real FER-2013 faces."""
 
 from __future__ import annotations
 
-
+import cv2
 import numpy as np
 import pytest
 
 from classmood.track import StudentTracker, crop_embedding, embed_faces
-from classmood.track.synthetic import SyntheticGallery, count_id_switches, load_faces
+from classmood.assets.meeting import Meeting, class_of, scripted_meeting
+from classmood.assets.portraits import load_face_images, portraits_from_faces
+from classmood.assets.truth import count_id_switches
 from fixtures.paths import FER
 
 FACES = FER / "publictest"
 pytestmark = pytest.mark.skipif(not FACES.is_dir(), reason=f"FER-2013 faces not found at {FACES}")
 
 
-def run_tracker(gallery: SyntheticGallery, seconds: float, fps: float, blink: float = 0.0, seed: int = 0):
+def load_faces(folder, count: int, seed: int = 0) -> list[np.ndarray]:
+    """``count`` FER-2013 faces, grayscale."""
+    return [cv2.cvtColor(face, cv2.COLOR_BGR2GRAY) for face in load_face_images(folder, count, seed)]
+
+
+def meeting(faces: list[np.ndarray], reorder_every_s: float = 0.0, away=None, seconds: float = 60.0, seed: int = 0,
+            size: tuple[int, int] = (960, 540)) -> Meeting:
+    """A Zoom window of ``faces`` (student ``S01`` is ``faces[0]``...), re-ordered every ``reorder_every_s``;
+    ``away`` = {student index: [(leaves, rejoins)]}."""
+    people = class_of(len(faces), seed, portraits_from_faces(faces), varied=False)
+    return scripted_meeting(people, reorder_every_s, away, seconds, seed, app="zoom", size=size, page=len(faces))
+
+
+def run_tracker(gallery: Meeting, seconds: float, fps: float, blink: float = 0.0, seed: int = 0):
     tracker = StudentTracker()
     rng = np.random.default_rng(seed)
     truth, predicted = [], []
@@ -31,10 +46,8 @@ def run_tracker(gallery: SyntheticGallery, seconds: float, fps: float, blink: fl
 
 def test_ids_survive_reordering_blinks_and_absences():
     faces = load_faces(FACES, 25, seed=1)
-    gallery = SyntheticGallery(
-        faces, [f"S{i}" for i in range(25)], reorder_every_s=8.0,
-        away={3: [(5.0, 15.0)], 7: [(12.0, 30.0)], 20: [(2.0, 4.0), (20.0, 26.0)]},
-    )
+    gallery = meeting(faces, reorder_every_s=8.0, seconds=40,
+                      away={3: [(5.0, 15.0)], 7: [(12.0, 30.0)], 20: [(2.0, 4.0), (20.0, 26.0)]})
     tracker, truth, predicted = run_tracker(gallery, seconds=40, fps=4, blink=0.15)
     assert count_id_switches(truth, predicted) == 0
     assert len(tracker.students) == 25
@@ -45,7 +58,7 @@ def test_ids_survive_reordering_blinks_and_absences():
 
 def test_fifty_faces_keep_fifty_ids():
     faces = load_faces(FACES, 50, seed=2)
-    gallery = SyntheticGallery(faces, [f"S{i}" for i in range(50)], columns=10, tile=96, reorder_every_s=6.0)
+    gallery = meeting(faces, reorder_every_s=6.0, seconds=15, size=(1280, 720))
     tracker, truth, predicted = run_tracker(gallery, seconds=15, fps=2, blink=0.1, seed=3)
     assert len(tracker.students) == 50
     assert count_id_switches(truth, predicted) <= 2  # < 0.3 % of the 1,500 face observations
@@ -54,17 +67,17 @@ def test_fifty_faces_keep_fifty_ids():
 def test_a_returning_student_gets_the_old_id_and_a_newcomer_a_new_one():
     faces = load_faces(FACES, 6, seed=4)
     tracker = StudentTracker()
-    gallery = SyntheticGallery(faces[:5], [f"S{i}" for i in range(5)], reorder_every_s=0, away={2: [(1.0, 60.0)]})
+    gallery = meeting(faces[:5], away={2: [(1.0, 60.0)]})
     first = {s: i for s, i in zip(gallery.frame(0).students, tracker.update(
         gallery.frame(0).boxes, embed_faces(gallery.frame(0).image, gallery.frame(0).boxes), 0.0))}
     for t in (2.0, 10.0, 30.0):  # student 2 is away long enough to lose the motion track
         frame = gallery.frame(t)
         tracker.update(frame.boxes, embed_faces(frame.image, frame.boxes), t)
-    back = SyntheticGallery(faces, [f"S{i}" for i in range(6)], reorder_every_s=0, seed=9)
+    back = meeting(faces, seed=9)
     frame = back.frame(61.0)
     ids = dict(zip(frame.students, tracker.update(frame.boxes, embed_faces(frame.image, frame.boxes), 61.0)))
-    assert ids[2] == first[2]
-    assert ids[5] not in first.values()
+    assert ids["S03"] == first["S03"]
+    assert ids["S06"] not in first.values()
 
 
 def test_motion_keeps_a_moving_face_through_detector_gaps():
