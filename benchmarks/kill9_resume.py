@@ -1,7 +1,7 @@
 """kill -9 of ``classmood monitor FILE`` at several points, then ``--resume``: seconds lost and duplicates.
 
-For each kill point a fresh monitor analyses a rendered gallery video (real FER-2013 faces, the
-real detector and classifier) and is frozen with SIGSTOP at a point between two flushes, then
+For each kill point a fresh monitor analyses a rendered meeting window (``classmood.assets.meeting``,
+a 960x540 Jitsi window of real FER-2013 faces; the real detector and classifier) and is frozen with SIGSTOP at a point between two flushes, then
 killed with SIGKILL. How far it had got is bracketed from two sides: the last ``frame N`` its live
 terminal view drew (a lower bound) and the read offset of its video file descriptor mapped to
 the last whole frame in the file (an upper bound: decoding never runs ahead of reading). Lost
@@ -27,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from classmood.track.synthetic import SyntheticGallery, load_faces, write_gallery_video
+from classmood.assets.meeting import class_of, scripted_meeting
+from classmood.assets.portraits import load_face_images, portraits_from_faces
 
 # A synthetic class of FER-2013 faces, no real students: the monitor it starts runs as confirmed
 # (classmood consent) by the benchmark itself.
@@ -109,14 +110,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     names = [f"Student {i}" for i in range(9)]
-    gallery = SyntheticGallery(load_faces(FER, len(names), seed=args.seed), names, tile=120, columns=3,
-                               reorder_every_s=15.0, seed=args.seed)
+    faces = portraits_from_faces(load_face_images(FER, len(names), seed=args.seed))
+    gallery = scripted_meeting(class_of(len(names), args.seed, faces, names, varied=False), 15.0,
+                               seconds=args.seconds, seed=args.seed, app="jitsi", size=(960, 540))
     rng = np.random.default_rng(args.seed)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         video = work / "class.mp4"
-        write_gallery_video(video, gallery, seconds=args.seconds, fps=args.fps)
+        gallery.write(video, seconds=args.seconds, fps=args.fps)
         for k in np.linspace(2, args.seconds * 0.6, args.points):
             rows.append(one_kill(video, args.fps, args.seconds, float(round(k)), float(rng.uniform(0, 0.3)), work))
             print(json.dumps(rows[-1]), flush=True)

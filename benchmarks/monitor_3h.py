@@ -24,7 +24,8 @@ from tqdm import tqdm
 from classmood.emotions import EMOTIONS
 from classmood.class_session import ClassSession, ClassSettings
 from classmood.store import Store
-from classmood.track.synthetic import SyntheticGallery, load_faces
+from classmood.assets.meeting import class_of, scripted_meeting
+from classmood.assets.portraits import load_face_images, portraits_from_faces
 from classmood.types import Detections, Frame, FrameResult
 
 FER = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "fer2013" / "publictest"
@@ -42,8 +43,10 @@ def main() -> None:
     seconds = args.hours * 3600
     away = {int(s): [(float(a), float(a) + float(rng.uniform(30, 600)))
                      for a in rng.uniform(0, seconds, size=3)] for s in range(args.students)}
-    gallery = SyntheticGallery(load_faces(FER, args.students, seed=args.seed), [f"S{i}" for i in range(args.students)],
-                               tile=110, reorder_every_s=300.0, away=away, seed=args.seed)
+    people = class_of(args.students, args.seed, portraits_from_faces(load_face_images(FER, args.students, args.seed)),
+                      varied=False)
+    gallery = scripted_meeting(people, 300.0, away, seconds, args.seed, size=(960, 540), page=args.students)
+    row = {p.student_id: i for i, p in enumerate(people)}
     logits = rng.normal(0, 1, (args.students, len(EMOTIONS)))
     process = psutil.Process()
     samples: list[tuple[float, float]] = []
@@ -59,7 +62,7 @@ def main() -> None:
             t = k / args.fps
             shown = gallery.frame(t)
             logits += rng.normal(0, 0.15, logits.shape)
-            shown_logits = logits[list(shown.students)].reshape(-1, len(EMOTIONS))
+            shown_logits = logits[[row[s] for s in shown.students]].reshape(-1, len(EMOTIONS))
             p = np.exp(shown_logits - shown_logits.max(axis=1, keepdims=True))
             p /= p.sum(axis=1, keepdims=True)
             faces = Detections(shown.boxes, np.full(len(shown.boxes), 0.9, np.float32), probabilities=p.astype(np.float32))

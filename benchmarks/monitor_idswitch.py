@@ -1,8 +1,8 @@
 """ID switches per student per hour on a recorded gallery video with known students.
 
-Either builds a meeting-style gallery video from real FER-2013 faces (read from the shared dataset
-folder, never copied) with name labels, tiles re-ordering every 20 s and students leaving and
-returning, or reads the bundled, licensed sample class (``--sample``: 9 real people, 14 s, a camera
+Either renders a meeting window (``classmood.assets.meeting``, 1280x720, ``--app``/``--theme``) of real
+FER-2013 faces (read from the shared dataset folder, never copied) with name labels, tiles
+re-ordering every 20 s and students leaving and rejoining, or reads the bundled, licensed sample class (``--sample``: 9 real people, 14 s, a camera
 switched off, a student leaving and rejoining as the last tile, one away, the speaker moved to the
 first tile; its per-frame truth ships beside it). Runs the real pipeline (detector + ONNX emotion
 model) and the tracker on the decoded video and matches every detected face to the ground-truth
@@ -31,7 +31,9 @@ from classmood.class_session import ClassSession, ClassSettings
 from classmood.pipeline import Pipeline
 from classmood.sources import VideoFileSource
 from classmood.track.kalman import iou_matrix
-from classmood.track.synthetic import SyntheticGallery, count_id_switches, load_faces, write_gallery_video
+from classmood.assets.meeting import Meeting, class_of, scripted_meeting
+from classmood.assets.portraits import load_face_images, portraits_from_faces
+from classmood.assets.truth import count_id_switches
 
 FER = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "fer2013" / "publictest"
 NAMES = ["Ada Lovelace", "Alan Turing", "Grace Hopper", "Katherine", "Edsger", "Barbara", "Donald Knuth",
@@ -40,15 +42,17 @@ NAMES = ["Ada Lovelace", "Alan Turing", "Grace Hopper", "Katherine", "Edsger", "
          "Yann", "Andrew", "Daphne", "Cynthia"]
 
 
-def make_gallery(students: int, minutes: float, seed: int) -> SyntheticGallery:
+def make_gallery(students: int, minutes: float, seed: int, app: str = "zoom", theme: str = "dark") -> Meeting:
     rng = np.random.default_rng(seed)
     away = {}
     for s in rng.choice(students, size=max(students // 5, 1), replace=False):  # a fifth step away once
         start = float(rng.uniform(10, minutes * 60 - 40))
         away[int(s)] = [(start, start + float(rng.uniform(15, 40)))]
     names = [NAMES[i % len(NAMES)] for i in range(students)]
-    return SyntheticGallery(load_faces(FER, students, seed=seed), names, tile=120, columns=5 if students <= 25 else 8,
-                            reorder_every_s=20.0, away=away, seed=seed)
+    people = class_of(students, seed, portraits_from_faces(load_face_images(FER, students, seed=seed)), names,
+                      varied=False)
+    return scripted_meeting(people, 20.0, away, minutes * 60, seed, app=app, theme=theme, size=(1280, 720),
+                            page=students)
 
 
 @dataclass(frozen=True)
@@ -64,17 +68,18 @@ class Recording:
 
 
 @contextlib.contextmanager
-def gallery_recording(students: int, minutes: float, fps: float, seed: int) -> Iterator[Recording]:
-    gallery = make_gallery(students, minutes, seed)
+def gallery_recording(students: int, minutes: float, fps: float, seed: int, app: str = "zoom",
+                      theme: str = "dark") -> Iterator[Recording]:
+    gallery = make_gallery(students, minutes, seed, app, theme)
     with tempfile.TemporaryDirectory() as tmp:
         video = Path(tmp) / "gallery.mp4"
-        truth = write_gallery_video(video, gallery, minutes * 60, fps)
+        truth = gallery.write(video, minutes * 60, fps)["frames"]
 
         def who(t: float) -> tuple[list, np.ndarray]:
             frame = gallery.frame(t)
             return list(frame.students), frame.boxes
 
-        yield Recording(video, len(truth), minutes * 60, students, who, dict(enumerate(gallery.names)))
+        yield Recording(video, len(truth), minutes * 60, students, who, {p.student_id: p.label for p in gallery.participants})
 
 
 @contextlib.contextmanager
@@ -146,9 +151,12 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=25)
     parser.add_argument("--fps", type=float, default=5.0)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--names", action="store_true", help="also read tile names with Tesseract")
+    parser.add_argument("--app", default="zoom", help="the meeting app whose window is rendered")
+    parser.add_argument("--theme", default="dark")
+    parser.add_argument("--names", action="store_true", help="also read tile names with OCR")
     args = parser.parse_args()
-    recording = sample_recording() if args.sample else gallery_recording(args.students, args.minutes, args.fps, args.seed)
+    recording = (sample_recording() if args.sample
+                 else gallery_recording(args.students, args.minutes, args.fps, args.seed, args.app, args.theme))
     with recording as rec:
         report = measure(rec, args.names)
     print(json.dumps(report, indent=2))
