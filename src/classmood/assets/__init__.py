@@ -1,6 +1,11 @@
-"""Licensed face media shipped with classmood: real portraits, the sample class video, a gallery composer.
+"""Licensed face media shipped with classmood (real portraits, the sample class video) and the
+generator of rendered meeting windows built from them.
 
-Every file here is public domain or CC0; ``LICENSES.md`` names the source of each.
+``meeting`` (``Meeting``, ``class_of``) renders a class in a Zoom, Meet, Teams, Webex or Jitsi window
+(``apps``, ``window``) following a script (``timeline``) and writes the video with its truth
+(``truth``); ``gallery`` draws the webcam tiles, ``labels`` the names, ``portraits`` loads the faces.
+``scripts/render_meeting.py`` is its command line. ``LICENSES.md`` names the source and licence of
+every file here.
 """
 
 from __future__ import annotations

@@ -12,16 +12,19 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from classmood.assets.labels import draw_text
 from classmood.assets.portraits import Box, Portrait, load_portraits
 
 TILE_ASPECT = 16 / 9
 GALLERY_BACKGROUND = (26, 26, 26)
 CAMERA_OFF_FILL = (48, 48, 48)
+CAMERA_OFF_AVATAR = (110, 90, 70)
 #: A face cut by the tile edge to less than this share of its area is not counted as a true face.
 MIN_VISIBLE_SHARE = 0.6
 #: The largest face height, as a share of the tile height, that zooming in to fill a tile may reach.
@@ -182,7 +185,7 @@ def _motion(look: Look, t: float) -> tuple[float, float, float]:
 def render_tile(participant: Participant, width: int, height: int, t: float = 0.0) -> tuple[np.ndarray, Box | None]:
     """One webcam tile at time ``t`` (seconds) and the face box inside it (None when not visible)."""
     if not participant.camera_on:
-        return _camera_off_tile(participant, width, height), None
+        return camera_off_tile(participant.label or participant.student_id, width, height).copy(), None
     look, portrait = participant.look, participant.portrait
     if participant.away:
         return _relight(_backdrop(portrait.image, width, height, dim=1.0), look), None
@@ -264,18 +267,24 @@ def _visible_box(box: tuple[float, float, float, float], width: int, height: int
     return int(round(x1)), int(round(y1)), int(round(x2 - x1)), int(round(y2 - y1))
 
 
-def _camera_off_tile(participant: Participant, width: int, height: int) -> np.ndarray:
-    """A meeting app's placeholder for a participant whose camera is off: initials on grey."""
-    tile = np.full((height, width, 3), CAMERA_OFF_FILL, np.uint8)
-    radius = max(4, height // 5)
+@lru_cache(maxsize=256)
+def camera_off_tile(name: str, width: int, height: int, fill: tuple[int, int, int] = CAMERA_OFF_FILL,
+                    avatar: tuple[int, int, int] = CAMERA_OFF_AVATAR) -> np.ndarray:
+    """A meeting app's placeholder for a participant whose camera is off: the name's initials on a
+    disc, on a flat fill (read-only: copy it to draw on it)."""
+    tile = np.full((height, width, 3), fill, np.uint8)
+    radius = max(6, height // 5)
     centre = (width // 2, height // 2)
-    cv2.circle(tile, centre, radius, (110, 90, 70), -1, cv2.LINE_AA)
-    initials = participant.student_id[:3].upper()
-    scale = radius / 40
-    (tw, th), _ = cv2.getTextSize(initials, cv2.FONT_HERSHEY_SIMPLEX, scale, max(1, round(scale * 2)))
-    cv2.putText(tile, initials, (centre[0] - tw // 2, centre[1] + th // 2), cv2.FONT_HERSHEY_SIMPLEX, scale,
-                (235, 235, 235), max(1, round(scale * 2)), cv2.LINE_AA)
+    cv2.circle(tile, centre, radius, avatar, -1, cv2.LINE_AA)
+    draw_text(tile, centre, initials(name), max(8, int(radius * 0.9)), (250, 250, 250), bold=True, anchor="mm")
+    tile.setflags(write=False)
     return tile
+
+
+def initials(name: str) -> str:
+    """Up to two initials of a name, in any script, as meeting apps show on a camera-off tile."""
+    words = [word for word in name.split() if word[:1].isalnum()]
+    return "".join(word[0] for word in words[:2]).upper() or "?"
 
 
 def _draw_label(frame: np.ndarray, tile: Box, text: str) -> None:

@@ -8,7 +8,7 @@ TrueType families (DejaVu, Liberation; Debian's ``fonts-dejavu-core`` and ``font
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import cv2
@@ -27,6 +27,31 @@ FONT_DIRS = (Path("/usr/share/fonts/truetype"), Path("/usr/local/share/fonts"), 
 def label_fonts() -> tuple[Path, ...]:
     """The TrueType fonts of ``FONT_FILES`` found on this system (empty when none is installed)."""
     return tuple(folder / name for name in FONT_FILES for folder in FONT_DIRS if (folder / name).is_file())
+
+
+@lru_cache(maxsize=64)
+def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
+    """The first of ``label_fonts`` (bold or not) at ``size`` px."""
+    fonts = label_fonts()
+    if not fonts:
+        raise FileNotFoundError("no TrueType font found (apt-get install fonts-dejavu-core)")
+    wanted = [f for f in fonts if f.name.endswith("-Bold.ttf") == bold] or list(fonts)
+    return ImageFont.truetype(str(wanted[0]), size)
+
+
+def draw_text(image: np.ndarray, at: tuple[int, int], text: str, size: int, colour: tuple[int, int, int],
+              bold: bool = False, anchor: str = "lm") -> None:
+    """Draw ``text`` (BGR ``colour``) on the BGR ``image`` in place; ``anchor`` as Pillow's (``lm``: left, middle)."""
+    face = font(size, bold)
+    left, top, right, bottom = face.getbbox(text, anchor=anchor)
+    height, width = image.shape[:2]
+    x0, y0 = max(0, at[0] + left - 2), max(0, at[1] + top - 2)
+    x1, y1 = min(width, at[0] + right + 2), min(height, at[1] + bottom + 2)
+    if x1 <= x0 or y1 <= y0:
+        return
+    picture = Image.fromarray(np.ascontiguousarray(image[y0:y1, x0:x1, ::-1]))
+    ImageDraw.Draw(picture).text((at[0] - x0, at[1] - y0), text, font=face, fill=tuple(colour[::-1]), anchor=anchor)
+    image[y0:y1, x0:x1] = np.asarray(picture)[:, :, ::-1]
 
 
 def label_font_size(tile_height: int) -> int:

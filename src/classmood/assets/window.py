@@ -3,7 +3,7 @@
 Layouts: ``gallery`` (a centred grid, last row shorter and centred, up to 49 tiles), ``speaker``
 (one big tile under a strip of small ones) and ``share`` (a slide beside a strip of a few tiles).
 Each tile is a webcam picture (``gallery.render_tile``) or, camera off, the app's placeholder with
-an initials avatar; the name label sits bottom-left in the app's style (``labels.draw_label``),
+an initials avatar (``gallery.camera_off_tile``); the name label sits bottom-left in the app's style (``labels.draw_label``),
 corners are rounded and the active speaker has a coloured border.
 """
 
@@ -15,11 +15,10 @@ from functools import cache, lru_cache
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
 
 from classmood.assets.apps import AppStyle
-from classmood.assets.gallery import Participant, TrueFace, gallery_layout, render_tile
-from classmood.assets.labels import draw_label, label_fonts
+from classmood.assets.gallery import Participant, TrueFace, camera_off_tile, gallery_layout, render_tile
+from classmood.assets.labels import draw_label, draw_text
 from classmood.assets.portraits import Box
 
 PAGE = 49  # tiles on one gallery page (7x7, as Zoom and Teams show at most)
@@ -142,8 +141,7 @@ def _draw_tile(image: np.ndarray, style: AppStyle, person: Participant, box: Box
         if inner is not None:
             face = (x + inner[0], y + inner[1], inner[2], inner[3])
     else:
-        image[y:y + h, x:x + w] = _placeholder(style.tile_off, style.avatar, _initials(person.label or person.student_id),
-                                                w, h)
+        image[y:y + h, x:x + w] = camera_off_tile(person.label or person.student_id, w, h, style.tile_off, style.avatar)
     if person.label:
         draw_label(image, box, person.label, style=style.label)
     if speaking:
@@ -151,25 +149,6 @@ def _draw_tile(image: np.ndarray, style: AppStyle, person: Participant, box: Box
         cv2.rectangle(image, (x + inset, y + inset), (x + w - 1 - inset, y + h - 1 - inset), style.accent, style.border)
     _round_corners(image, box, style.radius, style.background)
     return face
-
-
-def _initials(name: str) -> str:
-    """Up to two initials of a name, as meeting apps show on a camera-off tile (any script)."""
-    words = [word for word in name.split() if word[:1].isalnum()]
-    return "".join(word[0] for word in words[:2]).upper() or "?"
-
-
-@lru_cache(maxsize=256)
-def _placeholder(fill: tuple[int, int, int], avatar: tuple[int, int, int], initials: str, width: int,
-                 height: int) -> np.ndarray:
-    """A camera-off tile: the app's flat fill with the initials on a disc in the middle."""
-    tile = np.full((height, width, 3), fill, np.uint8)
-    radius = max(6, height // 5)
-    centre = (width // 2, height // 2)
-    cv2.circle(tile, centre, radius, avatar, -1, cv2.LINE_AA)
-    _text(tile, centre, initials, max(8, int(radius * 0.9)), (250, 250, 250), bold=True, anchor="mm")
-    tile.setflags(write=False)
-    return tile
 
 
 @cache
@@ -191,30 +170,6 @@ def _round_corners(image: np.ndarray, box: Box, radius: int, colour: tuple[int, 
         cy = y + h - radius if flip_y else y
         corner = mask[::-1 if flip_y else 1, ::-1 if flip_x else 1]
         image[cy:cy + radius, cx:cx + radius][corner] = colour
-
-
-@lru_cache(maxsize=64)
-def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
-    fonts = label_fonts()
-    if not fonts:
-        raise FileNotFoundError("no TrueType font found (apt-get install fonts-dejavu-core)")
-    wanted = [f for f in fonts if f.name.endswith("-Bold.ttf") == bold] or list(fonts)
-    return ImageFont.truetype(str(wanted[0]), size)
-
-
-def _text(image: np.ndarray, at: tuple[int, int], text: str, size: int, colour: tuple[int, int, int],
-          bold: bool = False, anchor: str = "lm") -> None:
-    """Draw ``text`` (BGR ``colour``) in place with a TrueType font; ``anchor`` as Pillow's."""
-    font = _font(size, bold)
-    left, top, right, bottom = font.getbbox(text, anchor=anchor)
-    height, width = image.shape[:2]
-    x0, y0 = max(0, at[0] + left - 2), max(0, at[1] + top - 2)
-    x1, y1 = min(width, at[0] + right + 2), min(height, at[1] + bottom + 2)
-    if x1 <= x0 or y1 <= y0:
-        return
-    picture = Image.fromarray(np.ascontiguousarray(image[y0:y1, x0:x1, ::-1]))
-    ImageDraw.Draw(picture).text((at[0] - x0, at[1] - y0), text, font=font, fill=tuple(colour[::-1]), anchor=anchor)
-    image[y0:y1, x0:x1] = np.asarray(picture)[:, :, ::-1]
 
 
 TOOLBAR = {
@@ -241,9 +196,9 @@ def _chrome(style: AppStyle, width: int, height: int, panel: str | None, names: 
             for i, colour in enumerate(((95, 87, 255), (46, 189, 254), (64, 200, 40))):
                 cv2.circle(image, (round((18 + 22 * i) * k), middle), max(2, round(7 * k)), colour, -1, cv2.LINE_AA)
         centred = style.app == "zoom"  # beside the window buttons, Zoom centres its title
-        _text(image, (width // 2 if centred else round(24 * k), middle), style.title, max(8, round(17 * k)), style.ink,
+        draw_text(image, (width // 2 if centred else round(24 * k), middle), style.title, max(8, round(17 * k)), style.ink,
               anchor="mm" if centred else "lm")
-        _text(image, (width - round(24 * k), middle), "10:24", max(8, round(16 * k)), style.ink, anchor="rm")
+        draw_text(image, (width - round(24 * k), middle), "10:24", max(8, round(16 * k)), style.ink, anchor="rm")
     _toolbar(image, style, k)
     if panel:
         _panel(image, style, regions(style, width, height, panel)["panel"], panel, names, k)
@@ -271,10 +226,10 @@ def _toolbar(image: np.ndarray, style: AppStyle, k: float) -> None:
             cv2.rectangle(image, (cx - radius, cy - radius * 3 // 4), (cx + radius, cy + radius * 3 // 4), shade, -1)
         cv2.circle(image, (cx, cy), max(2, radius // 3), style.ink, -1, cv2.LINE_AA)
         if caption:
-            _text(image, (cx, cy + radius + round(10 * k)), caption, max(7, round(13 * k)), style.ink, anchor="mm")
+            draw_text(image, (cx, cy + radius + round(10 * k)), caption, max(7, round(13 * k)), style.ink, anchor="mm")
     right = image.shape[1] - round(40 * k)
     cv2.rectangle(image, (right - round(70 * k), middle - radius), (right, middle + radius), style.leave, -1)
-    _text(image, (right - round(35 * k), middle), "Leave", max(7, round(14 * k)), (255, 255, 255), anchor="mm")
+    draw_text(image, (right - round(35 * k), middle), "Leave", max(7, round(14 * k)), (255, 255, 255), anchor="mm")
 
 
 def _panel(image: np.ndarray, style: AppStyle, box: Box, kind: str, names: tuple[str, ...], k: float) -> None:
@@ -282,7 +237,7 @@ def _panel(image: np.ndarray, style: AppStyle, box: Box, kind: str, names: tuple
     x, y, _, h = box
     line = max(10, round(34 * k))
     heading = f"Participants ({len(names)})" if kind == "participants" else "Chat"
-    _text(image, (x + round(16 * k), y + line // 2 + round(8 * k)), heading, max(8, round(18 * k)), style.ink, bold=True)
+    draw_text(image, (x + round(16 * k), y + line // 2 + round(8 * k)), heading, max(8, round(18 * k)), style.ink, bold=True)
     if kind == "participants":
         rows = list(names)
     else:
@@ -292,7 +247,7 @@ def _panel(image: np.ndarray, style: AppStyle, box: Box, kind: str, names: tuple
         top = y + line * (i + 2)
         if top + line > y + h:
             break
-        _text(image, (x + round(16 * k), top), row[:40], max(7, round(14 * k)), style.ink)
+        draw_text(image, (x + round(16 * k), top), row[:40], max(7, round(14 * k)), style.ink)
 
 
 @lru_cache(maxsize=8)
@@ -300,11 +255,11 @@ def _slide(width: int, height: int) -> np.ndarray:
     """A shared lecture slide: a title and a few bullet points on white."""
     slide = np.full((height, width, 3), 250, np.uint8)
     size = max(8, height // 14)
-    _text(slide, (width // 12, height // 8), "Fourier series", size, (90, 50, 20), bold=True)
+    draw_text(slide, (width // 12, height // 8), "Fourier series", size, (90, 50, 20), bold=True)
     points = ("A periodic signal is a sum of sines", "Coefficients by integration", "Convergence at jumps",
               "Exercise: the square wave")
     for i, point in enumerate(points):
-        _text(slide, (width // 10, height // 4 + i * int(size * 1.6)), f"\u2022 {point}", max(7, size * 2 // 3),
+        draw_text(slide, (width // 10, height // 4 + i * int(size * 1.6)), f"\u2022 {point}", max(7, size * 2 // 3),
               (40, 40, 40))
     slide.setflags(write=False)
     return slide
