@@ -2,7 +2,7 @@
 meeting galleries, Ray's overhead against the plain single process on the same machine, and the
 database rows and bytes per class-hour measured in a real PostgreSQL, with its write rate.
 
-The recordings are 1920x1080, 15 frames/s galleries of 25 real portraits (``classmood.assets.gallery``).
+The recordings are 1920x1080, 15 frames/s Zoom windows of 25 real portraits (``classmood.assets.meeting``).
 The plain run is one process that loads the pipeline once and runs ``watch_class`` over the
 recordings one after another (ONNX Runtime on all cores, as ``classmood monitor`` does); the Ray run
 is ``classmood batch``'s own code (``connect_ray`` + ``run_batch``): a local Ray, an actor per core.
@@ -46,15 +46,14 @@ TABLES = ("sessions", "students", "student_seconds", "alerts")
 
 
 def make_videos(folder: Path, count: int, seconds: float, fps: float, faces: int = 25) -> list[Path]:
-    """``count`` gallery recordings of ``faces`` participants each (a different class per seed)."""
-    from classmood.assets.gallery import compose_gallery, varied_participants, write_gallery_video
+    """``count`` recordings of 1920x1080 Zoom windows of ``faces`` students each (a different class per seed)."""
+    from classmood.assets.gallery import write_gallery_video
+    from classmood.assets.meeting import Meeting, class_of
 
     paths = []
     for i in range(count):
-        people = varied_participants(faces, seed=100 + i)
         path = folder / f"class{i + 1:02d}.mp4"
-        write_gallery_video(path, (compose_gallery(people, 1920, 1080, t=k / fps)
-                                   for k in range(round(seconds * fps))), fps)
+        write_gallery_video(path, Meeting(class_of(faces, seed=100 + i), size=(1920, 1080)).frames(seconds, fps), fps)
         paths.append(path)
     return paths
 

