@@ -167,6 +167,24 @@ class ClassAggregator:
         self.camera_off = students
         self._camera_off_by_second.setdefault(int(math.floor(timestamp)), set()).update(students)
 
+    def merge(self, from_id: int, into_id: int) -> list[Alert]:
+        """``from_id`` is ``into_id`` come back: one student from now on; returns ``from_id``'s open
+        alerts, ended now (stored under ``into_id`` with the rest of their record)."""
+        newer = self.students.pop(from_id, None)
+        ended = self.alerts.end_student(from_id, self.now)
+        self.names.pop(from_id, None)
+        if newer is None:
+            return ended
+        older = self.students.get(into_id)
+        newer.student_id = into_id
+        if older is not None:
+            newer.first_seen = older.first_seen
+            newer.second_frames += older.second_frames
+            newer.second_probabilities += older.second_probabilities
+            newer.second_engagement += older.second_engagement
+        self.students[into_id] = newer
+        return ended
+
     def present(self, student: _Student) -> bool:
         return self.now - student.last_seen <= self.config.away_after_s
 

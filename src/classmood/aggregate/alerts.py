@@ -89,6 +89,16 @@ class AlertBook:
     def active(self) -> list[Alert]:
         return [c.alert for c in self.conditions.values() if c.alert is not None]
 
+    def end_student(self, student_id: int, now: float) -> list[Alert]:
+        """End a student's open alerts at ``now`` and drop their conditions (returns the alerts ended)."""
+        ended = []
+        for key in [key for key in self.conditions if key[1] == student_id]:
+            alert = self.conditions.pop(key).alert
+            if alert is not None:
+                alert.ended_at = now
+                ended.append(alert)
+        return ended
+
     def forget(self, student_id: int) -> None:
         """Drop a student's conditions and alerts without closing them (the student opted out)."""
         for key in [key for key in self.conditions if key[1] == student_id]:

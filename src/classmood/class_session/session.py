@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from classmood.aggregate import Alert, ClassAggregator, StudentCard
+from classmood.aggregate import AggregateUpdate, Alert, ClassAggregator, StudentCard
 from classmood.class_session.settings import ClassSettings
 from classmood.class_session.snapshot import ClassSnapshot, MoodPoint
 from classmood.consent import Confirmation
@@ -65,6 +65,7 @@ class ClassSession:
         self.tiles = TileWatch()  # the gallery's tiles: whose camera is off, where names are read
         self.opted_out_names = {name_key(name) for name in opted_out}
         self._opted_out: dict[int, _OptedOut] = {}
+        self._merged: dict[int, int] = {}  # ids merged into another while this frame is identified
         self.alert_log: list[Alert] = []
         self.timeline: deque[MoodPoint] = deque(maxlen=TIMELINE_POINTS)
         self.error: str | None = None  # shown with the class (set by a live feed that skipped a bad frame)
@@ -145,6 +146,12 @@ class ClassSession:
             if self.tiles.step(result.frame.image, seen, t):
                 self.aggregator.set_camera_off(self.tiles.camera_off, t)
             self._read_names(result.frame.image, seen, t)
+            if self._merged:  # a name just showed that a face is a student seen before
+                faces = faces.with_(student_ids=np.array([self._merged.get(i, i) for i in faces.student_ids.tolist()],
+                                                         np.int64))
+                faces = faces.with_(names=np.array([self.aggregator.names.get(i, f"S{i:02d}")
+                                                    for i in faces.student_ids.tolist()], dtype=object))
+                self._merged.clear()
             ids = faces.student_ids.tolist()
             skip = np.array([student_id in self._opted_out for student_id in ids], bool)
             for student_id, box in zip(faces.student_ids[skip].tolist(), faces.boxes[skip].astype(int).tolist()):
@@ -231,12 +238,43 @@ class ClassSession:
     def _rename(self, student_id: int, name: str, source: str) -> None:
         if student_id in self._opted_out:
             return
+        if source == "ocr":
+            earlier = self._earlier_student_named(student_id, name)
+            if earlier is not None:  # the name is the first key: a student back under a new id is merged
+                self._merge(student_id, earlier)
+                return
         self.aggregator.names[student_id] = name
         if self._names is not None:
             self._names.reader.names[student_id] = name
         if self.recorder is not None:
             self.recorder.rename(student_id, name, source)
         self._opt_out_if_listed(student_id, name)
+
+    def _earlier_student_named(self, student_id: int, name: str) -> int | None:
+        """Another student shown under ``name`` who was last seen before ``student_id`` first was
+        (never in the class at the same time): the same person, back after a re-order or a return."""
+        key, known = name_key(name), self.tracker.students
+        first_seen = known[student_id].first_seen if student_id in known else None
+        for other, other_name in self.aggregator.names.items():
+            if (other != student_id and name_key(other_name) == key and other in known and first_seen is not None
+                    and known[other].last_seen < first_seen):
+                return other
+        return None
+
+    def _merge(self, from_id: int, into_id: int) -> None:
+        """One student: ``from_id``'s tracking, state, alerts and record become ``into_id``'s."""
+        self.tracker.merge(from_id, into_id)
+        ended = self.aggregator.merge(from_id, into_id)
+        self.tiles.merge(from_id, into_id)
+        for alert in self.alert_log:
+            if alert.student_id == from_id:
+                alert.student_id = into_id
+        self._merged[from_id] = into_id
+        if self._names is not None:
+            self._names.reader.names.pop(from_id, None)
+        if self.recorder is not None:
+            self.recorder.record(AggregateUpdate([], [], ended))
+            self.recorder.merge(from_id, into_id)
 
     def opt_out(self, student_id: int) -> str:
         """Stop analysing a student for the rest of this class and erase what was stored of them

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, UTC
 from pathlib import Path
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from classmood.aggregate import AggregateUpdate, Alert, StudentSecond
@@ -164,6 +164,31 @@ class SessionRecorder:
         if self._row_ids.pop(student_id, None) is not None:
             with self.store.transaction() as db:
                 delete_students(db, self.session_id, [student_id])
+
+    def merge(self, from_id: int, into_id: int) -> None:
+        """Student ``from_id`` is ``into_id`` come back (their tile label says so): everything of
+        ``from_id``, stored or queued, becomes ``into_id``'s; where both have a second, ``into_id``'s stays."""
+        self.flush()
+        into_row, from_row = self._row_ids.get(into_id), self._row_ids.pop(from_id, None)
+        self.signatures.pop(from_id, None)
+        if from_row is None:
+            return
+        with self.store.transaction() as db:
+            if into_row is None:  # nothing stored of the older one yet: the newer row takes its number
+                db.execute(update(StudentRow).where(StudentRow.id == from_row).values(student_id=into_id))
+                self._row_ids[into_id] = from_row
+                return
+            for table in (StudentSecondRow, CameraOffSecondRow):
+                taken = select(table.second).where(table.student_row_id == into_row).scalar_subquery()
+                db.execute(delete(table).where(table.student_row_id == from_row, table.second.in_(taken)))
+            both = select(StudentSecondRow.second).where(StudentSecondRow.student_row_id == from_row).scalar_subquery()
+            db.execute(delete(CameraOffSecondRow).where(CameraOffSecondRow.student_row_id == into_row,
+                                                        CameraOffSecondRow.second.in_(both)))
+            for table in (StudentSecondRow, CameraOffSecondRow, AlertRow):
+                db.execute(update(table).where(table.student_row_id == from_row).values(student_row_id=into_row))
+            older, newer = db.get(StudentRow, into_row), db.get(StudentRow, from_row)
+            older.last_seen = max(older.last_seen, newer.last_seen)
+            db.delete(newer)
 
     def flush(self) -> None:
         """Commit everything queued, the heartbeat and the position in one transaction."""

@@ -67,6 +67,12 @@ class TileWatch:
         self.camera_off = frozenset(off)
         return True
 
+    def merge(self, from_id: int, into_id: int) -> None:
+        """``from_id`` is ``into_id``: the newer one's tile is theirs."""
+        if from_id in self.tiles:
+            self.tiles[into_id] = self.tiles.pop(from_id)
+        self.camera_off = self.camera_off - {from_id}
+
     def forget(self, student_id: int) -> None:
         self.tiles.pop(student_id, None)
         self.camera_off = self.camera_off - {student_id}

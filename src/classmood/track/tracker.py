@@ -107,6 +107,15 @@ class StudentTracker:
         self._forget_oldest()
         return [int(i) for i in ids]
 
+    def merge(self, from_id: int, into_id: int) -> None:
+        """``from_id`` was ``into_id`` all along (their tile label says so): one student, with the
+        newer one's motion track and appearance."""
+        newer = self.students.pop(from_id)
+        older = self.students.get(into_id)
+        self.students[into_id] = StudentTrack(into_id, newer.embedding, newer.last_seen,
+                                              older.first_seen if older else newer.first_seen, newer.kalman,
+                                              newer.hits + (older.hits if older else 0), newer.predicted_box)
+
     def restore(self, student_id: int, embedding: np.ndarray, first_seen: float, last_seen: float) -> None:
         """Remember a student from an earlier run of the same session (no motion track yet)."""
         self.students[student_id] = StudentTrack(student_id, np.asarray(embedding, np.float32), last_seen, first_seen)
