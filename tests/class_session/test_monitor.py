@@ -22,9 +22,8 @@ from classmood.store import SessionBusyError, Store
 from classmood.store.queries import alerts_frame, list_sessions, seconds_frame, students_frame
 from classmood.track.kalman import iou_matrix
 from classmood.track.names import NameReader, default_engine
-from classmood.assets.meeting import Meeting, class_of
+from classmood.assets.meeting import Meeting, class_of, scripted_meeting
 from classmood.assets.portraits import load_face_images, portraits_from_faces
-from classmood.assets.timeline import Change, shuffles
 from classmood.assets.truth import count_id_switches
 from fixtures.paths import FER
 from fixtures.store import let_heartbeat_go_stale
@@ -39,11 +38,8 @@ def gallery(seed: int = 3, away=None, reorder: float = 12.0) -> Meeting:
     """A Jitsi window (960x540) of the 9 faces named NAMES (S01 is NAMES[0]...), re-ordered every
     ``reorder`` s; ``away`` = {student index: [(leaves, rejoins)]}."""
     faces = portraits_from_faces(load_face_images(FACES, len(NAMES), seed=seed))
-    ids = [f"S{i + 1:02d}" for i in range(len(NAMES))]
-    changes = shuffles(ids, reorder, 120, seed) + [
-        Change(at, kind, ids[s]) for s, spans in (away or {}).items() for span in spans
-        for at, kind in zip(span, ("leave", "rejoin"))]
-    return Meeting(class_of(len(NAMES), seed, faces, NAMES, varied=False), app="jitsi", size=(960, 540), changes=changes)
+    people = class_of(len(NAMES), seed, faces, NAMES, varied=False)
+    return scripted_meeting(people, reorder, away, 120, seed, app="jitsi", size=(960, 540))
 
 
 def name_of(student: str) -> str:
