@@ -186,6 +186,19 @@ def test_cli_bad_arguments_are_one_line_and_exit_2(tmp_path, capsys, args):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_cli_follows_a_script_from_a_json_file(tmp_path, capsys):
+    script = tmp_path / "events.json"
+    script.write_text(json.dumps([{"at": 1, "kind": "camera_off", "student": "S02"},
+                                  {"at": 2, "kind": "leave", "student": "S01"}]), encoding="utf-8")
+    assert _cli().main(["--students", "3", "--size", "1280x720", "--seconds", "4", "--fps", "1", "--events",
+                        str(script), "--out", str(tmp_path / "x.mp4")]) == 0
+    assert "x.truth.json" in capsys.readouterr().out
+    truth = load_truth(tmp_path / "x.truth.json")
+    assert [_states(truth, s) for s in ("S01", "S02", "S03")] == [
+        {0: "present", 1: "present", 2: "left", 3: "left"}, {0: "present", 1: "camera_off", 2: "camera_off",
+                                                              3: "camera_off"}, dict.fromkeys(range(4), "present")]
+
+
 def test_id_switches_count_changes_of_a_students_id():
     truth = [["S01", "S02"], ["S01", "S02"], ["S02", "S01"], ["S01"]]
     assert count_id_switches(truth, [[1, 2], [1, 2], [2, 1], [1]]) == 0
