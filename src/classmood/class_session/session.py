@@ -45,9 +45,12 @@ class ClassSession:
     app's ``PipelineProcess``); it may be None when results come from elsewhere (``process``)."""
 
     def __init__(self, pipeline=None, settings: ClassSettings | None = None, recorder: SessionRecorder | None = None,
-                 *, opted_out: Iterable[str] = (), ocr_every_s: float = 1.0, ocr_attempts: int = 6) -> None:
+                 *, opted_out: Iterable[str] = (), ocr_every_s: float = 1.0, ocr_attempts: int = 6,
+                 tiles_every_s: float = 1.0) -> None:
         """``opted_out``: names on the do-not-analyse list (``store.opt_outs``): a student shown
-        under one of them is neither classified nor stored from the moment the name is known."""
+        under one of them is neither classified nor stored from the moment the name is known.
+        ``tiles_every_s``: how often the gallery's tiles are looked for (``math.inf``: never, so no
+        camera-off state; benchmarks use it to time the layout work)."""
         self.pipeline = pipeline
         self.settings = settings or ClassSettings()
         self.recorder = recorder
@@ -62,7 +65,7 @@ class ClassSession:
         self._names = NameScheduler(reader, ocr_every_s, ocr_attempts) if reader is not None and reader.available else None
         if self._names is not None:
             self._names.reader.names.update(self.aggregator.names)  # named already: not read again
-        self.tiles = TileWatch()  # the gallery's tiles: whose camera is off, where names are read
+        self.tiles = TileWatch(tiles_every_s)  # the gallery's tiles: whose camera is off, where names are read
         self.opted_out_names = {name_key(name) for name in opted_out}
         self._opted_out: dict[int, _OptedOut] = {}
         self._merged: dict[int, int] = {}  # ids merged into another while this frame is identified

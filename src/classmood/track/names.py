@@ -293,7 +293,9 @@ class NameScheduler:
     def step(self, image: np.ndarray, faces: list[tuple[int, tuple]], at: float | None = None,
              layout: GalleryLayout | None = None) -> list[tuple[int, str]]:
         """Collect a finished read and maybe start the next; returns the (student, name) pairs confirmed.
-        ``layout``: the gallery's tiles in this frame when the caller knows them (else found here).
+        ``layout``: the gallery's tiles in this frame when the caller knows them (else found here); a
+        face outside every tile then has no label to read (a slide, a speaker view's big picture, the
+        app's toolbar under a face: reading there gives button captions, not names).
 
         ``at`` is the session time of a recording: reads are then paced per second of video, and a
         read still running when the next is due is waited for, so a recording analysed faster than
@@ -312,7 +314,8 @@ class NameScheduler:
             # a student with one reading already goes first, so that names are confirmed one by one
             todo = [(student not in self.reader.readings, self.tries.get(student, 0), student, box)
                     for student, box in faces
-                    if student not in self.reader.names and self.tries.get(student, 0) < self.attempts]
+                    if student not in self.reader.names and self.tries.get(student, 0) < self.attempts
+                    and (layout is None or layout.tile_of(box) is not None)]  # labels are read in tiles only
             if todo:
                 *_, student, box = min(todo, key=lambda item: item[:2])
                 attempt = self.tries.get(student, 0)

@@ -44,7 +44,8 @@ class TileWatch:
     def step(self, image: np.ndarray, faces: list[tuple[int, tuple[float, float, float, float]]], t: float) -> bool:
         """Look at the gallery of this frame (``faces``: the student id and box of each face seen
         in it, ``t``: its session time) when ``every_s`` has passed; returns whether it looked."""
-        if t - self._looked_at < self.every_s and t >= self._looked_at:
+        due = t >= self._looked_at + self.every_s or t < self._looked_at  # (every_s = inf: never)
+        if not due:
             return False
         self._looked_at = t
         self.layout = find_tiles(image)
