@@ -188,7 +188,7 @@ def render_tile(participant: Participant, width: int, height: int, t: float = 0.
         return camera_off_tile(participant.label or participant.student_id, width, height).copy(), None
     look, portrait = participant.look, participant.portrait
     if participant.away:
-        return _relight(_backdrop(portrait.image, width, height, dim=1.0), look), None
+        return _relight(_backdrop(portrait, width, height, dim=1.0), look), None
     full_h, full_w = portrait.image.shape[:2]
     x, y, w, h = portrait.face_box
     if look.mirror:
@@ -225,7 +225,7 @@ def _place_photo(portrait: Portrait, mirror: bool, scale: float, shift_x: float,
                and shift_y + scale * portrait.image.shape[0] >= height - 0.5)
     if covered:
         return cv2.warpAffine(source, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    tile = _backdrop(portrait.image, width, height)
+    tile = _backdrop(portrait, width, height)
     cv2.warpAffine(source, matrix, (width, height), dst=tile, flags=cv2.INTER_LINEAR,
                    borderMode=cv2.BORDER_TRANSPARENT)
     return tile
@@ -238,11 +238,18 @@ def _keep_covered(shift: float, scaled_size: float, tile_size: int) -> float:
     return min(0.0, max(tile_size - scaled_size, shift))
 
 
-def _backdrop(image: np.ndarray, width: int, height: int, dim: float = 0.6) -> np.ndarray:
-    """The photo stretched over the tile, blurred beyond recognition (no detectable face) and dimmed."""
-    small = cv2.resize(image, (max(2, width // 16), max(2, height // 16)), interpolation=cv2.INTER_AREA)
-    small = cv2.GaussianBlur(small, (0, 0), 1.5)
-    return cv2.convertScaleAbs(cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR), alpha=dim)
+def _backdrop(portrait: Portrait, width: int, height: int, dim: float = 0.6) -> np.ndarray:
+    """The photo stretched over the tile, blurred beyond recognition (no detectable face) and dimmed
+    (made once per tile size and kept with the portrait; a copy is returned)."""
+    key = ("backdrop", width, height, dim)
+    if key not in portrait.derived:
+        if len(portrait.derived) >= 32:  # tile sizes of a few layouts; forget the rest
+            portrait.derived.clear()
+        small = cv2.resize(portrait.image, (max(2, width // 16), max(2, height // 16)), interpolation=cv2.INTER_AREA)
+        small = cv2.GaussianBlur(small, (0, 0), 1.5)
+        portrait.derived[key] = cv2.convertScaleAbs(cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR),
+                                                    alpha=dim)
+    return portrait.derived[key].copy()
 
 
 def _relight(tile: np.ndarray, look: Look) -> np.ndarray:

@@ -29,14 +29,13 @@ def label_fonts() -> tuple[Path, ...]:
     return tuple(folder / name for name in FONT_FILES for folder in FONT_DIRS if (folder / name).is_file())
 
 
-@lru_cache(maxsize=64)
 def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
     """The first of ``label_fonts`` (bold or not) at ``size`` px."""
     fonts = label_fonts()
     if not fonts:
         raise FileNotFoundError("no TrueType font found (apt-get install fonts-dejavu-core)")
     wanted = [f for f in fonts if f.name.endswith("-Bold.ttf") == bold] or list(fonts)
-    return ImageFont.truetype(str(wanted[0]), size)
+    return _truetype(str(wanted[0]), size)
 
 
 def draw_text(image: np.ndarray, at: tuple[int, int], text: str, size: int, colour: tuple[int, int, int],
@@ -69,14 +68,31 @@ def draw_label(frame: np.ndarray, tile: Box, text: str, *, style: str = "box", f
         raise FileNotFoundError("no TrueType font found (apt-get install fonts-dejavu-core)")
     x, y, w, h = tile
     size = size or label_font_size(h)
-    face = ImageFont.truetype(str(font or fonts[0]), size)
+    path = str(font or fonts[0])
+    face = _truetype(path, size)
     pad = max(3, size // 3)
     ascent, descent = face.getmetrics()
     box_w, box_h = min(int(face.getlength(text)) + 2 * pad, w - 2 * pad), ascent + descent + 2 * pad
     bx, by = x + pad, y + h - pad - box_h
     region = frame[by:by + box_h, bx:bx + box_w]
     picture = Image.fromarray(cv2.cvtColor(region, cv2.COLOR_BGR2RGB)).convert("RGBA")
-    overlay = Image.new("RGBA", picture.size, (0, 0, 0, 0))
+    overlay = _overlay(text, style, path, size, box_w, box_h, picture.size)
+    blended = Image.alpha_composite(picture, overlay).convert("RGB")
+    frame[by:by + box_h, bx:bx + box_w] = cv2.cvtColor(np.asarray(blended), cv2.COLOR_RGB2BGR)
+
+
+@lru_cache(maxsize=64)
+def _truetype(path: str, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, size)
+
+
+@lru_cache(maxsize=1024)
+def _overlay(text: str, style: str, path: str, size: int, box_w: int, box_h: int,
+             shape: tuple[int, int]) -> Image.Image:
+    """The label drawn on transparency (``shape``: the part of the box inside the frame), made once."""
+    face = _truetype(path, size)
+    pad = max(3, size // 3)
+    overlay = Image.new("RGBA", shape, (0, 0, 0, 0))
     pen = ImageDraw.Draw(overlay)
     ink = (250, 250, 250, 255)
     if style == "box":
@@ -87,10 +103,9 @@ def draw_label(frame: np.ndarray, tile: Box, text: str, *, style: str = "box", f
         pen.rectangle((0, 0, box_w, box_h), fill=(245, 245, 245, 225))
         ink = (30, 30, 30, 255)
     elif style == "shadow":
-        shadow = Image.new("RGBA", picture.size, (0, 0, 0, 0))
+        shadow = Image.new("RGBA", shape, (0, 0, 0, 0))
         ImageDraw.Draw(shadow).text((pad + 1, pad + 1), text, font=face, fill=(0, 0, 0, 230))
         overlay = Image.alpha_composite(overlay, shadow.filter(ImageFilter.GaussianBlur(1.2)))
         pen = ImageDraw.Draw(overlay)
     pen.text((pad, pad), text, font=face, fill=ink)
-    blended = Image.alpha_composite(picture, overlay).convert("RGB")
-    frame[by:by + box_h, bx:bx + box_w] = cv2.cvtColor(np.asarray(blended), cv2.COLOR_RGB2BGR)
+    return overlay

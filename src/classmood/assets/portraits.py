@@ -31,12 +31,15 @@ class Portrait:
     licence: str
     #: The image halved again and again (``cv2.pyrDown``), so any downscale stays sharp and cheap.
     levels: tuple[np.ndarray, ...] = field(init=False, repr=False, compare=False)
+    #: Pictures made from the image once and reused (the gallery's blurred backdrops), by the caller's key.
+    derived: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         levels = [self.image]
         while min(levels[-1].shape[:2]) >= 64:
             levels.append(cv2.pyrDown(levels[-1]))
         object.__setattr__(self, "levels", tuple(levels))
+        object.__setattr__(self, "derived", {})
 
 
 @cache
