@@ -5,7 +5,8 @@
 
 ``--events``: ``default`` (a speaker, a re-order, a latecomer, a camera off and on, a leave and
 rejoin, speaker view and back, screen share and back, a student leaving for good), ``none``, or a
-JSON file of changes (``[{"at": 5, "kind": "camera_off", "student": "S03"}, ...]``). Bad arguments
+JSON file of changes (``[{"at": 5, "kind": "camera_off", "student": "S03"}, {"at": 9, "kind": "page",
+"page": 2}, ...]``; kinds: ``classmood.assets.timeline.CHANGE_KINDS``). Bad arguments
 give one ``error:`` line and exit status 2.
 """
 
@@ -38,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--fps", type=float, default=10.0)
     parser.add_argument("--events", default="default", help="default, none, or a JSON file of changes")
+    parser.add_argument("--page-size", type=int, default=49, help="tiles on a gallery page (default 49)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True, help="the .mp4 to write (its truth goes beside it)")
     return parser
@@ -48,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 2 <= args.students <= 49:
         parser.error(f"--students must be 2 to 49, not {args.students}")
+    if not 1 <= args.page_size <= 49:
+        parser.error(f"--page-size must be 1 to 49, not {args.page_size}")
     if not 0 < args.seconds <= 3 * 3600 or not 0 < args.fps <= 60:
         parser.error("--seconds must be in (0, 10800] and --fps in (0, 60]")
     if args.out.suffix.lower() != ".mp4":
@@ -64,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             changes = changes_from_json(Path(args.events))
         width, height = (int(v) for v in args.size.split("x"))
-        meeting = Meeting(people, args.app, args.theme, (width, height), changes, args.panel)
+        meeting = Meeting(people, args.app, args.theme, (width, height), changes, args.panel, args.page_size)
     except ValueError as error:
         parser.error(str(error))
     truth = meeting.write(args.out, args.seconds, args.fps)

@@ -85,6 +85,21 @@ def test_speaker_view_and_screen_share_show_some_students():
     assert detected >= len(speaker.faces) - 1
 
 
+def test_turning_the_gallery_page_shows_the_others_and_their_truth_follows(tmp_path):
+    people = class_of(30, seed=6)
+    meeting = Meeting(people, "teams", "dark", (1280, 720), [Change(2, "page", page=2), Change(4, "page", page=1)],
+                      page=16)
+    first, second = meeting.frame(0.0), meeting.frame(2.5)
+    assert [t.student_id for t in first.tiles] == [f"S{i:02d}" for i in range(1, 17)]
+    assert [t.student_id for t in second.tiles] == [f"S{i:02d}" for i in range(17, 31)]
+    assert len(find_tiles(second.image).tiles) == 14
+    truth = meeting.write(tmp_path / "pages.mp4", 6, 1)
+    assert [_states(truth, "S01")[s] for s in range(6)] == ["present", "present", "away", "away", "present", "present"]
+    assert min(_states(truth, "S20")) == 2  # first shown on page 2
+    with pytest.raises(ValueError, match="page number"):
+        Change(1, "page", page=0)
+
+
 def test_scene_follows_joins_leaves_rejoins_and_reorders():
     ids = ["S01", "S02", "S03", "S04"]
     changes = [Change(1, "join", "S04"), Change(2, "leave", "S02"), Change(3, "reorder", order=("S03", "S01")),

@@ -55,7 +55,7 @@ def class_of(count: int, seed: int = 0, portraits: Sequence[Portrait] | None = N
 class Meeting:
     """A meeting window of ``app`` in ``theme`` at ``size``, with ``participants`` in their first tile
     order, following ``changes``; ``panel`` (``chat``/``participants``) shows a side panel; a gallery
-    shows the first ``page`` tiles."""
+    page holds ``page`` tiles (a ``page`` change turns to another)."""
 
     participants: tuple[Participant, ...]
     app: str = "zoom"
@@ -89,8 +89,12 @@ class Meeting:
         """The window at ``t`` seconds."""
         scene = scene_at([p.student_id for p in self.participants], self.changes, t)
         by_id = {p.student_id: p for p in self.participants}
-        return render_window(self.style, self.size, scene.layout, [by_id[s] for s in scene.order], scene.camera_off,
-                             scene.speaker, self.panel, t, self.page)
+        shown = [by_id[s] for s in scene.order]
+        if scene.layout == "gallery":  # the page asked for, or the last one
+            first = min(scene.page - 1, (len(shown) - 1) // self.page) * self.page
+            shown = shown[max(first, 0):]
+        return render_window(self.style, self.size, scene.layout, shown, scene.camera_off, scene.speaker, self.panel, t,
+                             self.page)
 
     def frames(self, seconds: float, fps: float) -> Iterator[WindowFrame]:
         """The windows of ``seconds`` at ``fps`` (frame ``k`` at ``k / fps`` s)."""

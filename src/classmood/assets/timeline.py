@@ -1,4 +1,4 @@
-"""A meeting's script: what changes when (re-order, join, leave, rejoin, camera, speaker, layout).
+"""A meeting's script: what changes when (re-order, join, leave, rejoin, camera, speaker, layout, page).
 
 ``scene_at`` replays the changes up to a time and says who is in the meeting in which tile order,
 whose camera is off, who speaks and which layout the window shows. ``default_changes`` is the
@@ -14,14 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
-CHANGE_KINDS = ("reorder", "join", "leave", "rejoin", "camera_off", "camera_on", "speaker", "layout")
+CHANGE_KINDS = ("reorder", "join", "leave", "rejoin", "camera_off", "camera_on", "speaker", "layout", "page")
 LAYOUTS = ("gallery", "speaker", "share")
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
     """At ``at`` seconds: ``kind`` happens to ``student`` (``reorder``: ``order`` takes the first tiles;
-    ``layout``: the window switches to ``layout``). A student with a ``join`` is not there before it;
+    ``layout``: the window switches to ``layout``; ``page``: the gallery shows page ``page``, from 1).
+    A student with a ``join`` is not there before it;
     a joining or rejoining student's tile comes last, as meeting apps add one."""
 
     at: float
@@ -29,6 +30,7 @@ class Change:
     student: str | None = None
     order: tuple[str, ...] = ()
     layout: str | None = None
+    page: int | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in CHANGE_KINDS:
@@ -39,7 +41,9 @@ class Change:
             raise ValueError(f"unknown layout {self.layout!r}; choose from {', '.join(LAYOUTS)}")
         if self.kind == "reorder" and not self.order:
             raise ValueError("a reorder needs the new order of students")
-        if self.kind not in ("reorder", "layout") and not self.student:
+        if self.kind == "page" and not (isinstance(self.page, int) and self.page >= 1):
+            raise ValueError(f"a page change needs a page number from 1, not {self.page!r}")
+        if self.kind not in ("reorder", "layout", "page") and not self.student:
             raise ValueError(f"change {self.kind} needs a student")
 
     def to_dict(self) -> dict:
@@ -50,17 +54,21 @@ class Change:
             out["order"] = list(self.order)
         if self.layout:
             out["layout"] = self.layout
+        if self.page:
+            out["page"] = self.page
         return out
 
 
 @dataclass(frozen=True, slots=True)
 class Scene:
-    """The meeting at one moment: students in the meeting in tile order, cameras off, speaker, layout."""
+    """The meeting at one moment: students in the meeting in tile order, cameras off, speaker, layout,
+    gallery page (from 1)."""
 
     order: tuple[str, ...]
     camera_off: frozenset[str]
     speaker: str | None
     layout: str
+    page: int = 1
 
 
 def scene_at(students: Sequence[str], changes: Sequence[Change], t: float) -> Scene:
@@ -68,7 +76,7 @@ def scene_at(students: Sequence[str], changes: Sequence[Change], t: float) -> Sc
     joining = {c.student for c in changes if c.kind == "join"}
     order = [s for s in students if s not in joining]
     off: set[str] = set()
-    speaker, layout = None, "gallery"
+    speaker, layout, page = None, "gallery", 1
     for change in sorted((c for c in changes if c.at <= t), key=lambda c: c.at):
         who = change.student
         if change.kind == "reorder":
@@ -86,9 +94,11 @@ def scene_at(students: Sequence[str], changes: Sequence[Change], t: float) -> Sc
             off.discard(who)
         elif change.kind == "speaker":
             speaker = who
+        elif change.kind == "page":
+            page = change.page
         else:
             layout = change.layout
-    return Scene(tuple(order), frozenset(off & set(order)), speaker if speaker in order else None, layout)
+    return Scene(tuple(order), frozenset(off & set(order)), speaker if speaker in order else None, layout, page)
 
 
 def shuffles(students: Sequence[str], every_s: float, seconds: float, seed: int = 0) -> list[Change]:
@@ -136,7 +146,7 @@ def changes_from_json(path: Path) -> list[Change]:
     """A script written as a JSON list of changes (``Change.to_dict``'s keys)."""
     try:
         items = json.loads(Path(path).read_text(encoding="utf-8"))
-        return [Change(float(i["at"]), i["kind"], i.get("student"), tuple(i.get("order", ())), i.get("layout"))
-                for i in items]
+        return [Change(float(i["at"]), i["kind"], i.get("student"), tuple(i.get("order", ())), i.get("layout"),
+                       i.get("page")) for i in items]
     except (OSError, json.JSONDecodeError, TypeError, KeyError, AttributeError) as error:
         raise ValueError(f"cannot read events from {path}: {error}") from None
