@@ -77,6 +77,8 @@ class Meeting:
         unknown = {c.student for c in self.changes if c.student} - set(ids)
         if unknown:
             raise ValueError(f"events name students not in the meeting: {', '.join(sorted(unknown))}")
+        if self.page < 1:
+            raise ValueError(f"a gallery page holds at least 1 tile, not {self.page}")
         width, height = self.size
         if width < 320 or height < 180:
             raise ValueError(f"window {width}x{height} is too small (at least 320x180)")
