@@ -30,7 +30,7 @@ from classmood.store.opt_outs import add_opt_out, name_key, opted_out_names
 from classmood.store.origin import session_origin
 from classmood.store.recorder import SessionRecorder, StudentSighting
 from classmood.track import StudentTracker, embed_crops, embed_faces
-from classmood.track.names import NameReader, NameScheduler
+from classmood.track.names import NameReader, NameScheduler, tile_label_strip
 from classmood.track.tiles import TileWatch
 from classmood.types import Detections, Frame, FrameResult
 
@@ -65,7 +65,11 @@ class ClassSession:
         self._names = NameScheduler(reader, ocr_every_s, ocr_attempts) if reader is not None and reader.available else None
         if self._names is not None:
             self._names.reader.names.update(self.aggregator.names)  # named already: not read again
-        self.tiles = TileWatch(tiles_every_s)  # the gallery's tiles: whose camera is off, where names are read
+        # the gallery's tiles: whose camera is off (an empty tile that moved is known by its label), where names are read
+        self.tiles = TileWatch(tiles_every_s)
+        if self._names is not None:
+            self.tiles.read_label = lambda image, tile: reader.read_region(tile_label_strip(image, tile))
+            self.tiles.names = lambda: self.aggregator.names
         self.opted_out_names = {name_key(name) for name in opted_out}
         self._opted_out: dict[int, _OptedOut] = {}
         self._merged: dict[int, int] = {}  # ids merged into another while this frame is identified

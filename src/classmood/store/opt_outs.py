@@ -8,7 +8,6 @@ without regard to case, accents' composed or decomposed forms, or repeated space
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, select
@@ -16,13 +15,11 @@ from sqlalchemy import delete, select
 from classmood.errors import ClassmoodError
 from classmood.store.database import Store
 from classmood.store.models import OptOutRow, SessionRow, StudentRow
+from classmood.track.names import name_key
+
+__all__ = ["add_opt_out", "is_opted_out", "name_key", "opted_out_names", "remove_opt_out", "students_named"]
 
 MAX_NAME = 200
-
-
-def name_key(name: str) -> str:
-    """The form in which names are compared: NFC, case-folded, single spaces, trimmed."""
-    return " ".join(unicodedata.normalize("NFC", name).casefold().split())
 
 
 def _checked(name: str) -> str:

@@ -19,6 +19,9 @@ Box = tuple[int, int, int, int]
 
 #: how far (0-255 per channel) a pixel may be from the background colour and still be background
 TOLERANCE = 10
+#: the tolerances tried: a compressed video blurs a light theme's thin gaps into its tiles' edges,
+#: which only a wider tolerance separates; a narrow one keeps a grey camera-off tile apart from the gaps
+TOLERANCES = (TOLERANCE, 16, 22)
 MIN_TILE = 40  # px: smaller runs are gaps' noise or name labels, not tiles
 ASPECT_RANGE = (1.0, 2.4)  # width / height of a video tile (16:9 = 1.78, some apps 4:3 or wider)
 
@@ -45,13 +48,15 @@ class GalleryLayout:
 def find_tiles(image: np.ndarray, min_tiles: int = 2) -> GalleryLayout:
     """The gallery tiles of a BGR frame; none when fewer than ``min_tiles`` look alike. The
     background is whichever of the few commonest flat colours cuts the frame into the most tiles
-    (a white chat panel or a grey toolbar may be flatter and larger than the gaps)."""
+    (a white chat panel or a grey toolbar may be flatter and larger than the gaps), at whichever of
+    ``TOLERANCES`` finds the most tiles."""
     small, scale = _shrink(image)
     best: tuple[list[Box], tuple[int, int, int]] = ([], (0, 0, 0))
     for background in _background_candidates(small):
-        tiles = _tiles_on(small, background)
-        if len(tiles) > len(best[0]):
-            best = (tiles, background)
+        for tolerance in TOLERANCES:
+            tiles = _tiles_on(small, background, tolerance)
+            if len(tiles) > len(best[0]):
+                best = (tiles, background)
     tiles, background = best
     if len(tiles) < min_tiles:
         return GalleryLayout((), background)
@@ -60,11 +65,11 @@ def find_tiles(image: np.ndarray, min_tiles: int = 2) -> GalleryLayout:
     return GalleryLayout(full, background)
 
 
-def _tiles_on(image: np.ndarray, background: tuple[int, int, int]) -> list[Box]:
+def _tiles_on(image: np.ndarray, background: tuple[int, int, int], tolerance: int = TOLERANCE) -> list[Box]:
     """The alike, video-shaped blobs of pixels that are not ``background``, row by row."""
     colour = np.asarray(background, np.int16)
-    is_background = cv2.inRange(image, np.clip(colour - TOLERANCE, 0, 255).astype(np.uint8),
-                                np.clip(colour + TOLERANCE, 0, 255).astype(np.uint8)) > 0
+    is_background = cv2.inRange(image, np.clip(colour - tolerance, 0, 255).astype(np.uint8),
+                                np.clip(colour + tolerance, 0, 255).astype(np.uint8)) > 0
     # each tile is a blob of non-background pixels, cut from the others by the gaps (connectivity 4:
     # a diagonal touch across a gap's corner does not join two tiles)
     count, _, stats, _ = cv2.connectedComponentsWithStats((~is_background).astype(np.uint8), connectivity=4)

@@ -19,6 +19,7 @@ import math
 import re
 import shutil
 import time
+import unicodedata
 from collections import Counter, defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -141,6 +142,11 @@ def default_engine() -> OcrEngine | None:
     if tesseract_available():
         return TesseractEngine()
     return None
+
+
+def name_key(name: str) -> str:
+    """The form in which names are compared: NFC, case-folded, single spaces, trimmed."""
+    return " ".join(unicodedata.normalize("NFC", name).casefold().split())
 
 
 def tile_label_strip(image: np.ndarray, tile: tuple[int, int, int, int]) -> np.ndarray:

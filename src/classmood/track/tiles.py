@@ -11,14 +11,18 @@ still there, empty. A frame that is not a gallery (a slide, one webcam) says not
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from classmood.track.layout import Box, GalleryLayout, find_tiles
+from classmood.track.names import name_key
 
 #: an empty tile is a student's own when it overlaps the tile their face was last seen in this much
 SAME_TILE_IOU = 0.6
+#: reads of an empty tile's label before giving up on it (until a face shows in it again)
+LABEL_TRIES = 3
 
 
 def box_iou(a: Box, b: Box) -> float:
@@ -33,13 +37,18 @@ def box_iou(a: Box, b: Box) -> float:
 @dataclass(slots=True)
 class TileWatch:
     """Once every ``every_s`` session seconds: the gallery's tiles, each student's tile, and the
-    students whose tile is on screen without their face (``camera_off``)."""
+    students whose tile is on screen without their face (``camera_off``). When the tiles moved (a
+    re-order, someone joined or left), an empty tile that is nobody's by position is attributed by
+    its name label: ``read_label(image, tile)`` reads it and ``names()`` gives the students' names."""
 
     every_s: float = 1.0
+    read_label: Callable[[np.ndarray, Box], str | None] | None = None
+    names: Callable[[], dict[int, str]] | None = None
     layout: GalleryLayout | None = None
     camera_off: frozenset[int] = frozenset()
     tiles: dict[int, tuple[Box, float]] = field(default_factory=dict)  # student -> (tile, when seen in it)
     _looked_at: float = -math.inf
+    _label_tries: dict[Box, int] = field(default_factory=dict)
 
     def step(self, image: np.ndarray, faces: list[tuple[int, tuple[float, float, float, float]]], t: float) -> bool:
         """Look at the gallery of this frame (``faces``: the student id and box of each face seen
@@ -60,13 +69,35 @@ class TileWatch:
                 occupied.add(tile)
         seen = {student_id for student_id, _ in faces}
         off = set()
+        unattributed = []
         for empty in (tile for tile in self.layout.tiles if tile not in occupied):
             owners = [(when, student_id) for student_id, (tile, when) in self.tiles.items()
                       if student_id not in seen and box_iou(tile, empty) >= SAME_TILE_IOU]
             if owners:  # the student seen there last (a tile may have changed hands in a re-order)
                 off.add(max(owners)[1])
+            else:
+                unattributed.append(empty)
+        self._label_tries = {tile: n for tile, n in self._label_tries.items() if tile not in occupied}
+        for empty in unattributed:
+            student_id = self._owner_by_label(image, empty, seen | off)
+            if student_id is not None:
+                off.add(student_id)
+                self.tiles[student_id] = (empty, t)
         self.camera_off = frozenset(off)
         return True
+
+    def _owner_by_label(self, image: np.ndarray, tile: Box, taken: set[int]) -> int | None:
+        """The student, not seen now, whose name an empty tile's label shows (a few tries per tile)."""
+        if self.read_label is None or self.names is None or self._label_tries.get(tile, 0) >= LABEL_TRIES:
+            return None
+        self._label_tries[tile] = self._label_tries.get(tile, 0) + 1
+        text = self.read_label(image, tile)
+        if not text:
+            return None
+        key = name_key(text)
+        matches = [student_id for student_id, name in self.names().items()
+                   if student_id not in taken and student_id in self.tiles and name_key(name) == key]
+        return matches[0] if len(matches) == 1 else None
 
     def merge(self, from_id: int, into_id: int) -> None:
         """``from_id`` is ``into_id``: the newer one's tile is theirs."""
