@@ -281,13 +281,15 @@ class NameReader:
 
 class NameScheduler:
     """Reads tile labels in a background thread, one read at a time, at most one every ``every_s``
-    wall-clock seconds (bounded CPU, ~0.1-0.25 s a read) and ``attempts`` reads per student. The
+    seconds (bounded CPU, ~0.05-0.25 s a read; every ``first_every_s`` while a face shown has not had
+    its first two reads, so that a class is named within seconds) and ``attempts`` reads per student. The
     gallery's tiles are found again (``find_tiles``) at most every ``layout_every_s`` seconds, in the
     same thread, so that a label is read in its own tile."""
 
     def __init__(self, reader: NameReader, every_s: float = 1.0, attempts: int = 6,
-                 layout_every_s: float = 2.0) -> None:
+                 layout_every_s: float = 2.0, first_every_s: float = 0.25) -> None:
         self.reader, self.every_s, self.attempts = reader, every_s, attempts
+        self.first_every_s = first_every_s  # pace while a face shown has not had its two reads yet
         self.layout_every_s = layout_every_s
         self.layout: GalleryLayout | None = None
         self._layout_at = -math.inf
@@ -309,25 +311,26 @@ class NameScheduler:
         Without it (a live feed), wall-clock pacing; a slow read never holds a frame back."""
         named: list[tuple[int, str]] = []
         now = time.monotonic() if at is None else at
-        due = now - self.last >= self.every_s
+        # a student with one reading already goes first, so that names are confirmed one by one
+        todo = [(student not in self.reader.readings, self.tries.get(student, 0), student, box)
+                for student, box in faces
+                if student not in self.reader.names and self.tries.get(student, 0) < self.attempts
+                and (layout is None or layout.tile_of(box) is not None)]  # labels are read in tiles only
+        first_reads = any(tries < self.reader.confirmations for _, tries, _, _ in todo)
+        due = now - self.last >= (min(self.first_every_s, self.every_s) if first_reads else self.every_s)
         if self.pending is not None and (self.pending[1].done() or (at is not None and due)):
             student, future = self.pending
             self.pending = None
             name = self.reader.confirm(student, future.result())
             if name:
                 named.append((student, name))
-        if self.pending is None and due:
-            # a student with one reading already goes first, so that names are confirmed one by one
-            todo = [(student not in self.reader.readings, self.tries.get(student, 0), student, box)
-                    for student, box in faces
-                    if student not in self.reader.names and self.tries.get(student, 0) < self.attempts
-                    and (layout is None or layout.tile_of(box) is not None)]  # labels are read in tiles only
-            if todo:
-                *_, student, box = min(todo, key=lambda item: item[:2])
-                attempt = self.tries.get(student, 0)
-                self.tries[student] = attempt + 1
-                self.pending = (student, self.pool.submit(self._read, image.copy(), box, attempt, layout))
-                self.last = now
+                todo = [item for item in todo if item[2] != student]
+        if self.pending is None and due and todo:
+            *_, student, box = min(todo, key=lambda item: item[:2])
+            attempt = self.tries.get(student, 0)
+            self.tries[student] = attempt + 1
+            self.pending = (student, self.pool.submit(self._read, image.copy(), box, attempt, layout))
+            self.last = now
         return named
 
     def _read(self, image: np.ndarray, box: tuple, attempt: int, layout: GalleryLayout | None = None) -> str | None:
