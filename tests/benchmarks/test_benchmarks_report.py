@@ -92,3 +92,6 @@ def test_a_missed_speed_target_says_where_the_time_goes():
                             "fer": {"stages_ms": {"detect": 140.0, "classify": 3.0}}}}}
     (line,) = report.verdicts(data)
     assert "does NOT meet" in line and "Why: face detection is 90%" in line and "45 ms" in line
+    data["speed"]["1"]["classmood_realtime"]["stages_ms"] = {"detect": 5.0, "classify": 45.0}
+    (line,) = report.verdicts(data)
+    assert "face detection is 10%" in line and "the emotion model takes most of the time, 45.0 ms a face" in line
