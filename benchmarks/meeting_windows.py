@@ -24,6 +24,7 @@ import json
 import platform
 import tempfile
 import time
+import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,7 +35,7 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 from tqdm import tqdm
 
-from classmood.assets.meeting import Meeting, class_of
+from classmood.assets.meeting import NAMES, Meeting, class_of
 from classmood.assets.portraits import load_face_images, portraits_from_faces
 from classmood.assets.timeline import default_changes
 from classmood.assets.truth import count_id_switches
@@ -71,7 +72,8 @@ def render(folder: Path, students: int, app: str, theme: str, seconds: float, fp
     portraits = None
     if faces == "fer":
         portraits = portraits_from_faces(load_face_images(FER, students, seed=seed))
-    people = class_of(students, seed, portraits, varied=faces != "fer")
+    names = [NAMES[i] for i in np.random.default_rng(seed).permutation(len(NAMES))[:students]]  # all different
+    people = class_of(students, seed, portraits, names, varied=faces != "fer")
     ids = [p.student_id for p in people]
     meeting = Meeting(tuple(people), app=app, theme=theme, size=(1920, 1080),
                       changes=tuple(default_changes(ids, seconds, seed)))
@@ -119,7 +121,8 @@ def score(truth: dict, watched: Watched) -> dict:
             votes[student][sid] += 1
     main_id = {student: counter.most_common(1)[0][0] for student, counter in votes.items()}
     names = {s: info["name"] for s, info in truth["students"].items()}
-    stored = watched.states.drop_duplicates("student").set_index("student")["name"].to_dict()
+    stored = {sid: (None if pd.isna(name) else name)
+              for sid, name in watched.states.drop_duplicates("student").set_index("student")["name"].items()}
     right = sum(stored.get(main_id.get(s)) == name for s, name in names.items())
     wrong = sum(stored.get(main_id.get(s)) not in (None, name) for s, name in names.items())
     wrong_seconds = Counter()  # per true student: seconds in which their face carried another's name
@@ -129,18 +132,27 @@ def score(truth: dict, watched: Watched) -> dict:
             for student, sid in zip(*watched.matches[frame]):
                 if shown.get(sid) not in (None, names[student]):
                     wrong_seconds[student] += 1
+    latin = [s for s, name in names.items() if _latin(name)]
     table = _states_against_truth(truth, watched.states, main_id)
     camera_off = table[table["truth"] == "camera_off"]
     return {
         "students": len(names), "ids": int(watched.states["student"].nunique()),
+        "names_unread": sum(stored.get(main_id.get(s)) is None for s in names),
+        "wrong": {names[s]: stored.get(main_id.get(s)) for s in names if stored.get(main_id.get(s)) not in (None, names[s])},
         "id_switches": count_id_switches([m[0] for m in watched.matches], [m[1] for m in watched.matches]),
         "names_right": right, "names_wrong": wrong, "names_right_pct": 100.0 * right / len(names),
+        "latin_names": len(latin), "latin_names_right": sum(stored.get(main_id.get(s)) == names[s] for s in latin),
         "longest_wrong_name_s": max(wrong_seconds.values(), default=0),
         "camera_off_seconds": len(camera_off),
         "camera_off_stored_pct": 100.0 * float((camera_off["stored"] == "camera_off").mean()) if len(camera_off) else None,
-        "states": pd.crosstab(table["truth"], table["stored"]).to_dict(),
+        "states": pd.crosstab(table["stored"], table["truth"]).to_dict(),  # {true state: {stored state: seconds}}
         "frames_per_s": watched.frames / watched.seconds,
     }
+
+
+def _latin(name: str) -> bool:
+    """Whether every letter of ``name`` is of the Latin script (accents included)."""
+    return all("LATIN" in unicodedata.name(c, "") for c in name if c.isalpha())
 
 
 def _states_against_truth(truth: dict, states: pd.DataFrame, main_id: dict[str, int]) -> pd.DataFrame:
@@ -170,16 +182,18 @@ def write_page(results: dict, out_md: Path) -> None:
         "default events (a re-order, a latecomer, a camera off and on, a leave and rejoin, speaker view, a "
         "screen-share strip, a student leaving for good). Targets: the right name for 96% of students, no wrong "
         "name shown for more than 2 s, 0 id switches, 95% of camera-off seconds stored as `camera_off`.", "",
-        "| window | students | ids | id switches | names right | names wrong | longest wrong name | camera-off seconds stored as such | frames/s |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| window | students | ids | id switches | names right | Latin-script names right | names wrong | longest wrong name | camera-off seconds stored as such | frames/s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results["windows"]:
         cam = "-" if r["camera_off_stored_pct"] is None else f"{r['camera_off_stored_pct']:.0f}% of {r['camera_off_seconds']}"
         lines.append(f"| {r['app']} {r['theme']} | {r['students']} | {r['ids']} | {r['id_switches']} | "
-                     f"{r['names_right']} ({r['names_right_pct']:.0f}%) | {r['names_wrong']} | {r['longest_wrong_name_s']} s | "
+                     f"{r['names_right']} ({r['names_right_pct']:.0f}%) | {r['latin_names_right']} of {r['latin_names']} | "
+                     f"{r['names_wrong']} | {r['longest_wrong_name_s']} s | "
                      f"{cam} | {r['frames_per_s']:.1f} |")
     total = results["total"]
-    lines += ["", f"All windows: names right {total['names_right_pct']:.1f}%, wrong {total['names_wrong']}, "
+    lines += ["", f"All windows: names right {total['names_right_pct']:.1f}% (Latin-script names "
+              f"{total['latin_names_right_pct']:.1f}%), wrong {total['names_wrong']}, "
               f"id switches {total['id_switches']}, camera-off seconds stored as such {total['camera_off_stored_pct']:.1f}%."]
     if results.get("overhead"):
         o = results["overhead"]
@@ -218,6 +232,7 @@ def main() -> None:
     cam_right = sum(r["camera_off_seconds"] * (r["camera_off_stored_pct"] or 0) / 100 for r in windows)
     results["total"] = {
         "names_right_pct": 100 * sum(r["names_right"] for r in windows) / sum(r["students"] for r in windows),
+        "latin_names_right_pct": 100 * sum(r["latin_names_right"] for r in windows) / sum(r["latin_names"] for r in windows),
         "names_wrong": sum(r["names_wrong"] for r in windows), "id_switches": sum(r["id_switches"] for r in windows),
         "camera_off_stored_pct": 100 * cam_right / cam_total if cam_total else 0.0}
     args.out.parent.mkdir(parents=True, exist_ok=True)
