@@ -256,11 +256,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="measuring time per case")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--case", choices=("all", "webcam", "gallery"), default="all",
+                        help="measure only the one-face webcam or the 25-face gallery")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
     cases = [("1 webcam face, 640x480 @ 30 fps", 1, 640, 480, 30, 150),
              ("25-face gallery, 1280x720 @ 15 fps", 25, 1280, 720, 15, 75)]
+    cases = [c for c in cases if args.case == "all" or (c[1] == 1) == (args.case == "webcam")]
     results = {"machine": f"{os.cpu_count()} cores", "load_average_before": os.getloadavg()[0], "cases": {}}
     with tempfile.TemporaryDirectory(prefix="classmood-bench-") as tmp, sync_playwright() as playwright:
         folder = Path(tmp)
