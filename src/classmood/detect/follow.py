@@ -7,7 +7,7 @@ at once (YuNet's graph takes one image, so the crops are batched as a mosaic). E
 face that overlaps the previous box best, mapped to frame pixels: boxes come from this frame's pixels,
 so they do not lag. The frame is searched whole by the wrapped detector at once when a face is lost
 (its cell finds it nowhere, cut by the cell's edge, or two faces merge), every ``full_every`` frames so
-that a face that enters is found, and whenever the mosaic would cost more than ``max_share`` of a whole
+that a face that enters is found (10 frames: within 1 s at 10 analysed frames/s or more), and whenever the mosaic would cost more than ``max_share`` of a whole
 search (many small faces: a gallery of 49 is cheaper searched whole).
 """
 
