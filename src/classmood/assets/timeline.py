@@ -102,12 +102,12 @@ def scene_at(students: Sequence[str], changes: Sequence[Change], t: float) -> Sc
 
 
 def shuffles(students: Sequence[str], every_s: float, seconds: float, seed: int = 0) -> list[Change]:
-    """A random re-order of all tiles every ``every_s`` seconds (none when ``every_s`` <= 0); the
-    ``k``-th is drawn from seed ``seed * 7919 + k`` (the orders of the former ``track.synthetic``)."""
+    """A random re-order of all tiles every ``every_s`` seconds (none when ``every_s`` <= 0), drawn
+    in turn from one generator seeded with ``seed``."""
     if every_s <= 0:
         return []
-    return [Change(k * every_s, "reorder",
-                   order=tuple(students[i] for i in np.random.default_rng(seed * 7919 + k).permutation(len(students))))
+    rng = np.random.default_rng(seed)
+    return [Change(k * every_s, "reorder", order=tuple(students[i] for i in rng.permutation(len(students))))
             for k in range(1, int(seconds // every_s) + 1) if k * every_s < seconds]
 
 
