@@ -23,7 +23,8 @@ TOLERANCE = 10
 #: which only a wider tolerance separates; a narrow one keeps a grey camera-off tile apart from the gaps
 TOLERANCES = (TOLERANCE, 16, 22)
 MIN_TILE = 40  # px: smaller runs are gaps' noise or name labels, not tiles
-ASPECT_RANGE = (1.0, 2.4)  # width / height of a video tile (16:9 = 1.78, some apps 4:3 or wider)
+ASPECT_RANGE = (1.2, 2.4)  # width / height of a video tile (16:9 = 1.78, some apps 4:3 or wider; a round
+# toolbar button or an avatar disc is square, and may outnumber a 2x2 gallery's tiles)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +50,12 @@ def find_tiles(image: np.ndarray, min_tiles: int = 2) -> GalleryLayout:
     """The gallery tiles of a BGR frame; none when fewer than ``min_tiles`` look alike. The
     background is whichever of the few commonest flat colours cuts the frame into the most tiles
     (a white chat panel or a grey toolbar may be flatter and larger than the gaps), at whichever of
-    ``TOLERANCES`` finds the most tiles."""
+    ``TOLERANCES`` (the narrowest of equals) finds the most tiles."""
     small, scale = _shrink(image)
     best: tuple[list[Box], tuple[int, int, int]] = ([], (0, 0, 0))
-    for background in _background_candidates(small):
-        for tolerance in TOLERANCES:
+    candidates = _background_candidates(small)
+    for tolerance in TOLERANCES:  # on a tie the narrowest wins: a wide one may join a margin to a tile
+        for background in candidates:
             tiles = _tiles_on(small, background, tolerance)
             if len(tiles) > len(best[0]):
                 best = (tiles, background)
