@@ -10,8 +10,9 @@ from dataclasses import replace
 
 import pytest
 
-from classmood.assets.gallery import Event, compose_gallery, roster_at, varied_participants
+from classmood.assets.meeting import Meeting, class_of
 from classmood.assets.portraits import load_portraits
+from classmood.assets.timeline import Change
 from classmood.class_session import ClassSession, ClassSettings
 from classmood.store import Store
 from classmood.store.states import student_states_frame
@@ -24,20 +25,20 @@ NAMES = ("Amara Okafor", "Bruno Keller", "Chen Wei", "Dalia Haddad", "Emil Novak
 FPS = 5
 
 
-LEAVES = Event("S02", "left", 5, 8)
+LEAVES, REJOINS = Change(5, "leave", "S02"), Change(8, "rejoin", "S02")
 
 
 def frames(seconds: int):
     """The class; S02 (a portrait of Jesper) leaves at 5 s and rejoins at 8 s as another picture of
     the same man (another device, years apart), which the tracker's appearance does not match."""
-    people = [replace(person, label=name) for person, name in zip(varied_participants(len(NAMES)), NAMES)]
+    people = class_of(len(NAMES), names=NAMES)
     other_picture = next(p for p in load_portraits() if p.portrait_id == "young_jesper")
     assert people[1].portrait.person == other_picture.person == "jesper"
     back = [replace(p, portrait=other_picture) if p.student_id == "S02" else p for p in people]
+    before, after = (Meeting(p, "zoom", "dark", (1280, 720), (LEAVES, REJOINS)) for p in (people, back))
     for i in range(seconds * FPS):
         t = i / FPS
-        yield Frame(compose_gallery(roster_at(back if t >= LEAVES.end else people, t, [LEAVES]), 1280, 720, t).image,
-                    i, t)
+        yield Frame((after if t >= REJOINS.at else before).frame(t).image, i, t)
 
 
 def record(store: Store, read_names: bool):

@@ -1,6 +1,6 @@
 """Per-second states of real students in a rendered gallery: present, camera off, away, left.
 
-The real detector and emotion model watch a 9-tile gallery in which one student turns the camera
+The real detector and emotion model watch a 9-tile Zoom window in which one student turns the camera
 off, one leaves for good and one leaves and rejoins (the grid re-flows twice and once more on the
 return); the store's per-second table must say which is which, second by second.
 """
@@ -9,25 +9,26 @@ from __future__ import annotations
 
 import pytest
 
-from classmood.assets.gallery import Event, compose_gallery, roster_at, varied_participants
+from classmood.assets.meeting import Meeting, class_of
+from classmood.assets.timeline import Change
 from classmood.class_session import ClassSession, ClassSettings
 from classmood.store import Store
 from classmood.store.states import student_states_frame
 from classmood.types import Frame
 
 FPS = 5
-EVENTS = (Event("S03", "camera_off", 4, 9), Event("S05", "left", 6), Event("S07", "left", 5, 10))
+CHANGES = (Change(4, "camera_off", "S03"), Change(9, "camera_on", "S03"), Change(6, "leave", "S05"),
+           Change(5, "leave", "S07"), Change(10, "rejoin", "S07"))
+CLASS = Meeting(class_of(9), "zoom", "dark", (1280, 720), CHANGES)
 
 
 def watch(store: Store, name: str, settings: ClassSettings, seconds: int = 14) -> list:
     """Analyse the rendered class; returns every snapshot."""
-    people = varied_participants(9)
     session = ClassSession.open(store, name, settings.pipeline(), settings)
     snapshots = []
     for i in range(seconds * FPS):
         t = i / FPS
-        picture = compose_gallery(roster_at(people, t, EVENTS), 1280, 720, t)
-        snapshots.append(session.analyse(Frame(picture.image, i, t)))
+        snapshots.append(session.analyse(Frame(CLASS.frame(t).image, i, t)))
     session.finish()
     return snapshots
 
@@ -46,9 +47,7 @@ def absent_students(snapshots) -> set[int]:
 
 def _who(snapshots, t: float, box_of_student: str) -> int:
     """The student id the tracker gave the face at the true box of ``box_of_student`` at time ``t``."""
-    people = varied_participants(9)
-    truth = compose_gallery(roster_at(people, t, EVENTS), 1280, 720, t)
-    (face,) = [f for f in truth.faces if f.student_id == box_of_student]
+    (face,) = [f for f in CLASS.frame(t).faces if f.student_id == box_of_student]
     snapshot = snapshots[int(round(t * FPS))]
     x, y, w, h = face.box
     for student_id, (bx, by, bw, bh) in zip(snapshot.detections.student_ids.tolist(),
