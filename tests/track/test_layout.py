@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from classmood.assets import SAMPLE_VIDEO
-from classmood.assets.gallery import compose_gallery, varied_participants
+from classmood.assets.meeting import Meeting, class_of
+from classmood.assets.timeline import Change
 from classmood.assets.labels import STYLES, draw_label, label_fonts
 from classmood.sources import open_source
 from classmood.track.layout import find_tiles
@@ -19,11 +20,11 @@ NAMES = ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Hedy Lamarr", "José N�
          "Ana María Pérez", "Barbara Liskov", "Tim Berners-Lee", "Radia Perlman", "Judea Pearl", "Yann LeCun"]
 
 
-def _gallery(n: int, size=(1920, 1080), camera_off: int | None = 2, seed: int = 0):
-    people = varied_participants(n, seed=seed)
-    if camera_off is not None:
-        people[camera_off] = replace(people[camera_off], camera_on=False)
-    return compose_gallery(people, *size, t=1.0, labels=False)
+def _gallery(n: int, size=(1920, 1080), camera_off: int | None = 2, seed: int = 0, panel: str | None = None):
+    """A Zoom window of ``n`` unlabelled students, the ``camera_off``-th with the camera off."""
+    people = [replace(person, label=None) for person in class_of(n, seed=seed)]
+    changes = [Change(0, "camera_off", people[camera_off].student_id)] if camera_off is not None else []
+    return Meeting(people, "zoom", "dark", size, changes, panel).frame(1.0)
 
 
 def _in_a_window(image: np.ndarray) -> tuple[np.ndarray, int]:
@@ -40,7 +41,8 @@ def _in_a_window(image: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 def _matched(found, truth, dy: int = 0) -> int:
-    return sum(any(all(abs(a - b) <= 3 for a, b in zip(f, (x, y + dy, w, h))) for f in found) for x, y, w, h in truth)
+    return sum(any(all(abs(a - b) <= 3 for a, b in zip(f, (x, y + dy, w, h))) for f in found)
+               for x, y, w, h in (t.box for t in truth))
 
 
 @pytest.mark.parametrize("n, size", [(9, (1920, 1080)), (25, (1920, 1080)), (23, (1280, 720)), (49, (1920, 1080))])
@@ -48,9 +50,11 @@ def test_every_tile_of_a_gallery_is_found_with_a_short_centred_last_row_and_a_ca
     frame = _gallery(n, size)
     layout = find_tiles(frame.image)
     assert len(layout.tiles) == n and _matched(layout.tiles, frame.tiles) >= n - 1
-    window, dy = _in_a_window(frame.image)  # the app's own bars and a chat panel around it
+    window, dy = _in_a_window(frame.image)  # more bars and a white chat panel around the app's own
     framed = find_tiles(window)
     assert len(framed.tiles) == n and _matched(framed.tiles, frame.tiles, dy) >= n - 1
+    beside = _gallery(n, size, panel="chat")  # the app's own chat panel beside the gallery
+    assert len(find_tiles(beside.image).tiles) == n and _matched(find_tiles(beside.image).tiles, beside.tiles) >= n - 1
 
 
 def test_a_frame_that_is_not_a_gallery_has_no_tiles():
@@ -77,7 +81,7 @@ def test_each_face_belongs_to_its_tile():
 @pytest.mark.skipif(not (rapidocr_available() and label_fonts()), reason="needs rapidocr and a TrueType font")
 def test_names_are_read_in_their_tiles():
     frame = _gallery(len(NAMES), camera_off=None, seed=4)
-    for k, tile in enumerate(frame.tiles):
+    for k, tile in enumerate(t.box for t in frame.tiles):
         draw_label(frame.image, tile, NAMES[k], style=STYLES[k % len(STYLES)], font=label_fonts()[k % len(label_fonts())])
     layout, reader = find_tiles(frame.image), NameReader(RapidOcrEngine())
     in_tiles = {NAMES[face.tile]: reader.read(frame.image, face.box, layout) for face in frame.faces}
