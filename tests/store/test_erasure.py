@@ -16,7 +16,8 @@ from classmood.report.html import render_report_html
 from classmood.store import SessionBusyError, SessionNotFoundError, SessionRecorder
 from classmood.store.erasure import forget_name, forget_student, purge_older_than, retention_days
 from classmood.store.models import SessionRow
-from classmood.store.queries import alerts_frame, list_sessions, seconds_frame, student_record, students_frame
+from classmood.store.queries import alerts_frame, list_sessions, seconds_frame, students_frame
+from classmood.store.states import student_record
 
 from fixtures.cli import run_cli
 from fixtures.store import record_minute

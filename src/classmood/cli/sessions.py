@@ -116,10 +116,8 @@ def export(
 ) -> None:
     """Export a session's per-second data, attendance or alerts as CSV or Parquet, or all about one student."""
     from classmood.output.atomic import atomic_path
-    from classmood.store.queries import (
-        alerts_frame, class_frame, for_export, seconds_frame, student_record, students_frame,
-    )
-    from classmood.store.states import student_states_frame
+    from classmood.store.queries import alerts_frame, class_frame, for_export, seconds_frame, students_frame
+    from classmood.store.states import student_record, student_states_frame
 
     suffix = out.suffix.lower()
     number = None if student is None else _student_number(student)

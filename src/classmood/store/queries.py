@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -172,25 +171,6 @@ def alerts_frame(store: Store, name: str) -> pd.DataFrame:
             [{"kind": a.kind, "student": s.student_id if s else None, "label": s.label if s else "class",
               "started_s": a.started_at, "ended_s": a.ended_at, "detail": a.detail} for a, s in rows],
             columns=["kind", "student", "label", "started_s", "ended_s", "detail"])
-
-
-def student_record(store: Store, name: str, student_id: int) -> dict:
-    """Everything stored about one student of a session (a student's right of access): their row,
-    every second (with its state) and every alert about them, JSON-ready."""
-    from classmood.store.states import student_states_frame
-
-    students = students_frame(store, name)
-    row = students[students["student"] == student_id]
-    if row.empty:
-        raise SessionNotFoundError(f"session {name!r} has no student S{student_id:02d}")
-    seconds, alerts = student_states_frame(store, name), alerts_frame(store, name)
-
-    def records(frame: pd.DataFrame) -> list[dict]:
-        return json.loads(frame.to_json(orient="records"))
-
-    return {"session": name, "student": records(row)[0],
-            "seconds": records(for_export(seconds[seconds["student"] == student_id])),
-            "alerts": records(alerts[alerts["student"] == student_id])}
 
 
 def rename_student(store: Store, name: str, student_id: int, label: str) -> None:

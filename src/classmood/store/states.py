@@ -9,13 +9,15 @@ still has rows, with no emotion.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
-from classmood.store.database import Store
+from classmood.store.database import SessionNotFoundError, Store
 from classmood.store.models import CameraOffSecondRow, StudentRow
-from classmood.store.queries import seconds_frame, students_frame
+from classmood.store.queries import alerts_frame, for_export, seconds_frame, students_frame
 
 
 def student_states_frame(store: Store, name: str) -> pd.DataFrame:
@@ -61,3 +63,20 @@ def _unseen_states(frame: pd.DataFrame) -> pd.Series:
     state[unseen & comes_back] = "away"
     state[unseen & ~comes_back] = "left"
     return state
+
+
+def student_record(store: Store, name: str, student_id: int) -> dict:
+    """Everything stored about one student of a session (a student's right of access): their row,
+    every second (with its state) and every alert about them, JSON-ready."""
+    students = students_frame(store, name)
+    row = students[students["student"] == student_id]
+    if row.empty:
+        raise SessionNotFoundError(f"session {name!r} has no student S{student_id:02d}")
+    seconds, alerts = student_states_frame(store, name), alerts_frame(store, name)
+
+    def records(frame: pd.DataFrame) -> list[dict]:
+        return json.loads(frame.to_json(orient="records"))
+
+    return {"session": name, "student": records(row)[0],
+            "seconds": records(for_export(seconds[seconds["student"] == student_id])),
+            "alerts": records(alerts[alerts["student"] == student_id])}
