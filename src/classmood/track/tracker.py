@@ -26,7 +26,7 @@ class TrackerConfig:
     iou_gate: float = 0.2  # minimum box overlap for a motion match
     motion_min_similarity: float = 0.3  # ... whose appearance must not be this unlike
     iou_weight: float = 0.3  # weight of (1 - IoU) next to (1 - similarity) in the matching cost
-    appearance_margin: float = 0.08  # any match must look nearly as alike as the most alike student
+    appearance_margin: float = 0.08  # a match must look nearly as alike as the most alike (followed) student
     appearance_match: float = 0.75  # this alike is a match wherever the face is (tiles re-ordered)
     reid_similarity: float = 0.60  # this alike brings back a student who was away
     gallery_momentum: float = 0.95  # how slowly a student's remembered appearance adapts
@@ -80,13 +80,13 @@ class StudentTracker:
         if active:
             sim = similarity[[index_of[s.student_id] for s in active]]
             iou = iou_matrix(np.stack([s.predicted_box for s in active]), boxes)
-            plausible = sim >= best_similarity[None, :] - self.config.appearance_margin
-            # a match by motion must be plausible by appearance too: when the gallery re-flows and a
-            # neighbour's face is missed, the face now in their place is another student, more alike
-            by_motion = (iou >= self.config.iou_gate) & (sim >= self.config.motion_min_similarity)
-            by_appearance = sim >= self.config.appearance_match
-            cost = np.where(plausible & (by_motion | by_appearance),
-                            (1.0 - sim) + self.config.iou_weight * (1.0 - iou), _FORBIDDEN)
+            margin = self.config.appearance_margin
+            # a match by motion must look nearly as alike as the most alike followed student: when the
+            # gallery re-flows and a neighbour's face is missed, the face now in their place is another's
+            by_motion = ((iou >= self.config.iou_gate) & (sim >= self.config.motion_min_similarity)
+                         & (sim >= sim.max(axis=0)[None, :] - margin))
+            by_appearance = (sim >= best_similarity[None, :] - margin) & (sim >= self.config.appearance_match)
+            cost = np.where(by_motion | by_appearance, (1.0 - sim) + self.config.iou_weight * (1.0 - iou), _FORBIDDEN)
             for r, c in zip(*linear_sum_assignment(cost)):
                 if cost[r, c] < _FORBIDDEN:
                     ids[c] = active[r].student_id
