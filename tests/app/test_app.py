@@ -24,14 +24,13 @@ import numpy as np
 import pytest
 
 pytest.importorskip("streamlit_webrtc", reason="the web app needs the app extra: pip install -e '.[app]'")
-playwright_api = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright")
-PlaywrightTimeout = playwright_api.TimeoutError
+pytest.importorskip("playwright.sync_api", reason="browser tests need playwright")
 
-from fixtures.app_harness import (  # noqa: E402
-    PASSWORD, app_server, chromium_path, face_canvas, fer_faces, launch_chromium, login, press_start, press_stop,
-    open_expander, signed_in_page, webrtc_frame, write_y4m,
+from fixtures.app_harness import (
+    PASSWORD, app_server, chromium_path, face_canvas, fer_faces, go_to, launch_chromium, login, press_start,
+    press_stop, open_expander, signed_in_page, webrtc_frame, write_y4m,
 )
-from fixtures.media import cut_video, two_face_video  # noqa: E402
+from fixtures.media import cut_video, two_face_video
 
 if chromium_path() is None:
     pytest.fail("Debian's chromium is needed for the app tests: apt-get install -y chromium", pytrace=False)
@@ -95,31 +94,6 @@ def wait_until(predicate, timeout_s: float = 60.0, interval_s: float = 0.5):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s} s waiting for {predicate}")
         time.sleep(interval_s)
-
-
-PAGE_HEADINGS = {"Live": "Live class", "Recorded": "Recorded class", "History": "History", "School": "School",
-                 "Settings": "Settings"}
-
-
-def go_to(page, title: str, ready: str | None = None) -> None:
-    """Open a page from the sidebar and wait until its heading (and the ``ready`` selector) is drawn.
-
-    On this 2-core machine a page sometimes does not draw after a navigation, or draws its heading
-    but not what follows it (seen in about one full run in three, on any page, never in isolation;
-    cause not found yet): like a person, reload and try again.
-    """
-    heading = page.get_by_role("heading", name=PAGE_HEADINGS[title])
-    for attempt in range(3):
-        try:
-            page.get_by_role("link", name=title).click()
-            heading.wait_for(timeout=30_000)
-            if ready:
-                page.locator(ready).first.wait_for(state="attached", timeout=30_000)
-            return
-        except PlaywrightTimeout:
-            if attempt == 2:
-                raise
-            page.reload()
 
 
 # --- access -------------------------------------------------------------------------------------

@@ -29,8 +29,8 @@ websockets_client = pytest.importorskip("websockets.sync.client", reason="the at
 from websockets.exceptions import ConnectionClosed, InvalidStatus  # noqa: E402
 
 from fixtures.app_harness import (  # noqa: E402
-    PASSWORD, AppServer, app_server, chromium_path, face_canvas, fer_faces, free_port, launch_chromium, login,
-    open_expander, press_start, press_stop, signed_in_page, write_y4m,
+    PASSWORD, AppServer, app_server, chromium_path, face_canvas, fer_faces, free_port, go_to, launch_chromium,
+    login, open_expander, press_start, press_stop, signed_in_page, write_y4m,
 )
 
 if chromium_path() is None:
@@ -390,8 +390,7 @@ def pwned(page) -> list[str]:
 
 
 def upload_file(page, path: Path) -> None:
-    page.get_by_role("link", name="Recorded").click()
-    page.get_by_role("heading", name="Recorded class").wait_for()
+    go_to(page, "Recorded", ready="input[type=file]")
     page.locator("input[type=file]").set_input_files(str(path))
 
 
@@ -399,7 +398,7 @@ def test_uploads_with_hostile_names_bombs_and_long_names(server, browser, canary
     """File names become messages and session names; a bomb or an overlong name gets one clear line."""
     context, page = signed_in_page(browser, server)
     try:
-        page.get_by_role("link", name="Recorded").click()
+        go_to(page, "Recorded", ready="input[type=file]")
         page.get_by_text("up to 1 MB").wait_for()  # the real --max-upload-mb, not the saved setting
         folder = tmp_path / "uploads"
         folder.mkdir()
@@ -450,8 +449,7 @@ def test_hostile_session_student_and_alert_strings_run_no_script(server, browser
             student = db.execute("select id from students where session_id = ?", (session_id,)).fetchone()[0]
             db.execute("insert into alerts (session_id, student_id, kind, started_at, ended_at, detail) "
                        "values (?, ?, 'absent', 0, 1, ?)", (session_id, student, payload(canary, "alert")))
-        page.get_by_role("link", name="History").click()
-        page.get_by_role("heading", name="History").wait_for()
+        go_to(page, "History")
         page.get_by_role("combobox").first.click()
         page.get_by_role("option", name=name).click()
         open_expander(page, "Show the report")
