@@ -70,6 +70,20 @@ def test_the_layout_follows_a_student_leaving():
     assert len(find_tiles(_gallery(24).image).tiles) == 24
 
 
+def test_the_last_layout_is_only_checked_while_the_tiles_stay_and_searched_again_when_they_move():
+    before = find_tiles(_gallery(25).image)
+    same = find_tiles(_gallery(25).image, previous=before)
+    assert same.tiles == before.tiles and (same.background, same.tolerance) == (before.background, before.tolerance)
+    with open_source(SAMPLE_VIDEO, max_frames=12) as source:  # a compressed video: its edges move a little
+        frames = [frame.image for frame in source]
+    first = find_tiles(frames[0])
+    assert [find_tiles(frame, previous=first).tiles for frame in frames[1:]] == [
+        find_tiles(frame).tiles for frame in frames[1:]]
+    reflowed = find_tiles(_gallery(24).image, previous=before)  # someone left: the grid re-flows
+    assert len(reflowed.tiles) == 24 and reflowed.tiles == find_tiles(_gallery(24).image).tiles
+    assert find_tiles(np.full((1080, 1920, 3), 250, np.uint8), previous=before).tiles == ()  # a slide now
+
+
 def test_each_face_belongs_to_its_tile():
     frame = _gallery(25)
     layout = find_tiles(frame.image)

@@ -33,6 +33,7 @@ class GalleryLayout:
 
     tiles: tuple[Box, ...]
     background: tuple[int, int, int]
+    tolerance: int = TOLERANCE  # the one that cut the background from the tiles
 
     def tile_of(self, box: tuple[float, float, float, float]) -> Box | None:
         """The tile holding most of a face ``box``, or None."""
@@ -46,25 +47,38 @@ class GalleryLayout:
         return best
 
 
-def find_tiles(image: np.ndarray, min_tiles: int = 2) -> GalleryLayout:
+def find_tiles(image: np.ndarray, min_tiles: int = 2, previous: GalleryLayout | None = None) -> GalleryLayout:
     """The gallery tiles of a BGR frame; none when fewer than ``min_tiles`` look alike. The
     background is whichever of the few commonest flat colours cuts the frame into the most tiles
     (a white chat panel or a grey toolbar may be flatter and larger than the gaps), at whichever of
-    ``TOLERANCES`` (the narrowest of equals) finds the most tiles."""
+    ``TOLERANCES`` (the narrowest of equals) finds the most tiles.
+
+    ``previous``: the layout of an earlier frame of the same window. When its background and
+    tolerance still cut this frame into as many tiles, each where one was (within a pixel of the
+    searched picture: a compressed video's edges move), those are the answer: one pass instead of the
+    search over every colour and tolerance (~8 instead of ~60 ms at 1920x1080). Otherwise the full search."""
     small, scale = _shrink(image)
-    best: tuple[list[Box], tuple[int, int, int]] = ([], (0, 0, 0))
+    if previous is not None and previous.tiles:
+        tiles = _scaled(_tiles_on(small, previous.background, previous.tolerance), scale)
+        if len(tiles) == len(previous.tiles) and all(
+                max(abs(a - b) for a, b in zip(new, old)) <= scale for new, old in zip(tiles, previous.tiles)):
+            return GalleryLayout(tiles, previous.background, previous.tolerance)
+    best: tuple[list[Box], tuple[int, int, int], int] = ([], (0, 0, 0), TOLERANCE)
     candidates = _background_candidates(small)
     for tolerance in TOLERANCES:  # on a tie the narrowest wins: a wide one may join a margin to a tile
         for background in candidates:
             tiles = _tiles_on(small, background, tolerance)
             if len(tiles) > len(best[0]):
-                best = (tiles, background)
-    tiles, background = best
+                best = (tiles, background, tolerance)
+    tiles, background, tolerance = best
     if len(tiles) < min_tiles:
         return GalleryLayout((), background)
-    full = tuple((int(round(x * scale)), int(round(y * scale)), int(round(w * scale)), int(round(h * scale)))
+    return GalleryLayout(_scaled(tiles, scale), background, tolerance)
+
+
+def _scaled(tiles: list[Box], scale: float) -> tuple[Box, ...]:
+    return tuple((int(round(x * scale)), int(round(y * scale)), int(round(w * scale)), int(round(h * scale)))
                  for x, y, w, h in tiles)
-    return GalleryLayout(full, background)
 
 
 def _tiles_on(image: np.ndarray, background: tuple[int, int, int], tolerance: int = TOLERANCE) -> list[Box]:
