@@ -166,6 +166,8 @@ def _states_against_truth(truth: dict, states: pd.DataFrame, main_id: dict[str, 
 
 def overhead(folder: Path, minutes: float, fps: float, seed: int) -> dict:
     """Frames/s of one 25-student class with the layout and name work on, then off."""
+    folder = folder / "overhead"  # its own video and databases, apart from the windows' of the same name
+    folder.mkdir(exist_ok=True)
     video, truth = render(folder, 25, "zoom", "dark", minutes * 60, fps, seed)  # distinct faces
     on = watch(video, truth, folder, layout_work=True)
     off = watch(video, truth, folder, layout_work=False)
