@@ -121,13 +121,16 @@ class RapidOcrEngine:
 
 @cache
 def _rapidocr():
-    """One RapidOCR per process, on its packaged models, logging only errors."""
+    """One RapidOCR per process, on its packaged models, logging only errors, on one thread: it reads
+    beside the face pipeline, whose ONNX Runtime sessions already use every core (two threads of its own
+    made both wait on each other)."""
     import logging
 
     from rapidocr import RapidOCR
 
     ocr = RapidOCR(params={"Global.log_level": "error", "Global.use_cls": False, "Det.limit_type": "max",
-                           "Det.limit_side_len": 960})
+                           "Det.limit_side_len": 960, "EngineConfig.onnxruntime.intra_op_num_threads": 1,
+                           "EngineConfig.onnxruntime.inter_op_num_threads": 1})
     logging.getLogger("RapidOCR").setLevel(logging.ERROR)
     return ocr
 
