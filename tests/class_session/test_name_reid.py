@@ -41,23 +41,24 @@ def frames(seconds: int):
         yield Frame((after if t >= REJOINS.at else before).frame(t).image, i, t)
 
 
-def record(store: Store, read_names: bool):
-    settings = ClassSettings(read_names=read_names)
-    session = ClassSession.open(store, "names", settings.pipeline(), settings, ocr_every_s=0.2)
-    # a returning student is never recognised by appearance here (with a handful of students the
-    # hand-made descriptor still matches another picture of the same man): only the name can
-    session.tracker.config = replace(session.tracker.config, reid_similarity=2.0)
-    for _ in session.run(frames(14)):
-        pass
-    return student_states_frame(store, "names")
+def record(folder, read_names: bool):
+    """The class recorded into a fresh SQLite file in ``folder``; its per-second states."""
+    store = Store(f"sqlite:///{folder / 'class.db'}")
+    try:
+        settings = ClassSettings(read_names=read_names)
+        session = ClassSession.open(store, "names", settings.pipeline(), settings, ocr_every_s=0.2)
+        # a returning student is never recognised by appearance here (with a handful of students the
+        # hand-made descriptor still matches another picture of the same man): only the name can
+        session.tracker.config = replace(session.tracker.config, reid_similarity=2.0)
+        for _ in session.run(frames(14)):
+            pass
+        return student_states_frame(store, "names")
+    finally:
+        store.close()
 
 
 def test_a_rejoining_student_gets_their_id_back_from_their_name(tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 'class.db'}")
-    try:
-        states = record(store, read_names=True)
-    finally:
-        store.close()
+    states = record(tmp_path, read_names=True)
     bruno = states[states["name"] == "Bruno Keller"]
     assert bruno["student"].nunique() == 1, "the rejoining student kept a second id"
     by_second = bruno.set_index("second")["state"]
@@ -69,9 +70,5 @@ def test_a_rejoining_student_gets_their_id_back_from_their_name(tmp_path):
 
 def test_without_names_the_changed_appearance_is_a_new_student(tmp_path):
     """What the name repairs: by appearance alone, the rejoining student is someone new."""
-    store = Store(f"sqlite:///{tmp_path / 'class.db'}")
-    try:
-        states = record(store, read_names=False)
-    finally:
-        store.close()
+    states = record(tmp_path, read_names=False)
     assert states["student"].nunique() == len(NAMES) + 1
