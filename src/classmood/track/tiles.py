@@ -5,7 +5,8 @@ step out of the picture) their tile stays, with a name or an initials avatar and
 they leave the meeting the tile goes. ``TileWatch`` looks at the gallery once per session second
 (``find_tiles``: ~60 ms on a 1920x1080 window, ~8 ms when it only checks that the last look's tiles
 are still there), remembers the tile in which each student's face was last seen, and calls a
-student whose face is not in this frame *camera off* when their tile is still there, empty. A frame that is not a gallery (a slide, one webcam) says nothing about cameras.
+student whose face is not in this frame *camera off* when their tile is still there, empty. A frame
+that is not a gallery (a slide, one webcam) says nothing about cameras.
 """
 
 from __future__ import annotations
