@@ -89,3 +89,24 @@ def test_camera_off_counts_as_absent_when_the_setting_says_so(tmp_path):
         store.close()
     camera = _who(snapshots, 1.0, "S03")
     assert camera in absent_students(snapshots)
+
+
+def test_a_camera_off_tile_that_moves_stays_its_students_without_names(tmp_path):
+    """S03's camera goes off, then S01 leaves: the grid re-flows and S03's empty tile moves. With no
+    name read, the tile is known by how it looked when it was last empty."""
+    meeting = Meeting(class_of(9, seed=2), "teams", "light", (1280, 720),
+                      (Change(2, "camera_off", "S03"), Change(4, "leave", "S01"), Change(7, "camera_on", "S03")))
+    tile_of_s03 = [{t.student_id: t.box for t in meeting.frame(at).tiles}["S03"] for at in (3.0, 5.0)]
+    assert tile_of_s03[0] != tile_of_s03[1]
+    store = Store(f"sqlite:///{tmp_path / 'class.db'}")
+    settings = ClassSettings(read_names=False)
+    session = ClassSession.open(store, "moved", settings.pipeline(), settings)
+    snapshots = [session.analyse(Frame(meeting.frame(i / FPS).image, i, i / FPS)) for i in range(9 * FPS)]
+    session.finish()
+    states = student_states_frame(store, "moved").pivot(index="second", columns="student", values="state")
+    store.close()
+    face = next(f for f in meeting.frame(1.0).faces if f.student_id == "S03")
+    (camera,) = [i for i, box in zip(snapshots[FPS].detections.student_ids.tolist(), snapshots[FPS].detections.boxes)
+                 if abs(box[0] - face.box[0]) < face.box[2] / 2 and abs(box[1] - face.box[1]) < face.box[3] / 2]
+    assert list(states[camera]) == ["present"] * 2 + ["camera_off"] * 5 + ["present"] * 2
+    assert states.shape[1] == 9  # no face was found on the drawn tile

@@ -15,6 +15,7 @@ from classmood.assets.labels import STYLES, draw_label, label_fonts
 from classmood.sources import open_source
 from classmood.track.layout import find_tiles
 from classmood.track.names import NameReader, RapidOcrEngine, rapidocr_available
+from classmood.track.tiles import TileWatch, drawn
 
 NAMES = ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Hedy Lamarr", "José Núñez", "Chloé Lefèvre",
          "Ana María Pérez", "Barbara Liskov", "Tim Berners-Lee", "Radia Perlman", "Judea Pearl", "Yann LeCun"]
@@ -103,3 +104,23 @@ def test_names_are_read_in_their_tiles():
     right = sum(name == text for name, text in in_tiles.items())
     assert right >= 0.8 * len(in_tiles), in_tiles
     assert right > sum(name == text for name, text in under_faces.items())  # the tile is where the label is
+
+
+@pytest.mark.parametrize(("app", "theme"), [("zoom", "light"), ("teams", "dark"), ("meet", "light"), ("jitsi", "dark")])
+def test_a_camera_off_tile_is_drawn_and_a_filmed_one_is_not(app, theme):
+    people = class_of(9, seed=1)
+    frame = Meeting(people, app, theme, (1280, 720), (Change(0, "camera_off", people[4].student_id),)).frame(1.0)
+    verdicts = {tile.student_id: drawn(frame.image, tile.box) for tile in frame.tiles}
+    assert verdicts == {tile.student_id: not tile.camera_on for tile in frame.tiles}
+
+
+def test_a_face_found_on_a_drawn_tile_is_dropped_and_the_others_kept():
+    people = class_of(9, seed=1)
+    frame = Meeting(people, "zoom", "light", (1280, 720), (Change(0, "camera_off", people[4].student_id),)).frame(1.0)
+    watch = TileWatch()
+    watch.step(frame.image, [], 1.0)
+    off_tile = next(tile.box for tile in frame.tiles if not tile.camera_on)
+    x, y, w, h = off_tile
+    disc = np.array([[x + w / 2 - h / 4, y + h / 4, h / 2, h / 2]], np.float32)  # where the initials disc is
+    boxes = np.concatenate([frame.boxes.astype(np.float32), disc])
+    assert watch.drawn_faces(frame.image, boxes).tolist() == [False] * len(frame.faces) + [True]

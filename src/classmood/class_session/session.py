@@ -148,6 +148,9 @@ class ClassSession:
             if self.finished:
                 return None
             t = self.offset + result.frame.timestamp
+            drawn = self.tiles.drawn_faces(result.frame.image, result.detections.boxes)
+            if drawn.any():  # an initials disc on a camera-off tile, not a face
+                result.detections = result.detections[~drawn]
             faces = self._track(result, t)
             seen = list(zip(faces.student_ids.tolist(), [tuple(box) for box in faces.boxes.astype(int).tolist()]))
             if self.tiles.step(result.frame.image, seen, t):

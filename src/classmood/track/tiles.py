@@ -7,6 +7,11 @@ they leave the meeting the tile goes. ``TileWatch`` looks at the gallery once pe
 are still there), remembers the tile in which each student's face was last seen, and calls a
 student whose face is not in this frame *camera off* when their tile is still there, empty. A frame
 that is not a gallery (a slide, one webcam) says nothing about cameras.
+
+A camera-off tile is drawn, not filmed: one flat colour with an initials disc or a name. A face the
+detector finds in such a tile (an initials disc can pass for one) is no student's face
+(``drawn_faces``). When the tiles move, an empty tile is known as a student's by its name label or,
+without a name, by looking as their tile looked when it was last empty.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from classmood.track.layout import Box, GalleryLayout, find_tiles
@@ -27,6 +33,13 @@ LABEL_TRIES = 3
 #: every this many looks the tiles are searched from scratch; in between, the last look's tiles are
 #: only checked (the same background and tolerance must still cut the same tiles, else a full search)
 FULL_SEARCH_EVERY = 10
+#: a tile is drawn (camera off) when this share of its picture lies within ``DRAWN_TOLERANCE`` of one
+#: colour: rendered camera-off tiles measure 0.88-0.90, filmed ones at most 0.78 (a face on a plain wall)
+DRAWN_SHARE = 0.85
+DRAWN_TOLERANCE = 6
+#: an empty tile looks like a student's last empty tile when their small grey pictures correlate this well
+SAME_LOOK = 0.9
+LOOK_SIZE = (64, 36)
 
 
 def box_iou(a: Box, b: Box) -> float:
@@ -54,6 +67,21 @@ class TileWatch:
     _looked_at: float = -math.inf
     _looks: int = 0
     _label_tries: dict[Box, int] = field(default_factory=dict)
+    _looks_off: dict[int, np.ndarray] = field(default_factory=dict)  # student -> their empty tile, small, grey
+
+    def drawn_faces(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """Which face ``boxes`` lie in a drawn tile of the last layout (see ``drawn``)."""
+        out = np.zeros(len(boxes), bool)
+        if self.layout is None or not self.layout.tiles:
+            return out
+        verdicts: dict[Box, bool] = {}
+        for i, box in enumerate(boxes):
+            tile = self.layout.tile_of(tuple(box))
+            if tile is not None:
+                if tile not in verdicts:
+                    verdicts[tile] = drawn(image, tile)
+                out[i] = verdicts[tile]
+        return out
 
     def step(self, image: np.ndarray, faces: list[tuple[int, tuple[float, float, float, float]]], t: float) -> bool:
         """Look at the gallery of this frame (``faces``: the student id and box of each face seen
@@ -81,16 +109,30 @@ class TileWatch:
                       if student_id not in seen and box_iou(tile, empty) >= SAME_TILE_IOU]
             if owners:  # the student seen there last (a tile may have changed hands in a re-order)
                 off.add(max(owners)[1])
+                self._looks_off[max(owners)[1]] = _look(image, empty)
             else:
                 unattributed.append(empty)
         self._label_tries = {tile: n for tile, n in self._label_tries.items() if tile not in occupied}
         for empty in unattributed:
-            student_id = self._owner_by_label(image, empty, seen | off)
+            look = _look(image, empty)
+            student_id = self._owner_by_look(look, seen | off)
+            if student_id is None:
+                student_id = self._owner_by_label(image, empty, seen | off)
             if student_id is not None:
                 off.add(student_id)
                 self.tiles[student_id] = (empty, t)
+                self._looks_off[student_id] = look
+        self._looks_off = {s: look for s, look in self._looks_off.items() if s not in seen}
         self.camera_off = frozenset(off)
         return True
+
+    def _owner_by_look(self, look: np.ndarray, taken: set[int]) -> int | None:
+        """The student, not seen now, whose last empty tile this one looks like (one clear best)."""
+        scores = sorted(((_correlation(look, theirs), student_id) for student_id, theirs in self._looks_off.items()
+                         if student_id not in taken and student_id in self.tiles), reverse=True)
+        if scores and scores[0][0] >= SAME_LOOK and (len(scores) == 1 or scores[1][0] < SAME_LOOK):
+            return scores[0][1]
+        return None
 
     def _owner_by_label(self, image: np.ndarray, tile: Box, taken: set[int]) -> int | None:
         """The student, not seen now, whose name an empty tile's label shows (a few tries per tile)."""
@@ -109,8 +151,35 @@ class TileWatch:
         """``from_id`` is ``into_id``: the newer one's tile is theirs."""
         if from_id in self.tiles:
             self.tiles[into_id] = self.tiles.pop(from_id)
+        self._looks_off.pop(from_id, None)
         self.camera_off = self.camera_off - {from_id}
 
     def forget(self, student_id: int) -> None:
         self.tiles.pop(student_id, None)
+        self._looks_off.pop(student_id, None)
         self.camera_off = self.camera_off - {student_id}
+
+
+def drawn(image: np.ndarray, tile: Box) -> bool:
+    """Whether a tile is drawn by the meeting app (camera off: a flat colour with an initials disc or a
+    name), not filmed: ``DRAWN_SHARE`` of its picture above the name label is one colour."""
+    x, y, w, h = tile
+    picture = image[max(y, 0):y + int(h * 0.8):4, max(x, 0):x + w:4].reshape(-1, image.shape[2]).astype(np.int16)
+    if not len(picture):
+        return False
+    flat = np.median(picture, axis=0)  # a drawn tile's own colour: most of its pixels
+    return float((np.abs(picture - flat).max(axis=1) <= DRAWN_TOLERANCE).mean()) >= DRAWN_SHARE
+
+
+def _look(image: np.ndarray, tile: Box) -> np.ndarray:
+    """A tile as a small grey picture, to compare with others of any size."""
+    x, y, w, h = tile
+    grey = cv2.cvtColor(image[max(y, 0):y + h, max(x, 0):x + w], cv2.COLOR_BGR2GRAY)
+    return cv2.resize(grey, LOOK_SIZE, interpolation=cv2.INTER_AREA).astype(np.float32)
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Normalised cross-correlation of two pictures of one size (-1..1; 0 when one is flat)."""
+    a, b = a - a.mean(), b - b.mean()
+    norm = float(np.sqrt((a * a).sum() * (b * b).sum()))
+    return float((a * b).sum() / norm) if norm > 0 else 0.0
