@@ -24,9 +24,9 @@ FONT_DIRS = (Path("/usr/share/fonts/truetype"), Path("/usr/local/share/fonts"), 
 
 
 @cache
-def label_fonts() -> tuple[Path, ...]:
-    """The TrueType fonts of ``FONT_FILES`` found on this system (empty when none is installed)."""
-    return tuple(folder / name for name in FONT_FILES for folder in FONT_DIRS if (folder / name).is_file())
+def label_fonts(files: tuple[str, ...] = FONT_FILES) -> tuple[Path, ...]:
+    """The TrueType fonts of ``files`` (default ``FONT_FILES``) found on this system (empty when none is)."""
+    return tuple(folder / name for name in files for folder in FONT_DIRS if (folder / name).is_file())
 
 
 def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
