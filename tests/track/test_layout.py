@@ -123,4 +123,6 @@ def test_a_face_found_on_a_drawn_tile_is_dropped_and_the_others_kept():
     x, y, w, h = off_tile
     disc = np.array([[x + w / 2 - h / 4, y + h / 4, h / 2, h / 2]], np.float32)  # where the initials disc is
     boxes = np.concatenate([frame.boxes.astype(np.float32), disc])
-    assert watch.drawn_faces(frame.image, boxes).tolist() == [False] * len(frame.faces) + [True]
+    unsure = np.full(len(boxes), 0.6, np.float32)
+    assert watch.drawn_faces(frame.image, boxes, unsure).tolist() == [False] * len(frame.faces) + [True]
+    assert not watch.drawn_faces(frame.image, boxes, np.full(len(boxes), 0.9, np.float32)).any()  # sure faces: kept

@@ -148,7 +148,7 @@ class ClassSession:
             if self.finished:
                 return None
             t = self.offset + result.frame.timestamp
-            drawn = self.tiles.drawn_faces(result.frame.image, result.detections.boxes)
+            drawn = self.tiles.drawn_faces(result.frame.image, result.detections.boxes, result.detections.scores)
             if drawn.any():  # an initials disc on a camera-off tile, not a face
                 result.detections = result.detections[~drawn]
             faces = self._track(result, t)

@@ -37,6 +37,8 @@ FULL_SEARCH_EVERY = 10
 #: colour: rendered camera-off tiles measure 0.88-0.90, filmed ones at most 0.78 (a face on a plain wall)
 DRAWN_SHARE = 0.85
 DRAWN_TOLERANCE = 6
+#: faces scoring at least this are not checked for a drawn tile (see ``TileWatch.drawn_faces``)
+DRAWN_CHECK_BELOW = 0.8
 #: an empty tile looks like a student's last empty tile when their small grey pictures correlate this well
 SAME_LOOK = 0.9
 LOOK_SIZE = (64, 36)
@@ -69,14 +71,16 @@ class TileWatch:
     _label_tries: dict[Box, int] = field(default_factory=dict)
     _looks_off: dict[int, np.ndarray] = field(default_factory=dict)  # student -> their empty tile, small, grey
 
-    def drawn_faces(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-        """Which face ``boxes`` lie in a drawn tile of the last layout (see ``drawn``)."""
+    def drawn_faces(self, image: np.ndarray, boxes: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """Which face ``boxes`` lie in a drawn tile of the last layout (see ``drawn``). Only faces the
+        detector is unsure of (``scores`` below ``DRAWN_CHECK_BELOW``) are checked: a disc of initials
+        scores ~0.6, real faces mostly 0.85 and more, and each check costs a look at the tile."""
         out = np.zeros(len(boxes), bool)
         if self.layout is None or not self.layout.tiles:
             return out
         verdicts: dict[Box, bool] = {}
-        for i, box in enumerate(boxes):
-            tile = self.layout.tile_of(tuple(box))
+        for i in np.flatnonzero(np.asarray(scores) < DRAWN_CHECK_BELOW).tolist():
+            tile = self.layout.tile_of(tuple(boxes[i]))
             if tile is not None:
                 if tile not in verdicts:
                     verdicts[tile] = drawn(image, tile)
