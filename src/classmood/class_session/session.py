@@ -175,6 +175,10 @@ class ClassSession:
             if self.finished:
                 return self._last
             detections = result.detections
+            if self._opted_out:  # opted out while this frame was being classified: nothing of theirs is kept
+                keep = np.array([i not in self._opted_out for i in detections.student_ids.tolist()], bool)
+                if not keep.all():
+                    detections = result.detections = detections[keep]
             update = self.aggregator.update(t, detections)
             if self.recorder is not None:
                 students, known = self.aggregator.students, self.tracker.students
