@@ -49,7 +49,7 @@ def record(folder, read_names: bool):
         session = ClassSession.open(store, "names", settings.pipeline(), settings, ocr_every_s=0.2)
         # a returning student is never recognised by appearance here (with a handful of students the
         # hand-made descriptor still matches another picture of the same man): only the name can
-        session.tracker.config = replace(session.tracker.config, reid_similarity=2.0)
+        session.tracker.config = replace(session.tracker.config, reid_similarity=2.0, reid_clear_similarity=2.0)
         for _ in session.run(frames(14)):
             pass
         return student_states_frame(store, "names")

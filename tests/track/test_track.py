@@ -106,3 +106,28 @@ def test_embedding_tells_the_same_face_from_others():
     assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-3)
     similarity = a @ b.T
     assert (similarity.argmax(axis=1) == np.arange(20)).all()
+
+
+def test_a_track_begun_while_a_face_was_missed_is_merged_back_into_its_student():
+    """A re-order moves a face far and changes its crop: the tracker begins a new track for it. When
+    the face, in that new place, is matched to its student again, the new track was a duplicate."""
+    faces = load_faces(FACES, 2, seed=7)
+    changed = cv2.GaussianBlur(cv2.flip(faces[0], 1), (7, 7), 0)  # the same face, looking different for a moment
+    tracker = StudentTracker()
+    image = np.full((300, 900), 40, np.uint8)
+
+    def frame(at_x: int, face: np.ndarray, t: float) -> int:
+        canvas = image.copy()
+        canvas[100:196, at_x:at_x + 96] = cv2.resize(face, (96, 96))
+        other = cv2.resize(faces[1], (96, 96))
+        canvas[100:196, 20:116] = other  # a second student who stays put
+        boxes = np.array([[20, 100, 96, 96], [at_x, 100, 96, 96]], np.float32)
+        return tracker.update(boxes, embed_faces(canvas, boxes), t)[1]
+
+    first = [frame(300, faces[0], k * 0.2) for k in range(5)]
+    moved = frame(700, changed, 1.0)  # far away and unlike before: a new track
+    assert moved != first[0] and tracker.merged == []
+    back = frame(700, faces[0], 1.2)  # alike again, where the new track expects a face
+    assert back == first[0]
+    assert tracker.merged == [(moved, first[0])] and moved not in tracker.students
+    assert frame(702, faces[0], 1.4) == first[0]  # and it stays their id

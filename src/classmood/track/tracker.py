@@ -27,10 +27,14 @@ class TrackerConfig:
     motion_min_similarity: float = 0.3  # ... whose appearance must not be this unlike
     iou_weight: float = 0.3  # weight of (1 - IoU) next to (1 - similarity) in the matching cost
     appearance_margin: float = 0.08  # a match must look nearly as alike as the most alike (followed) student
+    motion_veto_margin: float = 0.25  # no motion match when a student not followed is this much more alike
     appearance_match: float = 0.75  # this alike is a match wherever the face is (tiles re-ordered)
     reid_similarity: float = 0.60  # this alike brings back a student who was away
+    reid_clear_similarity: float = 0.50  # ... and this alike, when each is the other's clear best by ``reid_clear_margin``
+    reid_clear_margin: float = 0.10
     gallery_momentum: float = 0.95  # how slowly a student's remembered appearance adapts
     max_students: int = 1000  # oldest away students are forgotten past this
+    duplicate_within_s: float = 5.0  # a student this new, never seen beside the one a face is matched to, may be them
 
 
 @dataclass(slots=True)
@@ -57,10 +61,13 @@ class StudentTracker:
         self.config = config or TrackerConfig()
         self.students: dict[int, StudentTrack] = {}
         self._next_id = first_id
+        #: ``(duplicate, student)`` pairs the last ``update`` found to be one student (see ``_duplicates``)
+        self.merged: list[tuple[int, int]] = []
 
     def update(self, boxes: np.ndarray, embeddings: np.ndarray, timestamp: float) -> list[int]:
         """Student id for each box (``(N, 4)`` x, y, w, h) with its ``(N, D)`` unit embedding."""
         boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+        self.merged = []
         self._expire(timestamp)
         active = [s for s in self.students.values() if s.active]
         for student in active:
@@ -83,8 +90,10 @@ class StudentTracker:
             margin = self.config.appearance_margin
             # a match by motion must look nearly as alike as the most alike followed student: when the
             # gallery re-flows and a neighbour's face is missed, the face now in their place is another's
+            # (and far less alike than a student not followed now: a face back after a layout change)
             by_motion = ((iou >= self.config.iou_gate) & (sim >= self.config.motion_min_similarity)
-                         & (sim >= sim.max(axis=0)[None, :] - margin))
+                         & (sim >= sim.max(axis=0)[None, :] - margin)
+                         & (sim >= best_similarity[None, :] - self.config.motion_veto_margin))
             by_appearance = (sim >= best_similarity[None, :] - margin) & (sim >= self.config.appearance_match)
             cost = np.where(by_motion | by_appearance, (1.0 - sim) + self.config.iou_weight * (1.0 - iou), _FORBIDDEN)
             for r, c in zip(*linear_sum_assignment(cost)):
@@ -101,14 +110,64 @@ class StudentTracker:
             for r, c in zip(*linear_sum_assignment(cost)):
                 if cost[r, c] < _FORBIDDEN:
                     ids[free_dets[c]] = candidates[r].student_id
+            self._reid_clear_best(ids, similarity, index_of, candidates, free_dets)
 
-        # 3) new students, then update everyone matched.
+        # 3) a new track that was this face's a moment ago is a duplicate of the student matched now
+        self.merged = self._duplicates(ids, boxes, active, timestamp)
+        for duplicate, _ in self.merged:
+            del self.students[duplicate]
+
+        # 4) new students, then update everyone matched.
         for j in range(len(boxes)):
             if ids[j] is None:
                 ids[j] = self._new_student(embeddings[j], timestamp)
             self._observe(self.students[ids[j]], boxes[j], embeddings[j], timestamp)
         self._forget_oldest()
         return [int(i) for i in ids]
+
+    def _reid_clear_best(self, ids: list[int | None], similarity: np.ndarray, index_of: dict[int, int],
+                         candidates: list[StudentTrack], free_dets: list[int]) -> None:
+        """Faces still without a student (``ids`` None) that are less alike their student than
+        ``reid_similarity`` (a face back after a layout change is cropped anew) but each the other's
+        clearly best match: the face is far more like this student than any other, and the student far
+        more like this face than any other unmatched face."""
+        free_dets = [j for j in free_dets if ids[j] is None]
+        taken = {i for i in ids if i is not None}
+        candidates = [s for s in candidates if s.student_id not in taken]
+        if not free_dets or not candidates:
+            return
+        sim = similarity[np.ix_([index_of[s.student_id] for s in candidates], free_dets)]
+        margin = self.config.reid_clear_margin
+        for c, j in enumerate(free_dets):
+            r = int(sim[:, c].argmax())
+            best = sim[r, c]
+            others_for_face = np.delete(sim[:, c], r)
+            others_for_student = np.delete(sim[r], c)
+            if (best >= self.config.reid_clear_similarity
+                    and (not len(others_for_face) or best - others_for_face.max() >= margin)
+                    and (not len(others_for_student) or best - others_for_student.max() >= margin)):
+                ids[j] = candidates[r].student_id
+                sim[r] = -np.inf  # one face per student
+
+    def _duplicates(self, ids: list[int | None], boxes: np.ndarray, active: list[StudentTrack],
+                    timestamp: float) -> list[tuple[int, int]]:
+        """Tracks begun for a student's face while it was missed (a tile that moved far, a look that
+        changed): ``(duplicate, student)`` where the face matched to ``student`` now is where an
+        unmatched track, begun within ``duplicate_within_s`` and never seen beside ``student``, expected it."""
+        taken = {i for i in ids if i is not None}
+        spare = [s for s in active if s.student_id not in taken
+                 and timestamp - s.first_seen <= self.config.duplicate_within_s]
+        pairs: list[tuple[int, int]] = []
+        for j, student_id in enumerate(ids):
+            if student_id is None or not spare:
+                continue
+            student = self.students[student_id]
+            iou = iou_matrix(np.stack([s.predicted_box for s in spare]), boxes[j][None])[:, 0]
+            for k in np.argsort(-iou).tolist():
+                if iou[k] >= self.config.iou_gate and spare[k].first_seen > student.last_seen:
+                    pairs.append((spare.pop(k).student_id, student_id))
+                    break
+        return pairs
 
     def merge(self, from_id: int, into_id: int) -> None:
         """``from_id`` was ``into_id`` all along (their tile label says so): one student, with the
