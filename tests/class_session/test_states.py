@@ -14,6 +14,7 @@ from classmood.assets.timeline import Change
 from classmood.class_session import ClassSession, ClassSettings
 from classmood.store import Store
 from classmood.store.states import student_states_frame
+from classmood.track.tracker import TrackerConfig
 from classmood.types import Frame
 
 FPS = 5
@@ -110,3 +111,30 @@ def test_a_camera_off_tile_that_moves_stays_its_students_without_names(tmp_path)
                  if abs(box[0] - face.box[0]) < face.box[2] / 2 and abs(box[1] - face.box[1]) < face.box[3] / 2]
     assert list(states[camera]) == ["present"] * 2 + ["camera_off"] * 5 + ["present"] * 2
     assert states.shape[1] == 9  # no face was found on the drawn tile
+
+
+def test_a_face_back_in_a_camera_off_tile_is_that_student_even_when_it_looks_changed(tmp_path):
+    """S03's camera is off for 3 s, then the face shows in the same tile again. The tracker is told to
+    trust appearance only when nearly identical (a face whose light or pose changed meanwhile): the
+    tile, still S03's, is what gives the face its student back."""
+    meeting = Meeting(class_of(9, seed=1), "zoom", "dark", (1280, 720),
+                      (Change(2, "camera_off", "S03"), Change(5, "camera_on", "S03")))
+    store = Store(f"sqlite:///{tmp_path / 'class.db'}")
+    settings = ClassSettings(read_names=False)
+    session = ClassSession.open(store, "back", settings.pipeline(), settings)
+    session.tracker.config = TrackerConfig(appearance_match=0.999, reid_similarity=0.999, reid_clear_similarity=0.999)
+    snapshots = [session.analyse(Frame(meeting.frame(i / FPS).image, i, i / FPS)) for i in range(7 * FPS)]
+    session.finish()
+    states = student_states_frame(store, "back").pivot(index="second", columns="student", values="state")
+    store.close()
+
+    def who(t: float) -> int:
+        face = next(f for f in meeting.frame(t).faces if f.student_id == "S03")
+        snapshot = snapshots[int(round(t * FPS))]
+        (found,) = [i for i, box in zip(snapshot.detections.student_ids.tolist(), snapshot.detections.boxes)
+                    if abs(box[0] - face.box[0]) < face.box[2] / 2 and abs(box[1] - face.box[1]) < face.box[3] / 2]
+        return found
+
+    assert who(6.0) == who(1.0)
+    assert states.shape[1] == 9
+    assert list(states[who(1.0)]) == ["present"] * 2 + ["camera_off"] * 3 + ["present"] * 2

@@ -73,6 +73,7 @@ class ClassSession:
         self.opted_out_names = {name_key(name) for name in opted_out}
         self._opted_out: dict[int, _OptedOut] = {}
         self._merged: dict[int, int] = {}  # ids merged into another while this frame is identified
+        self._first_t: float | None = None  # session time of the first frame analysed by this session
         self.alert_log: list[Alert] = []
         self.timeline: deque[MoodPoint] = deque(maxlen=TIMELINE_POINTS)
         self.error: str | None = None  # shown with the class (set by a live feed that skipped a bad frame)
@@ -152,6 +153,7 @@ class ClassSession:
             if drawn.any():  # an initials disc on a camera-off tile, not a face
                 result.detections = result.detections[~drawn]
             faces = self._track(result, t)
+            faces = self._without_first_sightings(self._claim_camera_off_tiles(faces, t), t)
             seen = list(zip(faces.student_ids.tolist(), [tuple(box) for box in faces.boxes.astype(int).tolist()]))
             if self.tiles.step(result.frame.image, seen, t):
                 self.aggregator.set_camera_off(self.tiles.camera_off, t)
@@ -204,9 +206,46 @@ class ClassSession:
         crops = result.detections.crops
         embeddings = embed_crops(crops) if crops is not None else embed_faces(result.frame.image, boxes)
         ids = np.asarray(self.tracker.update(boxes, embeddings, t), np.int64).reshape(-1)
+        for duplicate, student_id in self.tracker.merged:  # gone from the tracker already
+            self._merge(duplicate, student_id)
         names = np.array([self.aggregator.names.get(int(i), f"S{int(i):02d}") for i in ids], dtype=object)
         result.detections = result.detections.with_(boxes=boxes, student_ids=ids, embeddings=embeddings, names=names)
         return result.detections
+
+    def _without_first_sightings(self, faces: Detections, t: float) -> Detections:
+        """Faces of students the tracker has seen once only, left out (not shown, classified or stored)
+        until seen again, except in the first frame: a face found in one frame only (a tile in
+        transition, a face back after a layout change and cropped anew) is often known in the next as
+        someone seen before, and would otherwise be a student for one frame."""
+        if self._first_t is None:
+            self._first_t = t
+        known = self.tracker.students
+        keep = np.array([known[i].hits > 1 or known[i].first_seen <= self._first_t
+                         for i in faces.student_ids.tolist()], bool)
+        return faces if keep.all() else faces[keep]
+
+    def _claim_camera_off_tiles(self, faces: Detections, t: float) -> Detections:
+        """A face the tracker took for a new student, in the tile of a student whose camera was off, is
+        that student back on camera (the tile is the key; appearance only must not say otherwise):
+        the detector misses some faces for seconds, and a face's look drifts meanwhile."""
+        ids = faces.student_ids.tolist()
+        known = self.tracker.students
+        for j, student_id in enumerate(ids):
+            track = known.get(student_id)
+            if track is None or track.hits != 1 or track.first_seen != t:
+                continue
+            owner = self.tiles.owner_of(tuple(faces.boxes[j]), set(ids))
+            if owner is None or owner not in known or owner in self._opted_out:
+                continue
+            if float(known[owner].embedding @ faces.embeddings[j]) < self.tracker.config.motion_min_similarity:
+                continue
+            self._merge(student_id, owner)
+            ids[j] = owner
+        if ids == faces.student_ids.tolist():
+            return faces
+        self._merged.clear()
+        names = [self.aggregator.names.get(i, f"S{i:02d}") for i in ids]
+        return faces.with_(student_ids=np.array(ids, np.int64), names=np.array(names, dtype=object))
 
     def _read_names(self, image: np.ndarray, faces: list[tuple[int, tuple]], t: float) -> None:
         if self._names is not None:
@@ -277,7 +316,8 @@ class ClassSession:
 
     def _merge(self, from_id: int, into_id: int) -> None:
         """One student: ``from_id``'s tracking, state, alerts and record become ``into_id``'s."""
-        self.tracker.merge(from_id, into_id)
+        if from_id in self.tracker.students:
+            self.tracker.merge(from_id, into_id)
         ended = self.aggregator.merge(from_id, into_id)
         self.tiles.merge(from_id, into_id)
         for alert in self.alert_log:

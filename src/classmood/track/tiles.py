@@ -112,8 +112,9 @@ class TileWatch:
             owners = [(when, student_id) for student_id, (tile, when) in self.tiles.items()
                       if student_id not in seen and box_iou(tile, empty) >= SAME_TILE_IOU]
             if owners:  # the student seen there last (a tile may have changed hands in a re-order)
-                off.add(max(owners)[1])
-                self._looks_off[max(owners)[1]] = _look(image, empty)
+                _, owner = max(owners)
+                off.add(owner)
+                self._looks_off[owner] = _look(image, empty)
             else:
                 unattributed.append(empty)
         self._label_tries = {tile: n for tile, n in self._label_tries.items() if tile not in occupied}
@@ -129,6 +130,17 @@ class TileWatch:
         self._looks_off = {s: look for s, look in self._looks_off.items() if s not in seen}
         self.camera_off = frozenset(off)
         return True
+
+    def owner_of(self, box: tuple[float, float, float, float], seen: set[int]) -> int | None:
+        """The student whose camera was off in the tile that holds ``box`` at the last look (one only,
+        none of ``seen``): a face showing in it is most likely theirs, back on camera."""
+        tile = self.layout.tile_of(box) if self.layout is not None else None
+        if tile is None:
+            return None
+        owners = [student_id for student_id in self.camera_off
+                  if student_id not in seen and student_id in self.tiles
+                  and box_iou(self.tiles[student_id][0], tile) >= SAME_TILE_IOU]
+        return owners[0] if len(owners) == 1 else None
 
     def _owner_by_look(self, look: np.ndarray, taken: set[int]) -> int | None:
         """The student, not seen now, whose last empty tile this one looks like (one clear best)."""
@@ -184,6 +196,6 @@ def _look(image: np.ndarray, tile: Box) -> np.ndarray:
 
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:
     """Normalised cross-correlation of two pictures of one size (-1..1; 0 when one is flat)."""
-    a, b = a - a.mean(), b - b.mean()
-    norm = float(np.sqrt((a * a).sum() * (b * b).sum()))
-    return float((a * b).sum() / norm) if norm > 0 else 0.0
+    if float(a.std()) == 0.0 or float(b.std()) == 0.0:
+        return 0.0
+    return float(cv2.matchTemplate(a, b, cv2.TM_CCOEFF_NORMED)[0, 0])
