@@ -88,10 +88,11 @@ def _tiles_on(image: np.ndarray, background: tuple[int, int, int], tolerance: in
                                 np.clip(colour + tolerance, 0, 255).astype(np.uint8)) > 0
     # each tile is a blob of non-background pixels, cut from the others by the gaps (connectivity 4:
     # a diagonal touch across a gap's corner does not join two tiles)
-    count, _, stats, _ = cv2.connectedComponentsWithStats((~is_background).astype(np.uint8), connectivity=4)
-    tiles = [tuple(int(v) for v in stats[i, :4]) for i in range(1, count)]
-    tiles = [t for t in tiles if min(t[2], t[3]) >= MIN_TILE / 2 and ASPECT_RANGE[0] <= t[2] / t[3] <= ASPECT_RANGE[1]]
-    tiles = _alike(tiles)
+    _, _, stats, _ = cv2.connectedComponentsWithStats((~is_background).astype(np.uint8), connectivity=4)
+    width, height = stats[1:, 2], stats[1:, 3]
+    video_shaped = ((np.minimum(width, height) >= MIN_TILE / 2) & (width >= ASPECT_RANGE[0] * height)
+                    & (width <= ASPECT_RANGE[1] * height))
+    tiles = _alike([tuple(int(v) for v in row) for row in stats[1:, :4][video_shaped]])
     if tiles:
         size = (int(np.median([t[2] for t in tiles])), int(np.median([t[3] for t in tiles])))
         tiles = [_snap(t, size, is_background) for t in tiles]
@@ -128,7 +129,11 @@ def _shrink(image: np.ndarray, longest: int = 960) -> tuple[np.ndarray, float]:
     """Work on at most ``longest`` px (nearest neighbour: gap colours stay exact)."""
     height, width = image.shape[:2]
     step = max(1, int(np.ceil(max(height, width) / longest)))
-    return np.ascontiguousarray(image[::step, ::step]), float(step)
+    if step == 1:
+        return image, 1.0
+    height, width = height // step * step, width // step * step  # then the same pixels as image[::step, ::step]
+    small = cv2.resize(image[:height, :width], (width // step, height // step), interpolation=cv2.INTER_NEAREST)
+    return small, float(step)
 
 
 def _background_candidates(image: np.ndarray, count: int = 3) -> list[tuple[int, int, int]]:
@@ -154,11 +159,16 @@ def _flat(image: np.ndarray, along: int) -> np.ndarray:
 def _commonest(pixels: np.ndarray, count: int) -> list[tuple[int, int, int]]:
     if len(pixels) == 0:
         return []
-    keys = (pixels // 8).astype(np.int32)
+    keys = (pixels >> 3).astype(np.int32)  # 32 levels per channel
     keys = keys[:, 0] << 10 | keys[:, 1] << 5 | keys[:, 2]
-    values, counts = np.unique(keys, return_counts=True)
-    return [tuple(int(v) for v in np.median(pixels[keys == key], axis=0))
-            for key in values[np.argsort(counts)[::-1][:count]]]
+    counts = np.bincount(keys, minlength=1 << 15)
+    commonest = [int(key) for key in np.argsort(counts)[::-1][:count] if counts[key] > 0]
+    out = []
+    for key in commonest:
+        members = np.flatnonzero(keys == key)
+        members = members[:: max(1, len(members) // 4096)]  # a few thousand pixels give the median colour
+        out.append(tuple(int(v) for v in np.median(pixels[members], axis=0)))
+    return out
 
 
 def _alike(tiles: list[Box]) -> list[Box]:

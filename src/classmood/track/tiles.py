@@ -32,7 +32,7 @@ SAME_TILE_IOU = 0.6
 LABEL_TRIES = 3
 #: every this many looks the tiles are searched from scratch; in between, the last look's tiles are
 #: only checked (the same background and tolerance must still cut the same tiles, else a full search)
-FULL_SEARCH_EVERY = 10
+FULL_SEARCH_EVERY = 30
 #: a tile is drawn (camera off) when this share of its picture lies within ``DRAWN_TOLERANCE`` of one
 #: colour: rendered camera-off tiles measure 0.88-0.90, filmed ones at most 0.78 (a face on a plain wall)
 DRAWN_SHARE = 0.85
@@ -117,7 +117,8 @@ class TileWatch:
                 self._looks_off[owner] = _look(image, empty)
             else:
                 unattributed.append(empty)
-        self._label_tries = {tile: n for tile, n in self._label_tries.items() if tile not in occupied}
+        self._label_tries = {tile: n for tile, n in self._label_tries.items()  # a face showed: try again later
+                             if not any(box_iou(tile, seen_tile) >= SAME_TILE_IOU for seen_tile in occupied)}
         for empty in unattributed:
             look = _look(image, empty)
             student_id = self._owner_by_look(look, seen | off)
@@ -152,9 +153,13 @@ class TileWatch:
 
     def _owner_by_label(self, image: np.ndarray, tile: Box, taken: set[int]) -> int | None:
         """The student, not seen now, whose name an empty tile's label shows (a few tries per tile)."""
-        if self.read_label is None or self.names is None or self._label_tries.get(tile, 0) >= LABEL_TRIES:
+        if self.read_label is None or self.names is None:
             return None
-        self._label_tries[tile] = self._label_tries.get(tile, 0) + 1
+        # tries are counted per place in the grid: a compressed video's tile edges move by a pixel between looks
+        tile_tried = next((tried for tried in self._label_tries if box_iou(tried, tile) >= SAME_TILE_IOU), tile)
+        if self._label_tries.get(tile_tried, 0) >= LABEL_TRIES:
+            return None
+        self._label_tries[tile_tried] = self._label_tries.get(tile_tried, 0) + 1
         text = self.read_label(image, tile)
         if not text:
             return None
