@@ -131,3 +131,25 @@ def test_a_track_begun_while_a_face_was_missed_is_merged_back_into_its_student()
     assert back == first[0]
     assert tracker.merged == [(moved, first[0])] and moved not in tracker.students
     assert frame(702, faces[0], 1.4) == first[0]  # and it stays their id
+
+
+def _unit(*parts: tuple[int, float], dim: int = 8) -> np.ndarray:
+    vector = np.zeros(dim, np.float32)
+    for axis, value in parts:
+        vector[axis] = value
+    return vector / np.linalg.norm(vector)
+
+
+@pytest.mark.parametrize("like_other, same_id", [(0.1, True), (0.5, False)])
+def test_a_moved_face_below_the_re_identification_bar_is_its_student_only_when_clearly_so(like_other, same_id):
+    """A's face shows far from where it was, cropped anew (0.55 alike their remembered look, under the
+    0.6 bar): it is A's when no other student is nearly as alike, else a new student."""
+    tracker = StudentTracker()
+    a, b = _unit((0, 1.0)), _unit((1, 1.0))
+    boxes = np.array([[10, 10, 80, 80], [300, 10, 80, 80]], np.float32)
+    first = tracker.update(boxes, np.stack([a, b]), 0.0)
+    moved = np.sqrt(max(0.0, 1 - 0.55 ** 2 - like_other ** 2))
+    face = _unit((0, 0.55), (1, like_other), (2, moved))
+    ids = tracker.update(np.array([[300, 10, 80, 80], [600, 200, 80, 80]], np.float32), np.stack([b, face]), 0.2)
+    assert ids[0] == first[1]
+    assert (ids[1] == first[0]) is same_id

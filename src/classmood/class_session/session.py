@@ -153,7 +153,7 @@ class ClassSession:
             if drawn.any():  # an initials disc on a camera-off tile, not a face
                 result.detections = result.detections[~drawn]
             faces = self._track(result, t)
-            faces = self._without_first_sightings(self._claim_camera_off_tiles(faces, t), t)
+            faces = self._without_first_sightings(self._claim_camera_off_tiles(result.frame.image, faces, t), t)
             seen = list(zip(faces.student_ids.tolist(), [tuple(box) for box in faces.boxes.astype(int).tolist()]))
             if self.tiles.step(result.frame.image, seen, t):
                 self.aggregator.set_camera_off(self.tiles.camera_off, t)
@@ -224,7 +224,7 @@ class ClassSession:
                          for i in faces.student_ids.tolist()], bool)
         return faces if keep.all() else faces[keep]
 
-    def _claim_camera_off_tiles(self, faces: Detections, t: float) -> Detections:
+    def _claim_camera_off_tiles(self, image: np.ndarray, faces: Detections, t: float) -> Detections:
         """A face the tracker took for a new student, in the tile of a student whose camera was off, is
         that student back on camera (the tile is the key; appearance only must not say otherwise):
         the detector misses some faces for seconds, and a face's look drifts meanwhile."""
@@ -234,7 +234,7 @@ class ClassSession:
             track = known.get(student_id)
             if track is None or track.hits != 1 or track.first_seen != t:
                 continue
-            owner = self.tiles.owner_of(tuple(faces.boxes[j]), set(ids))
+            owner = self.tiles.owner_of(image, tuple(faces.boxes[j]), set(ids))
             if owner is None or owner not in known or owner in self._opted_out:
                 continue
             if float(known[owner].embedding @ faces.embeddings[j]) < self.tracker.config.motion_min_similarity:

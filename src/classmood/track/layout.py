@@ -57,12 +57,11 @@ def find_tiles(image: np.ndarray, min_tiles: int = 2, previous: GalleryLayout | 
     tolerance still cut this frame into as many tiles, each where one was (within a pixel of the
     searched picture: a compressed video's edges move), those are the answer: one pass instead of the
     search over every colour and tolerance (~8 instead of ~60 ms at 1920x1080). Otherwise the full search."""
-    small, scale = _shrink(image)
     if previous is not None and previous.tiles:
-        tiles = _scaled(_tiles_on(small, previous.background, previous.tolerance), scale)
-        if len(tiles) == len(previous.tiles) and all(
-                max(abs(a - b) for a, b in zip(new, old)) <= scale for new, old in zip(tiles, previous.tiles)):
-            return GalleryLayout(tiles, previous.background, previous.tolerance)
+        same = still_there(image, previous)
+        if same is not None:
+            return same
+    small, scale = _shrink(image)
     best: tuple[list[Box], tuple[int, int, int], int] = ([], (0, 0, 0), TOLERANCE)
     candidates = _background_candidates(small)
     for tolerance in TOLERANCES:  # on a tie the narrowest wins: a wide one may join a margin to a tile
@@ -74,6 +73,18 @@ def find_tiles(image: np.ndarray, min_tiles: int = 2, previous: GalleryLayout | 
     if len(tiles) < min_tiles:
         return GalleryLayout((), background)
     return GalleryLayout(_scaled(tiles, scale), background, tolerance)
+
+
+def still_there(image: np.ndarray, layout: GalleryLayout) -> GalleryLayout | None:
+    """``layout``'s tiles as measured in ``image`` when its background and tolerance still cut it into
+    as many tiles, each where one was (within a pixel of the searched picture: a compressed video's
+    edges move); None when the gallery changed (a re-flow, another page or view)."""
+    small, scale = _shrink(image)
+    tiles = _scaled(_tiles_on(small, layout.background, layout.tolerance), scale)
+    if len(tiles) == len(layout.tiles) and all(
+            max(abs(a - b) for a, b in zip(new, old)) <= scale for new, old in zip(tiles, layout.tiles)):
+        return GalleryLayout(tiles, layout.background, layout.tolerance)
+    return None
 
 
 def _scaled(tiles: list[Box], scale: float) -> tuple[Box, ...]:

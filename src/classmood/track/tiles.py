@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from classmood.track.layout import Box, GalleryLayout, find_tiles
+from classmood.track.layout import Box, GalleryLayout, find_tiles, still_there
 from classmood.track.names import name_key
 
 #: an empty tile is a student's own when it overlaps the tile their face was last seen in this much
@@ -132,16 +132,19 @@ class TileWatch:
         self.camera_off = frozenset(off)
         return True
 
-    def owner_of(self, box: tuple[float, float, float, float], seen: set[int]) -> int | None:
-        """The student whose camera was off in the tile that holds ``box`` at the last look (one only,
-        none of ``seen``): a face showing in it is most likely theirs, back on camera."""
+    def owner_of(self, image: np.ndarray, box: tuple[float, float, float, float], seen: set[int]) -> int | None:
+        """The student whose camera was off at the last look in the tile that holds ``box`` in ``image``
+        (one only, none of ``seen``), while the gallery is still as it was then: a face showing in that
+        tile is most likely theirs, back on camera (after a re-flow it may be anyone's)."""
         tile = self.layout.tile_of(box) if self.layout is not None else None
         if tile is None:
             return None
         owners = [student_id for student_id in self.camera_off
                   if student_id not in seen and student_id in self.tiles
                   and box_iou(self.tiles[student_id][0], tile) >= SAME_TILE_IOU]
-        return owners[0] if len(owners) == 1 else None
+        if len(owners) != 1 or still_there(image, self.layout) is None:
+            return None
+        return owners[0]
 
     def _owner_by_look(self, look: np.ndarray, taken: set[int]) -> int | None:
         """The student, not seen now, whose last empty tile this one looks like (one clear best)."""

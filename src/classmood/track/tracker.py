@@ -129,19 +129,20 @@ class StudentTracker:
                          candidates: list[StudentTrack], free_dets: list[int]) -> None:
         """Faces still without a student (``ids`` None) that are less alike their student than
         ``reid_similarity`` (a face back after a layout change is cropped anew) but each the other's
-        clearly best match: the face is far more like this student than any other, and the student far
-        more like this face than any other unmatched face."""
+        clearly best match: the face is far more like this student than like any other student (matched
+        to a face of this frame or not), and the student far more like this face than any other unmatched face."""
         free_dets = [j for j in free_dets if ids[j] is None]
         taken = {i for i in ids if i is not None}
         candidates = [s for s in candidates if s.student_id not in taken]
         if not free_dets or not candidates:
             return
-        sim = similarity[np.ix_([index_of[s.student_id] for s in candidates], free_dets)]
+        rows = [index_of[s.student_id] for s in candidates]
+        sim = similarity[np.ix_(rows, free_dets)]
         margin = self.config.reid_clear_margin
         for c, j in enumerate(free_dets):
             r = int(sim[:, c].argmax())
             best = sim[r, c]
-            others_for_face = np.delete(sim[:, c], r)
+            others_for_face = np.delete(similarity[:, j], rows[r])  # every other student, matched or not
             others_for_student = np.delete(sim[r], c)
             if (best >= self.config.reid_clear_similarity
                     and (not len(others_for_face) or best - others_for_face.max() >= margin)
