@@ -194,6 +194,9 @@ def write_page(results: dict, out_md: Path) -> None:
                      f"{r['names_wrong']} | {r['longest_wrong_name_s']} s | "
                      f"{cam} | {r['frames_per_s']:.1f} |")
     total = results["total"]
+    lines += ["", "*ids* counts the students stored; fewer than the class means faces the detector never found in two "
+              "frames (FER-2013 faces pasted without hair or shoulders; a face seen once is no student until seen "
+              "again), more means a student stored twice."]
     lines += ["", f"All windows: names right {total['names_right_pct']:.1f}% (Latin-script names "
               f"{total['latin_names_right_pct']:.1f}%), wrong {total['names_wrong']}, "
               f"id switches {total['id_switches']}, camera-off seconds stored as such {total['camera_off_stored_pct']:.1f}%."]
