@@ -48,3 +48,21 @@ def test_outputs_round_trip_and_are_atomic(tmp_path, classifier, detector):
     (tmp_path / "live.mp4").unlink()
     write_image(tmp_path / "img.png", np.zeros((4, 4, 3), np.uint8))
     assert cv2.imread(str(tmp_path / "img.png")).shape == (4, 4, 3)
+
+
+def test_the_video_encoder_thread_keeps_every_frame_in_order(tmp_path):
+    """Frames are encoded in a background thread: all of them reach the file, in the order written."""
+    path = tmp_path / "ramp.mp4"
+    with VideoWriter(path, fps=25) as video:
+        for level in range(0, 250, 5):  # 50 frames, each one grey level brighter
+            video.write(np.full((96, 128, 3), level, np.uint8))
+    capture = cv2.VideoCapture(str(path))
+    levels = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        levels.append(float(frame.mean()))
+    capture.release()
+    assert len(levels) == 50
+    assert np.allclose(levels, np.arange(0, 250, 5), atol=4)
