@@ -56,13 +56,6 @@ def test_the_video_encoder_thread_keeps_every_frame_in_order(tmp_path):
     with VideoWriter(path, fps=25) as video:
         for level in range(0, 250, 5):  # 50 frames, each one grey level brighter
             video.write(np.full((96, 128, 3), level, np.uint8))
-    capture = cv2.VideoCapture(str(path))
-    levels = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        levels.append(float(frame.mean()))
-    capture.release()
+    levels = [float(frame.image.mean()) for frame in VideoFileSource(path)]
     assert len(levels) == 50
     assert np.allclose(levels, np.arange(0, 250, 5), atol=4)
