@@ -43,7 +43,7 @@ from classmood.class_session import ClassSession, ClassSettings
 from classmood.sources import VideoFileSource
 from classmood.store import Store
 from classmood.store.states import student_states_frame
-from classmood.track.kalman import iou_matrix
+from classmood.geometry import iou_matrix
 
 ROOT = Path(__file__).resolve().parents[1]
 FER = ROOT / ".." / "shared" / "datasets" / "fer2013" / "publictest"

@@ -30,7 +30,7 @@ from classmood.assets import SAMPLE_TRUTH, SAMPLE_VIDEO
 from classmood.class_session import ClassSession, ClassSettings
 from classmood.pipeline import Pipeline
 from classmood.sources import VideoFileSource
-from classmood.track.kalman import iou_matrix
+from classmood.geometry import iou_matrix
 from classmood.assets.meeting import Meeting, class_of, scripted_meeting
 from classmood.assets.portraits import load_face_images, portraits_from_faces
 from classmood.assets.truth import count_id_switches

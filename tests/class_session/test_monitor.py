@@ -20,7 +20,7 @@ from sqlalchemy import text
 from classmood.class_session import ClassSession, ClassSettings
 from classmood.store import SessionBusyError, Store
 from classmood.store.queries import alerts_frame, list_sessions, seconds_frame, students_frame
-from classmood.track.kalman import iou_matrix
+from classmood.geometry import iou_matrix
 from classmood.track.names import NameReader, default_engine
 from classmood.assets.meeting import Meeting, class_of, scripted_meeting
 from classmood.assets.portraits import load_face_images, portraits_from_faces

@@ -158,12 +158,7 @@ class ClassSession:
             if self.tiles.step(result.frame.image, seen, t):
                 self.aggregator.set_camera_off(self.tiles.camera_off, t)
             self._read_names(result.frame.image, seen, t)
-            if self._merged:  # a name just showed that a face is a student seen before
-                faces = faces.with_(student_ids=np.array([self._merged.get(i, i) for i in faces.student_ids.tolist()],
-                                                         np.int64))
-                faces = faces.with_(names=np.array([self.aggregator.names.get(i, f"S{i:02d}")
-                                                    for i in faces.student_ids.tolist()], dtype=object))
-                self._merged.clear()
+            faces = self._apply_merges(faces)  # a name just showed that a face is a student seen before
             ids = faces.student_ids.tolist()
             skip = np.array([student_id in self._opted_out for student_id in ids], bool)
             for student_id, box in zip(faces.student_ids[skip].tolist(), faces.boxes[skip].astype(int).tolist()):
@@ -208,9 +203,22 @@ class ClassSession:
         ids = np.asarray(self.tracker.update(boxes, embeddings, t), np.int64).reshape(-1)
         for duplicate, student_id in self.tracker.merged:  # gone from the tracker already
             self._merge(duplicate, student_id)
-        names = np.array([self.aggregator.names.get(int(i), f"S{int(i):02d}") for i in ids], dtype=object)
-        result.detections = result.detections.with_(boxes=boxes, student_ids=ids, embeddings=embeddings, names=names)
+        result.detections = self._with_ids(result.detections.with_(boxes=boxes, embeddings=embeddings), ids)
         return result.detections
+
+    def _with_ids(self, faces: Detections, ids) -> Detections:
+        """``faces`` with these student ids and each one's name (``S07`` until a name is known)."""
+        ids = np.asarray(ids, np.int64).reshape(-1)
+        names = np.array([self.aggregator.names.get(i, f"S{i:02d}") for i in ids.tolist()], dtype=object)
+        return faces.with_(student_ids=ids, names=names)
+
+    def _apply_merges(self, faces: Detections) -> Detections:
+        """``faces`` with each id merged away in this frame (``_merge``) replaced by its student."""
+        if not self._merged:
+            return faces
+        faces = self._with_ids(faces, [self._merged.get(i, i) for i in faces.student_ids.tolist()])
+        self._merged.clear()
+        return faces
 
     def _without_first_sightings(self, faces: Detections, t: float) -> Detections:
         """Faces of students the tracker has seen once only, left out (not shown, classified or stored)
@@ -240,12 +248,8 @@ class ClassSession:
             if float(known[owner].embedding @ faces.embeddings[j]) < self.tracker.config.motion_min_similarity:
                 continue
             self._merge(student_id, owner)
-            ids[j] = owner
-        if ids == faces.student_ids.tolist():
-            return faces
-        self._merged.clear()
-        names = [self.aggregator.names.get(i, f"S{i:02d}") for i in ids]
-        return faces.with_(student_ids=np.array(ids, np.int64), names=np.array(names, dtype=object))
+            ids[j] = owner  # seen in this frame now: no second face claims the same tile
+        return self._apply_merges(faces)
 
     def _read_names(self, image: np.ndarray, faces: list[tuple[int, tuple]], t: float) -> None:
         if self._names is not None:

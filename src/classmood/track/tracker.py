@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from classmood.track.kalman import BoxKalman, iou_matrix
+from classmood.geometry import iou_matrix
+from classmood.track.kalman import BoxKalman
 
 _FORBIDDEN = 1e6
 
