@@ -24,7 +24,9 @@ for model in $WANTED; do
       classmood export-model "$CKPT/realtime_qat13.pt" --out $M/realtime.onnx --name realtime --flip \
         --description "Compact VGG-style CNN (1.2M params): a taught soup fine-tuned quantisation-aware, int8, mirror-image TTA, trained on FER-2013 train only; the default for live use" \
         --int8 "$TRAIN" \
-        --evaluate "$DATA" ;;
+        --evaluate "$DATA"
+      # the one-view twin for streams (classify/mirror_over_time.py): the same graph without the mirror average
+      python -m classmood.train.one_view $M/realtime.onnx ;;
     accurate)
       # members (session 11): realtime_ct11 (the realtime soup taught further on the CPU by the three
       # members of the session-5 ensemble, its epochs 3-89 averaged; 72.00% fp32) + two VGG-13 fine-tunes of

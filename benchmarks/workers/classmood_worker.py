@@ -64,12 +64,12 @@ def detect(detector, job: dict) -> dict:
 
 def e2e(pipeline, job: dict) -> dict:
     """Each clip as a live stream (what ``Pipeline.run`` does for a webcam, video or screen source:
-    the detector follows the faces of the previous frame), then as a live stream with following
-    off (``unfollowed``: YuNet's own frame-to-frame scale only), then as unrelated still pictures."""
+    the detector follows the faces of the previous frame, the classifier runs one mirror view a
+    frame), then as a live stream with following off (``unfollowed``: YuNet's own frame-to-frame
+    scale only), then as unrelated still pictures."""
     from classmood.types import Frame
 
-    detector = pipeline.detector
-    reset = getattr(detector, "reset", lambda continuous=False: None)
+    detector, reset = pipeline.detector, pipeline.reset  # reset(True): the stages may use the previous frame
 
     def process(image):
         result = pipeline.process(Frame(image, 0, 0.0))

@@ -38,12 +38,14 @@ class Pipeline:
         self.annotate = annotate
 
     def reset(self, continuous: bool = False) -> None:
-        """Tell the detector a new source starts; ``continuous=True`` (consecutive frames of one
-        video or live feed) lets it reuse the previous frame's face sizes. ``run`` does this itself;
-        call it when feeding ``process`` the frames of a live feed one by one."""
-        reset = getattr(self.detector, "reset", None)
-        if reset is not None:
-            reset(continuous)
+        """Tell the detector and the classifier a new source starts; ``continuous=True``
+        (consecutive frames of one video or live feed) lets the detector follow the previous
+        frame's faces and the classifier spread its mirror-image average over two frames. ``run``
+        does this itself; call it when feeding ``process`` the frames of a live feed one by one."""
+        for stage in (self.detector, self.classifier):
+            reset = getattr(stage, "reset", None)
+            if reset is not None:
+                reset(continuous)
 
     def locate(self, frame: Frame) -> FrameResult:
         """Find the faces of one frame and crop each as the classifier will see it; no emotion yet

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from classmood.classify.crop import DEFAULT_MARGIN, crop_faces
+from classmood.classify.mirror_over_time import MirrorOverTime
 from classmood.classify.registry import DEFAULT_MODEL, ModelInfo, resolve_model
 from classmood.emotions import EMOTIONS
 from classmood.errors import ClassmoodError
@@ -59,6 +60,19 @@ class EmotionClassifier:
         self.size = self.info.input_size
         self._scale = np.float32(1.0 / (255.0 * self.info.std))
         self._shift = np.float32(self.info.mean / self.info.std)
+        self._threads = threads
+        self._one_view = None  # the model's one-view twin, loaded for the first stream
+        self._over_time: MirrorOverTime | None = None
+
+    def reset(self, continuous: bool = False) -> None:
+        """A new source starts. On a continuous one (consecutive frames of a video or live feed) a
+        model with a one-view twin spreads its mirror-image average over two frames
+        (``MirrorOverTime``: half the work); otherwise every frame runs both views."""
+        self._over_time = None
+        if continuous and self.info.one_view_path is not None:
+            if self._one_view is None:
+                self._one_view = cpu_session(self.info.one_view_path, self._threads)
+            self._over_time = MirrorOverTime(lambda crops: self._infer(self._one_view, crops))
 
     @property
     def name(self) -> str:
@@ -78,10 +92,15 @@ class EmotionClassifier:
         if crops.shape[1:] != (self.size, self.size):
             raise ValueError(f"crops must be {self.size}x{self.size}, got {crops.shape[1:]}")
         batch = np.concatenate([crops, crops[:, :, ::-1]]) if self.flip else crops
-        (probs,) = self.session.run(None, {self.input_name: self.preprocess(batch)})
-        probs = np.asarray(probs, np.float32).reshape(len(batch), -1)
+        probs = self._infer(self.session, batch)
         if self.flip:
             probs = (probs[: len(crops)] + probs[len(crops):]) / 2
+        return probs
+
+    def _infer(self, session, crops: np.ndarray) -> np.ndarray:
+        """Probabilities ``(N, 7)``, each row summing to 1, of ``session`` on uint8 crops."""
+        (probs,) = session.run(None, {self.input_name: self.preprocess(crops)})
+        probs = np.asarray(probs, np.float32).reshape(len(crops), -1)
         if probs.shape[1] != len(EMOTIONS):
             raise ClassmoodError(f"{self.info.path}: model gives {probs.shape[1]} outputs, expected {len(EMOTIONS)}")
         probs = np.clip(probs, 0.0, None)
@@ -92,8 +111,13 @@ class EmotionClassifier:
         return detections.with_(crops=crop_faces(image, detections.boxes, self.size, self.margin))
 
     def classify_crops(self, detections: Detections) -> Detections:
-        """``detections`` (with ``crops``) with ``probabilities`` filled, from one batched inference call."""
-        return detections.with_(probabilities=self.predict_crops(detections.crops).astype(np.float32, copy=False))
+        """``detections`` (with ``crops``) with ``probabilities`` filled, from one batched inference
+        call (on a stream after ``reset(True)``: one view a frame, see ``MirrorOverTime``)."""
+        if self._over_time is not None:
+            probabilities = self._over_time.predict(detections.crops, detections.boxes)
+        else:
+            probabilities = self.predict_crops(detections.crops)
+        return detections.with_(probabilities=probabilities.astype(np.float32, copy=False))
 
     def classify(self, image: np.ndarray, detections: Detections) -> Detections:
         """``detections`` with ``crops`` and ``probabilities`` filled."""

@@ -49,6 +49,14 @@ class ModelInfo:
     def size_bytes(self) -> int:
         return self.path.stat().st_size
 
+    @property
+    def one_view_path(self) -> Path | None:
+        """The twin that runs one view of a face, for a model that averages each face with its
+        mirror image inside its graph (``one_view_model`` in the JSON); None when it has none."""
+        name = self.extra.get("one_view_model")
+        path = self.path.with_name(str(name)) if name else None
+        return path if path is not None and path.is_file() else None
+
     @classmethod
     def from_json(cls, onnx_path: Path) -> ModelInfo:
         meta_path = onnx_path.with_suffix(".json")
@@ -111,7 +119,7 @@ def list_models() -> list[ModelInfo]:
     found: dict[str, ModelInfo] = {}
     for folder in model_dirs():
         for path in sorted(folder.glob("*.onnx")) if folder.is_dir() else []:
-            if path.stem not in found:
+            if path.stem not in found and "." not in path.stem:  # not a model's one-view twin
                 try:
                     found[path.stem] = ModelInfo.from_json(path)
                 except ClassmoodError:
