@@ -135,3 +135,23 @@ def test_the_pipeline_follows_only_when_asked(sample):
         modes.append(pipeline.detector.last_mode)
         assert len(result.detections) == 9
     assert modes.count("follow") >= 8
+
+
+def test_a_face_its_cell_misses_costs_one_mosaic_until_the_next_periodic_search():
+    """A gallery of 25 FER-2013 faces at 1280x720 (the app's latency test): the whole search finds a
+    face that the mosaic does not, so following loses it; it must not then pay two searches a frame."""
+    from fixtures.app_harness import face_canvas, fer_faces
+
+    image = np.full((720, 1280, 3), 128, np.uint8)
+    image[90:] = face_canvas(fer_faces(25), 1280, 630)  # below the app benchmark's barcode strip
+    inner = YuNetDetector(max_side=960)  # a class session's search size
+    searches = []
+    search = inner.detect_at
+    inner.detect_at = lambda picture, scale: searches.append(picture.shape[:2]) or search(picture, scale)
+    detector = FollowingDetector(inner)
+    whole = YuNetDetector(max_side=960).detect(image).boxes
+    detector.reset(continuous=True)
+    for _ in range(detector.full_every):
+        assert np.array_equal(detector.detect(image).boxes, whole)
+    mosaics = [shape for shape in searches if shape != image.shape[:2]]
+    assert len(mosaics) == 1 and len(searches) == detector.full_every + 1, searches

@@ -8,7 +8,10 @@ face that overlaps the previous box best, mapped to frame pixels: boxes come fro
 so they do not lag. The frame is searched whole by the wrapped detector at once when a face is lost
 (its cell finds it nowhere, cut by the cell's edge, or two faces merge), every ``full_every`` frames so
 that a face that enters is found (10 frames: within 1 s at 10 analysed frames/s or more), and whenever the mosaic would cost more than ``max_share`` of a whole
-search (many small faces: a gallery of 49 is cheaper searched whole).
+search (many small faces: a gallery of 49 is cheaper searched whole). When following loses a face
+that the whole search then finds where it was, its cell cannot show it (small, blurred, cut by a
+tile's edge): the frames up to the next periodic search are searched whole, instead of paying two
+searches a frame.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ class FollowingDetector:
         self.follow = follow
         self._previous: Detections | None = None  # None: not a continuous source
         self._since_full = 0
+        self._lost = False  # a face its cell cannot show: search whole until the next periodic search
         self.last_mode = "full"  # what the last ``detect`` did: ``full`` or ``follow`` (for tests and stats)
 
     @property
@@ -63,6 +67,7 @@ class FollowingDetector:
         self.inner.reset(continuous)
         self._previous = Detections.empty() if continuous and self.follow else None
         self._since_full = 0
+        self._lost = False
 
     def detect(self, image: np.ndarray) -> Detections:
         previous = self._previous
@@ -71,12 +76,18 @@ class FollowingDetector:
             return self.inner.detect(image)
         found = None
         due = self._since_full + 1 >= self.full_every
-        if len(previous) and not due and self._cheaper(image, previous.boxes):
+        if len(previous) and not due and not self._lost and self._cheaper(image, previous.boxes):
             found = self._follow(image, previous.boxes)
+            lost = found is None
+        else:
+            lost = False
         if found is None:
             if due:  # the periodic search is at full scale, not at the scale of the faces known
                 self.inner.reset(True)
+                self._lost = False
             found = self.inner.detect(image)
+            if lost:  # the whole search still finds every face followed: its cell cannot see one
+                self._lost = all(len(found) and _iou(found.boxes, box).max() >= MIN_IOU for box in previous.boxes)
             self._since_full = 0
             self.last_mode = "full"
         else:
