@@ -277,6 +277,31 @@ def test_pipeline_process_matches_the_pipeline_and_survives_a_crash():
         worker.close()
 
 
+def test_a_live_feed_is_followed_while_nothing_comes_in_between():
+    from classmood.app.worker import PipelineProcess
+    from classmood.class_session import ClassSettings
+    from classmood.types import Frame
+
+    frame = Frame(face_canvas(fer_faces(3)), 0, 0.0)
+    worker = PipelineProcess(ClassSettings())
+    try:
+        found = worker.process(frame).detections  # an unrelated picture: searched whole, both mirror views
+        picture = found.probabilities
+        feed = worker.feed("class a")
+        first = feed.process(frame).detections
+        assert np.array_equal(first.boxes, found.boxes)  # the feed's first frame is searched whole too,
+        assert np.abs(first.probabilities - picture).max() > 1e-3  # but its faces classified on one view
+        second = feed.process(frame).detections.probabilities  # the mirror view, averaged with the first
+        assert np.abs(second - picture).max() < 0.05 and not np.array_equal(second, picture)
+        assert np.array_equal(worker.process(frame).detections.probabilities, picture)  # a picture in between
+        feed.process(frame)
+        other = worker.feed("class b").process(frame).detections.probabilities  # a second feed in between
+        assert np.array_equal(other, picture)
+        assert np.array_equal(feed.process(frame).detections.probabilities, picture)  # both analysed whole now
+    finally:
+        worker.close()
+
+
 def test_pipeline_process_with_unknown_model_says_so():
     from classmood.app.worker import PipelineProcess
     from classmood.class_session import ClassSettings

@@ -45,15 +45,34 @@ def _serve(connection, settings: ClassSettings) -> None:
         connection.send(("error", f"{type(exc).__name__}: {exc}"))
         return
     connection.send(("ready", None))
+    feed = _Feed(pipeline)
     while True:
         try:
-            step, payload = connection.recv()
+            step, payload, key = connection.recv()
         except (EOFError, OSError):
             return
         try:
+            feed.switch(key)
             connection.send(("ok", _answer(pipeline, step, payload)))
         except Exception as exc:  # noqa: BLE001 - one bad frame must not end the worker
             connection.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+class _Feed:
+    """Which feed the worker's pipeline is following. A live feed's frames (``key``: the feed's
+    name) are consecutive frames of one video while nothing else comes in between, so the
+    pipeline may follow their faces and spread the mirror average over two frames
+    (``Pipeline.reset(True)``); a picture (``key`` None) or a second live feed in between resets it
+    to unrelated pictures, and a feed that met another one stays so (each frame analysed whole)."""
+
+    def __init__(self, pipeline) -> None:
+        self.pipeline = pipeline
+        self.key: str | None = None
+
+    def switch(self, key: str | None) -> None:
+        if key != self.key:
+            self.pipeline.reset(key is not None and self.key is None)
+            self.key = key
 
 
 def _answer(pipeline, step: str, payload):
@@ -115,30 +134,35 @@ class PipelineProcess:
             raise ClassmoodError(f"cannot load the {self.model} face pipeline: {detail}")
         self._process, self._connection = process, connection
 
-    def locate(self, frame: Frame) -> FrameResult:
-        """Find and crop the faces of one frame (like ``Pipeline.locate``)."""
-        detections, timings = self._call("locate", (frame.image, frame.index, frame.timestamp))
+    def locate(self, frame: Frame, feed: str | None = None) -> FrameResult:
+        """Find and crop the faces of one frame (like ``Pipeline.locate``); ``feed`` names the live
+        feed the frame comes from (None: an unrelated picture), see ``feed()``."""
+        detections, timings = self._call("locate", (frame.image, frame.index, frame.timestamp), feed)
         return FrameResult(frame, detections, dict(timings))
 
-    def classify(self, result: FrameResult) -> FrameResult:
+    def classify(self, result: FrameResult, feed: str | None = None) -> FrameResult:
         """Classify the faces left in ``result`` (like ``Pipeline.classify``); only their crops travel."""
         faces = result.detections
-        probabilities, seconds = self._call("classify", faces.with_(embeddings=None)) if len(faces) else \
+        probabilities, seconds = self._call("classify", faces.with_(embeddings=None), feed) if len(faces) else \
             (np.zeros((0, len(EMOTIONS)), np.float32), 0.0)
         result.detections = faces.with_(probabilities=probabilities)
         result.timings["classify"] = result.timings.get("classify", 0.0) + seconds
         return result
 
-    def process(self, frame: Frame) -> FrameResult:
+    def process(self, frame: Frame, feed: str | None = None) -> FrameResult:
         """Detect and classify the faces of one frame (like ``Pipeline.process``)."""
-        return self.classify(self.locate(frame))
+        return self.classify(self.locate(frame, feed), feed)
 
-    def _call(self, step: str, payload):
+    def feed(self, key: str) -> LiveFeedPipeline:
+        """This pipeline for the consecutive frames of one live feed (a class session's ``pipeline``)."""
+        return LiveFeedPipeline(self, key)
+
+    def _call(self, step: str, payload, feed: str | None):
         with self._lock:
             if self._process is None or self._process.poll() is not None:
                 self._start()
             try:
-                self._connection.send((step, payload))
+                self._connection.send((step, payload, feed))
                 if not self._connection.poll(CALL_TIMEOUT_S):
                     raise TimeoutError
                 status, answer = self._connection.recv()
@@ -167,6 +191,24 @@ class PipelineProcess:
     def __del__(self) -> None:  # a cached pipeline dies with the server; be tidy in tests
         with contextlib.suppress(Exception):
             self.close()
+
+
+class LiveFeedPipeline:
+    """A shared ``PipelineProcess`` seen by one live feed: its frames carry the feed's key, so that
+    while no other frame comes in between the worker follows the feed's faces from frame to frame
+    and runs one mirror view of each a frame (``classify.mirror_over_time``)."""
+
+    def __init__(self, shared: PipelineProcess, key: str) -> None:
+        self.shared, self.key = shared, key
+
+    def locate(self, frame: Frame) -> FrameResult:
+        return self.shared.locate(frame, self.key)
+
+    def classify(self, result: FrameResult) -> FrameResult:
+        return self.shared.classify(result, self.key)
+
+    def process(self, frame: Frame) -> FrameResult:
+        return self.shared.process(frame, self.key)
 
 
 if __name__ == "__main__":

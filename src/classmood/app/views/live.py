@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import uuid
 from datetime import datetime
 from pathlib import Path
 
@@ -31,10 +32,10 @@ def _start_class(request: LiveRequest) -> ClassSession:
     """Open the recorded class session (runs on the frame thread at the first frame), under a free
     name: another app or monitor sharing the database may take a name between the look and the write."""
     settings = request.settings
+    feed = resources.pipeline(settings.analysis).feed(uuid.uuid4().hex)  # its faces followed frame to frame
 
     def open_under_a_free_name() -> ClassSession:
-        return ClassSession.open(resources.store(), _free_name(request.session_name),
-                                 resources.pipeline(settings.analysis), settings.analysis,
+        return ClassSession.open(resources.store(), _free_name(request.session_name), feed, settings.analysis,
                                  source=f"app:{request.source}", consent=require_confirmation(),
                                  frames_kept=settings.store_frames, teacher=settings.teacher or None)
 
