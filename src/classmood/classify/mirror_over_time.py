@@ -40,7 +40,7 @@ class MirrorOverTime:
         view = np.ascontiguousarray(crops[:, :, ::-1]) if self.mirrored else crops
         probabilities = self.infer(view)
         estimate = probabilities.copy()
-        if len(probabilities) and len(self._boxes):
+        if len(self._boxes):
             overlap = iou_matrix(boxes, self._boxes)
             previous = overlap.argmax(axis=1)
             same = overlap[np.arange(len(boxes)), previous] >= MATCH_IOU

@@ -21,6 +21,7 @@ import math
 import cv2
 import numpy as np
 
+from classmood.geometry import iou_matrix
 from classmood.types import Detections
 
 #: A cell's face must overlap the previous box at least this much (IoU) to be the same face.
@@ -76,18 +77,17 @@ class FollowingDetector:
             return self.inner.detect(image)
         found = None
         due = self._since_full + 1 >= self.full_every
-        if len(previous) and not due and not self._lost and self._cheaper(image, previous.boxes):
+        tried = bool(len(previous)) and not due and not self._lost and self._cheaper(image, previous.boxes)
+        if tried:
             found = self._follow(image, previous.boxes)
-            lost = found is None
-        else:
-            lost = False
         if found is None:
             if due:  # the periodic search is at full scale, not at the scale of the faces known
                 self.inner.reset(True)
                 self._lost = False
             found = self.inner.detect(image)
-            if lost:  # the whole search still finds every face followed: its cell cannot see one
-                self._lost = all(len(found) and _iou(found.boxes, box).max() >= MIN_IOU for box in previous.boxes)
+            if tried:  # following lost a face; the whole search still finds every one: a cell cannot show it
+                self._lost = bool(len(found)) and bool(
+                    (iou_matrix(previous.boxes, found.boxes).max(axis=1) >= MIN_IOU).all())
             self._since_full = 0
             self.last_mode = "full"
         else:

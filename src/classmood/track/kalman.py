@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 _F = np.eye(7)
 _F[0, 4] = _F[1, 5] = _F[2, 6] = 1.0
 _H = np.eye(4, 7)
