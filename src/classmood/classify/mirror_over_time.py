@@ -7,8 +7,9 @@ other view of the face it overlaps in the previous frame: half the work a frame,
 that holds still exactly the model's two-view estimate. A face new to the stream (or that moved
 more than ``MATCH_IOU`` allows) gets its one view until the next frame.
 
-Measured with the realtime model on FER-2013 publictest (3,589 faces): one view 70.2% (mirrored
-70.4%), the two averaged 72.0%, identical to the model's in-graph average.
+Measured with the realtime model on FER-2013 publictest (3,589 faces,
+``experiments/scripts/one_view_accuracy.py``): one view 70.4% (mirrored 70.7%), the two averaged
+72.1%, identical to the model's in-graph average.
 """
 
 from __future__ import annotations
