@@ -29,7 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from fixtures.app_harness import app_server, face_canvas, fer_faces, launch_chromium, login, press_start, write_y4m
+from fixtures.app_harness import app_server, component_frame, face_canvas, fer_faces, launch_chromium, login, press_start, write_y4m
 
 # the app's first class asks the deployer to confirm the use: this benchmark's class is synthetic
 os.environ.setdefault("CLASSMOOD_CONFIRMED_BY", "classmood benchmark on a synthetic class")
@@ -143,7 +143,7 @@ def measure(server, playwright, camera: Path, loop: int, seconds: float) -> dict
         page.get_by_role("heading", name="Live class").wait_for()
         press_start(page)
         page.get_by_text("S01", exact=True).wait_for()
-        frame = _component_frame(page)
+        frame = component_frame(page)
         frame.wait_for_function("document.querySelector('video') && document.querySelector('video').videoWidth > 0")
         time.sleep(3)  # warm-up
         assert frame.evaluate(START_WATCH), "no camera or output video to watch"
@@ -198,18 +198,6 @@ def stages(before: dict, after: dict, server: dict, glass_ms: float | None) -> d
                                 "server_to_video", "browser_jitter_buffer", "browser_decode")]
     out["rest"] = round(glass_ms - sum(v for v in in_path if v is not None), 1) if glass_ms is not None else None
     return out
-
-
-def _component_frame(page, timeout_s: float = 30.0):
-    """The streamlit-webrtc iframe (it can be re-created while the page re-renders)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        for frame in page.frames:
-            if "webrtc_streamer" in frame.url and not frame.is_detached():
-                return frame
-        page.wait_for_timeout(200)
-    page.screenshot(path=str(Path(tempfile.gettempdir()) / "app_latency_failure.png"))
-    raise TimeoutError(f"no streamlit-webrtc frame on the page: {[f.url for f in page.frames]}")
 
 
 def _page_figures(page) -> dict:

@@ -15,7 +15,7 @@ os.environ.setdefault("CLASSMOOD_CONFIRMED_BY", "classmood test suite")
 from classmood.classify import EmotionClassifier
 from classmood.detect import YuNetDetector
 
-SERVER_LOG_TAIL_CHARS = 4000
+SERVER_LOG_TAIL_CHARS = 8000
 
 
 @pytest.hookimpl(wrapper=True)
@@ -27,6 +27,10 @@ def pytest_runtest_makereport(item, call):
     log = getattr(server, "log", None)
     if report.failed and log is not None and log.exists():
         report.sections.append(("classmood app server log (tail)", log.read_text(errors="replace")[-SERVER_LOG_TAIL_CHARS:]))
+        from fixtures.app_harness import BROWSER_CONSOLE
+
+        if BROWSER_CONSOLE:
+            report.sections.append(("browser console since the last Start (tail)", "\n".join(list(BROWSER_CONSOLE)[-60:])))
     return report
 
 

@@ -192,6 +192,7 @@ def test_live_webcam_class_is_annotated_recorded_and_reported(page, server):
     # the person running the server sees the class start and end in its log
     wait_until(lambda: f"live class ended (finished): session {session_id}," in server.log.read_text(), timeout_s=10)
     assert f"live class started: session {session_id}, source webcam" in server.log.read_text()
+    assert "streamlit_webrtc INFO Track video received" in server.log.read_text()  # CLASSMOOD_APP_LOG_WEBRTC
     timing = re.findall(r"live timing \(median ms\): (.*)", server.log.read_text())[-1]  # where a frame's time went
     assert all(f"{stage} " in timing for stage in ("to_pixels", "draw", "to_video", "analysis", "faces_age"))
 
@@ -239,7 +240,7 @@ def test_refused_camera_gets_a_clear_message(playwright, server, camera_file):
         page.set_default_timeout(UI_TIMEOUT_MS)
         login(page, server)
         page.get_by_role("heading", name="Live class").wait_for()
-        press_start(page)
+        press_start(page, until_video=False)
         notice = webrtc_frame(page).locator("#classmood-media-error")
         notice.wait_for()
         assert "refused" in notice.inner_text()

@@ -43,6 +43,7 @@ from classmood.errors import ClassmoodError
 from classmood.logs import log_to_stderr
 
 HERE = Path(__file__).parent
+WEBRTC_LOG_ENV = "CLASSMOOD_APP_LOG_WEBRTC"  # set: log the video connection's steps (troubleshooting)
 PUBLIC_PATHS = frozenset({"/health", "/login", "/logout"})
 LOGIN_BODY_LIMIT = 16 * 1024
 THROTTLE = LoginThrottle.from_environment()
@@ -221,8 +222,13 @@ async def session_report(request: Request) -> HTMLResponse:
 
 def _log_live_classes() -> None:
     """The app's own events (a live class starting, ending, its video stalling) go to the server's
-    standard error beside Streamlit's, so the person running ``classmood app`` sees them."""
+    standard error beside Streamlit's, so the person running ``classmood app`` sees them; with
+    ``$CLASSMOOD_APP_LOG_WEBRTC`` set, so do the video connection's steps (offer, ICE candidates and
+    checks, tracks), to find out why a connection does not come up."""
     log_to_stderr("classmood.app", "%(asctime)s classmood %(levelname)s %(message)s", logging.INFO)
+    if os.environ.get(WEBRTC_LOG_ENV):
+        for name in ("streamlit_webrtc", "aioice"):
+            log_to_stderr(name, f"%(asctime)s {name} %(levelname)s %(message)s", logging.INFO)
 
 
 def _prepare_password() -> None:
