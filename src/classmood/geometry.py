@@ -1,4 +1,4 @@
-"""Box geometry shared by the stages that compare face boxes (classify, track)."""
+"""Box geometry shared by the stages that compare face boxes (detect, classify, track)."""
 
 from __future__ import annotations
 
@@ -16,3 +16,8 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     inter = iw * ih
     union = a[:, 2:3] * a[:, 3:4] + b[:, 2] * b[:, 3] - inter
     return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
+
+
+def box_iou(a, b) -> float:
+    """IoU of two ``(x, y, w, h)`` boxes."""
+    return float(iou_matrix(a, b)[0, 0])

@@ -11,7 +11,7 @@ import pytest
 from classmood.detect import YuNetDetector
 from classmood.pipeline import Pipeline
 from classmood.sources import VideoFileSource, open_source
-from fixtures.faces import box_iou
+from classmood.geometry import box_iou
 from fixtures.media import fer_face, scene, write_video
 
 

@@ -13,7 +13,7 @@ import pytest
 from classmood.assets import SAMPLE_TRUTH, SAMPLE_VIDEO
 from classmood.assets.gallery import Event, compose_gallery, roster_at, varied_participants
 from classmood.detect import FollowingDetector, YuNetDetector, follow_faces
-from classmood.detect.follow import _iou
+from classmood.geometry import iou_matrix
 from classmood.pipeline import Pipeline
 from classmood.types import Frame
 
@@ -64,7 +64,7 @@ def _run(detector, frames) -> tuple[list[np.ndarray], list[str]]:
 
 
 def _found(boxes: np.ndarray, box) -> bool:
-    return bool(len(boxes)) and float(_iou(boxes, np.asarray(box, np.float32)).max()) >= 0.5
+    return bool(len(boxes)) and float(iou_matrix(boxes, box).max()) >= 0.5
 
 
 def _recall(found: list[np.ndarray], truth) -> float:
@@ -92,7 +92,7 @@ def test_following_the_sample_class_keeps_recall_and_boxes(sample):
     followed, modes = _run(FollowingDetector(YuNetDetector()), frames)
     assert modes.count("follow") >= 0.7 * len(frames), modes  # it does follow: most frames are not searched whole
     assert _recall(followed, truth) >= _recall(whole, truth) - 0.01
-    overlaps = [float(_iou(f, box).max()) for w, f in zip(whole, followed) for box in w if len(f)]
+    overlaps = [float(iou_matrix(f, box).max()) for w, f in zip(whole, followed) for box in w if len(f)]
     assert np.median(overlaps) >= 0.85 and np.percentile(overlaps, 5) >= 0.7, np.percentile(overlaps, [5, 50])
     for sid, index, late in _returns(followed, truth):  # a camera back on, a student back, a tile that rejoins
         assert late is not None and late < FPS, f"{sid} back at frame {index} found {late} frames later"

@@ -11,7 +11,7 @@ import numpy as np
 import psutil
 import pytest
 
-from fixtures.faces import box_iou
+from classmood.geometry import box_iou
 from fixtures.paths import ROOT
 from classmood.assets import SAMPLE_TRUTH, SAMPLE_VIDEO, WEBCAM_CLIP
 from classmood.detect import YuNetDetector

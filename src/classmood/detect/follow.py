@@ -133,7 +133,7 @@ class FollowingDetector:
             r, c = divmod(i, cols)
             local = found.boxes[mine] - np.array([c * cell, r * cell, 0, 0], np.float32)
             framed = local * factors[i] + np.concatenate([origins[i], [0, 0]])
-            overlap = _iou(framed, box)
+            overlap = iou_matrix(framed, box)[:, 0]
             best = int(np.argmax(overlap))
             if overlap[best] < MIN_IOU or not _inside(local[best], cell):
                 return None
@@ -179,23 +179,12 @@ class FollowingDetector:
         if found.landmarks is not None:
             landmarks = (found.landmarks[picked] - offset[:, None]) * factor[:, None] + origins[cell_index][:, None]
         for i in range(len(boxes) - 1):
-            if np.any(_iou(boxes[i + 1:], boxes[i]) > MERGED_IOU):
+            if np.any(iou_matrix(boxes[i + 1:], boxes[i]) > MERGED_IOU):
                 return None
         order = np.argsort(-found.scores[picked], kind="stable")
         out = Detections(boxes.astype(np.float32), found.scores[picked].astype(np.float32),
                          None if landmarks is None else landmarks.astype(np.float32))
         return out[order]
-
-
-def _iou(boxes: np.ndarray, box: np.ndarray) -> np.ndarray:
-    """IoU of each x, y, w, h box of ``boxes`` with ``box``."""
-    x1 = np.maximum(boxes[:, 0], box[0])
-    y1 = np.maximum(boxes[:, 1], box[1])
-    x2 = np.minimum(boxes[:, 0] + boxes[:, 2], box[0] + box[2])
-    y2 = np.minimum(boxes[:, 1] + boxes[:, 3], box[1] + box[3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    union = boxes[:, 2] * boxes[:, 3] + box[2] * box[3] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
 def _inside(box: np.ndarray, cell: int) -> bool:

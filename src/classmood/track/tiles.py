@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from classmood.geometry import box_iou
 from classmood.track.layout import Box, GalleryLayout, find_tiles, still_there
 from classmood.track.names import name_key
 
@@ -42,15 +43,6 @@ DRAWN_CHECK_BELOW = 0.8
 #: an empty tile looks like a student's last empty tile when their small grey pictures correlate this well
 SAME_LOOK = 0.9
 LOOK_SIZE = (64, 36)
-
-
-def box_iou(a: Box, b: Box) -> float:
-    """Intersection over union of two ``x, y, w, h`` boxes."""
-    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union > 0 else 0.0
 
 
 @dataclass(slots=True)
