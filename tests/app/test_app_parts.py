@@ -302,6 +302,29 @@ def test_a_live_feed_is_followed_while_nothing_comes_in_between():
         worker.close()
 
 
+def test_a_live_feed_frame_without_faces_reaches_the_worker():
+    """Everyone left the picture for a frame: the worker must know, or the next face's one view is
+    averaged with the other view of a face seen before the gap. Frame for frame as in one process."""
+    from classmood.app.worker import PipelineProcess
+    from classmood.class_session import ClassSettings
+    from classmood.types import Frame
+
+    frames = [Frame(face_canvas(fer_faces(3)), 0, 0.0), Frame(face_canvas([]), 1, 0.1),
+              Frame(face_canvas(fer_faces(3)), 2, 0.2)]
+    in_process = ClassSettings().pipeline()
+    in_process.reset(True)
+    want = [in_process.process(frame).detections.probabilities for frame in frames]
+    worker = PipelineProcess(ClassSettings())
+    try:
+        feed = worker.feed("class")
+        got = [feed.process(frame).detections.probabilities for frame in frames]
+    finally:
+        worker.close()
+    assert [len(p) for p in got] == [len(p) for p in want] == [3, 0, 3]
+    assert got[2] == pytest.approx(want[2], abs=1e-6)
+    assert np.abs(got[2] - got[0]).max() > 1e-3  # the other view alone, not the first frame's again
+
+
 def test_pipeline_process_with_unknown_model_says_so():
     from classmood.app.worker import PipelineProcess
     from classmood.class_session import ClassSettings

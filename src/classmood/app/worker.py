@@ -141,10 +141,13 @@ class PipelineProcess:
         return FrameResult(frame, detections, dict(timings))
 
     def classify(self, result: FrameResult, feed: str | None = None) -> FrameResult:
-        """Classify the faces left in ``result`` (like ``Pipeline.classify``); only their crops travel."""
+        """Classify the faces left in ``result`` (like ``Pipeline.classify``); only their crops travel.
+        A live feed's frame without faces goes too: the worker's mirror average must see the gap."""
         faces = result.detections
-        probabilities, seconds = self._call("classify", faces.with_(embeddings=None), feed) if len(faces) else \
-            (np.zeros((0, len(EMOTIONS)), np.float32), 0.0)
+        if len(faces) or feed is not None:
+            probabilities, seconds = self._call("classify", faces.with_(embeddings=None), feed)
+        else:
+            probabilities, seconds = np.zeros((0, len(EMOTIONS)), np.float32), 0.0
         result.detections = faces.with_(probabilities=probabilities)
         result.timings["classify"] = result.timings.get("classify", 0.0) + seconds
         return result
