@@ -240,7 +240,7 @@ def test_refused_camera_gets_a_clear_message(playwright, server, camera_file):
         page.set_default_timeout(UI_TIMEOUT_MS)
         login(page, server)
         page.get_by_role("heading", name="Live class").wait_for()
-        press_start(page, until_video=False)
+        press_start(page, until_recording=False)
         notice = webrtc_frame(page).locator("#classmood-media-error")
         notice.wait_for()
         assert "refused" in notice.inner_text()

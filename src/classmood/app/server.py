@@ -224,11 +224,12 @@ def _log_live_classes() -> None:
     """The app's own events (a live class starting, ending, its video stalling) go to the server's
     standard error beside Streamlit's, so the person running ``classmood app`` sees them; with
     ``$CLASSMOOD_APP_LOG_WEBRTC`` set, so do the video connection's steps (offer, ICE candidates and
-    checks, tracks), to find out why a connection does not come up."""
+    checks, DTLS and connection states, tracks), to find out why a connection does not come up."""
     log_to_stderr("classmood.app", "%(asctime)s classmood %(levelname)s %(message)s", logging.INFO)
-    if os.environ.get(WEBRTC_LOG_ENV):
-        for name in ("streamlit_webrtc", "aioice"):
-            log_to_stderr(name, f"%(asctime)s {name} %(levelname)s %(message)s", logging.INFO)
+    if os.environ.get(WEBRTC_LOG_ENV):  # aiortc's debug records of these two are state changes, not packets
+        for name, level in (("streamlit_webrtc", logging.INFO), ("aioice", logging.INFO),
+                            ("aiortc.rtcpeerconnection", logging.DEBUG), ("aiortc.rtcdtlstransport", logging.DEBUG)):
+            log_to_stderr(name, f"%(asctime)s {name} %(levelname)s %(message)s", level)
 
 
 def _prepare_password() -> None:
