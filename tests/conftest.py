@@ -3,6 +3,7 @@ its helpers as ``from fixtures.x import ...``."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import pytest
@@ -16,12 +17,14 @@ from classmood.classify import EmotionClassifier
 from classmood.detect import YuNetDetector
 
 SERVER_LOG_TAIL_CHARS = 8000
+PAGE_TEXT_CHARS = 3000
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
-    """A failed test that used the web app's ``server`` fixture reports the tail of that server's log,
-    so a failure seen only in CI can be understood from CI's output alone."""
+    """A failed test that used the web app's ``server`` fixture reports the tail of that server's log
+    (and the browser console since the last Start), one with a ``page`` the text the page showed, so
+    a failure seen only in CI can be understood from CI's output alone."""
     report = yield
     server = getattr(item, "funcargs", {}).get("server")
     log = getattr(server, "log", None)
@@ -31,6 +34,10 @@ def pytest_runtest_makereport(item, call):
 
         if BROWSER_CONSOLE:
             report.sections.append(("browser console since the last Start (tail)", "\n".join(list(BROWSER_CONSOLE)[-60:])))
+    page = getattr(item, "funcargs", {}).get("page")
+    if report.failed and report.when == "call" and page is not None:
+        with contextlib.suppress(Exception):  # the page may be gone; the failure itself is what counts
+            report.sections.append(("what the page showed (text)", page.inner_text("body", timeout=5_000)[-PAGE_TEXT_CHARS:]))
     return report
 
 

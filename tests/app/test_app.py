@@ -27,8 +27,8 @@ pytest.importorskip("streamlit_webrtc", reason="the web app needs the app extra:
 pytest.importorskip("playwright.sync_api", reason="browser tests need playwright")
 
 from fixtures.app_harness import (
-    PASSWORD, app_server, chromium_path, face_canvas, fer_faces, go_to, launch_chromium, login, press_start,
-    press_stop, open_expander, signed_in_page, webrtc_frame, write_y4m,
+    PASSWORD, app_server, chromium_path, face_canvas, fer_faces, go_to, launch_chromium, live_page_settled, login,
+    press_start, press_stop, open_expander, signed_in_page, webrtc_frame, write_y4m,
 )
 from fixtures.media import cut_video, two_face_video
 
@@ -74,6 +74,7 @@ def page(browser, server):
     page.set_default_timeout(UI_TIMEOUT_MS)
     login(page, server)
     page.get_by_role("heading", name="Live class").wait_for()
+    live_page_settled(page)
     yield page
     context.close()
     outside = [url for url in requested if not url.startswith((server.url, "data:", "blob:", "about:"))]
@@ -509,6 +510,7 @@ def test_first_class_asks_the_deployer_to_confirm_the_use(playwright, workdir):
             page.get_by_label("Who confirms (your name or role)").fill("Ms Test, teacher")
             page.get_by_role("button", name="I confirm this use").click()
             page.get_by_text("Video source").wait_for()
+            live_page_settled(page)
             go_to(page, "Recorded")
             page.get_by_text("Class video or photo").wait_for()  # confirmed once for every page
         finally:

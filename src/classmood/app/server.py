@@ -226,10 +226,19 @@ def _log_live_classes() -> None:
     ``$CLASSMOOD_APP_LOG_WEBRTC`` set, so do the video connection's steps (offer, ICE candidates and
     checks, DTLS and connection states, tracks), to find out why a connection does not come up."""
     log_to_stderr("classmood.app", "%(asctime)s classmood %(levelname)s %(message)s", logging.INFO)
-    if os.environ.get(WEBRTC_LOG_ENV):  # aiortc's debug records of these two are state changes, not packets
-        for name, level in (("streamlit_webrtc", logging.INFO), ("aioice", logging.INFO),
+    if os.environ.get(WEBRTC_LOG_ENV):  # the debug records of these are lifecycle and state changes, not packets
+        for name, level in (("streamlit_webrtc", logging.DEBUG), ("aioice", logging.INFO),
                             ("aiortc.rtcpeerconnection", logging.DEBUG), ("aiortc.rtcdtlstransport", logging.DEBUG)):
             log_to_stderr(name, f"%(asctime)s {name} %(levelname)s %(message)s", level)
+        logging.getLogger("aiortc.rtcpeerconnection").addFilter(_first_line_only)
+
+
+def _first_line_only(record: logging.LogRecord) -> bool:
+    """aiortc logs each session description whole (40 lines): keep the line that names the step."""
+    message = record.getMessage()
+    if "\n" in message:
+        record.msg, record.args = message.split("\n", 1)[0], ()
+    return True
 
 
 def _prepare_password() -> None:
