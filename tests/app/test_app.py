@@ -159,7 +159,7 @@ def test_sign_out_ends_access(browser, server):
 # --- live class ----------------------------------------------------------------------------------
 
 def test_live_webcam_class_is_annotated_recorded_and_reported(page, server):
-    press_start(page)
+    press_start(page, server=server)
     # a student card fills: name, emotion with confidence
     card = page.get_by_text("S01", exact=True)
     card.wait_for(timeout=UI_TIMEOUT_MS)
@@ -220,7 +220,7 @@ def select_session(page, name: str) -> None:
 def test_dropped_connection_keeps_the_session(browser, server):
     context, page = signed_in_page(browser, server, UI_TIMEOUT_MS)
     before = {row[0] for row in db_rows(server, "select id from sessions")}
-    press_start(page)
+    press_start(page, server=server)
     page.get_by_text("S01", exact=True).wait_for(timeout=UI_TIMEOUT_MS)
     wait_until(lambda: db_rows(server, "select count(*) from student_seconds s join sessions x on x.id = s.session_id "
                                        "where x.status = 'running'")[0][0] > 0)
@@ -261,7 +261,7 @@ def test_stream_url_is_analysed_live(page, server, workdir):
     page.get_by_text("No video file at", exact=False).wait_for()
     page.get_by_label("Stream URL (rtsp", exact=False).fill(str(video))
     page.keyboard.press("Enter")
-    press_start(page)
+    press_start(page, server=server)
     page.get_by_text("S02", exact=True).wait_for(timeout=UI_TIMEOUT_MS)
     # the file ends after 10 s: the class ends by itself, is kept, and is told apart from a dropped connection
     page.get_by_text("saved:", exact=False).wait_for(timeout=UI_TIMEOUT_MS)

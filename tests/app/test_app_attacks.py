@@ -496,7 +496,7 @@ def test_webrtc_listens_only_on_the_http_address(server, playwright, tmp_path):
     chromium = launch_chromium(playwright, camera)
     try:
         context, page = signed_in_page(chromium, server, UI_TIMEOUT_MS)
-        press_start(page)
+        press_start(page, server=server)
         page.get_by_text("S01", exact=True).wait_for(timeout=UI_TIMEOUT_MS)
         udp = [c.laddr for c in psutil.Process(server.process.pid).net_connections(kind="udp")]
         press_stop(page)

@@ -34,7 +34,7 @@ def test_a_live_class_writes_only_the_data_folder_connects_nowhere_and_opts_a_st
         browser = launch_chromium(playwright, camera)
         try:
             context, page = signed_in_page(browser, server, timeout_ms=UI_TIMEOUT_MS)
-            press_start(page)
+            press_start(page, server=server)
             page.get_by_text("S02", exact=True).wait_for(timeout=UI_TIMEOUT_MS)  # both students analysed
             open_expander(page, "Rename a student, or opt one out")
             page.get_by_role("button", name="Opt out: stop analysing, erase what was stored").click()
