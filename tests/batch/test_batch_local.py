@@ -74,6 +74,19 @@ def test_unreachable_ray_is_one_line_before_any_work(clips, tmp_path):
         assert stored(db, "x-part1") is None  # nothing recorded
 
 
+def test_a_ray_error_that_only_announces_a_traceback_is_told_by_its_reason():
+    from classmood.batch.job import _first_line
+
+    # what Ray Client raises when its server could not start a session (CI printed only the first line)
+    announced = ConnectionAbortedError("Initialization failure from server:\nTraceback (most recent call last):\n"
+                                       '  File "proxier.py", line 776, in Datapath\n'
+                                       "RuntimeError: Proxy failed to Connect to backend!\n")
+    assert _first_line(announced) == ("Initialization failure from server: "
+                                      "RuntimeError: Proxy failed to Connect to backend!")
+    assert _first_line(ValueError("one line\nand a second")) == "one line"
+    assert _first_line(KeyError()) == "KeyError"
+
+
 def test_local_run_into_sqlite_lists_a_broken_recording_refuses_a_taken_prefix_and_resumes(clips, reference,
                                                                                            tmp_path):
     pytest.importorskip("ray")

@@ -179,8 +179,12 @@ def _remove(folder: Path | None) -> None:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    """The error in one line; a line that only announces what follows (Ray Client's "Initialization
+    failure from server:" and the server's traceback) gets the traceback's last line, the reason."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    return f"{lines[0]} {lines[-1]}" if lines[0].endswith(":") and len(lines) > 1 else lines[0]
 
 
 class FrameCounts:
