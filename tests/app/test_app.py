@@ -27,8 +27,8 @@ pytest.importorskip("streamlit_webrtc", reason="the web app needs the app extra:
 pytest.importorskip("playwright.sync_api", reason="browser tests need playwright")
 
 from fixtures.app_harness import (
-    PASSWORD, app_server, chromium_path, face_canvas, fer_faces, go_to, launch_chromium, live_page_settled, login,
-    press_start, press_stop, open_expander, signed_in_page, webrtc_frame, write_y4m,
+    PASSWORD, app_server, chromium_path, component_frame, face_canvas, fer_faces, go_to, launch_chromium,
+    live_page_settled, login, open_live, press_start, press_stop, open_expander, signed_in_page, webrtc_frame, write_y4m,
 )
 from fixtures.media import cut_video, two_face_video
 
@@ -72,9 +72,7 @@ def page(browser, server):
     context.on("request", lambda request: requested.append(request.url))
     page = context.new_page()
     page.set_default_timeout(UI_TIMEOUT_MS)
-    login(page, server)
-    page.get_by_role("heading", name="Live class").wait_for()
-    live_page_settled(page)
+    open_live(page, server, UI_TIMEOUT_MS)
     yield page
     context.close()
     outside = [url for url in requested if not url.startswith((server.url, "data:", "blob:", "about:"))]
@@ -165,7 +163,7 @@ def test_live_webcam_class_is_annotated_recorded_and_reported(page, server):
     card.wait_for(timeout=UI_TIMEOUT_MS)
     page.get_by_text("engagement", exact=False).first.wait_for()
     # the annotated video comes back and plays
-    component = next(frame for frame in page.frames if "webrtc_streamer" in frame.url)
+    component = component_frame(page)
     component.wait_for_function("() => { const v = document.querySelector('video');"
                                 " return v && v.videoWidth > 0 && v.currentTime > 0; }")
     # the alert: the face leaves the picture for 4 s with a 1 s threshold
