@@ -36,6 +36,7 @@ from classmood.app.config import AppSettings
 from classmood.app.display_capture import DisplayCaptureInjector
 from classmood.app.guard import BIND_ENV, HostOriginGuard, header, is_local_visit
 from classmood.app.ice import bind_ice_to
+from classmood.app.nodelay import NoDelay
 from classmood.app.headers import REPORT_PATH, REPORT_POLICY, SecurityHeaders
 from classmood.app.sockets import SocketRegistry
 from classmood.app.throttle import LoginThrottle
@@ -266,6 +267,6 @@ app = st.App(
         Route("/logout", logout, methods=["GET", "POST"]),
         Route(REPORT_PATH, session_report, methods=["GET"]),
     ],
-    middleware=[Middleware(SecurityHeaders), Middleware(HostOriginGuard), Middleware(LoginGate),
+    middleware=[Middleware(NoDelay), Middleware(SecurityHeaders), Middleware(HostOriginGuard), Middleware(LoginGate),
                 Middleware(DisplayCaptureInjector)],
 )
