@@ -38,10 +38,15 @@ def draw_faces(image: np.ndarray, faces: Detections | list[Face], *, copy: bool 
     return out
 
 
-def _draw_face(out: np.ndarray, face: Face, scale: float, thick: int) -> None:
+def face_label(face: Face) -> str:
+    """What a face is labelled with: its student (when tracked), emotion and confidence."""
     prefix = f"#{face.student_id} " if face.student_id is not None else ""
+    return f"{prefix}{face.emotion} {face.confidence:.0%}"
+
+
+def _draw_face(out: np.ndarray, face: Face, scale: float, thick: int) -> None:
     color = EMOTION_COLORS.get(face.emotion, (255, 255, 255))
-    _draw_label(out, face.box, f"{prefix}{face.emotion} {face.confidence:.0%}", color, scale, thick, face.confidence)
+    _draw_label(out, face.box, face_label(face), color, scale, thick, face.confidence)
 
 
 def _draw_label(out: np.ndarray, box, label: str, color: tuple[int, int, int], scale: float, thick: int,

@@ -108,7 +108,7 @@ def test_nothing_is_served_before_login(server):
     status, headers, _ = server.get("/", {"Accept": "text/html"})
     assert status == 303 and headers["location"].startswith("/login")
     for path in ("/_stcore/health", "/_stcore/host-config", "/static/index.html",
-                 "/component/streamlit_webrtc.component.webrtc_streamer/index.html"):
+                 "/component/streamlit_webrtc.component.webrtc_streamer/index.html", "/live-faces?feed=x"):
         assert server.get(path)[0] == 401, path
     status, _, body = server.get("/login")
     assert status == 200 and b'name="password"' in body
@@ -156,16 +156,28 @@ def test_sign_out_ends_access(browser, server):
 
 # --- live class ----------------------------------------------------------------------------------
 
+#: the faces layer over the live video has something drawn on it (a box and its label)
+FACES_DRAWN = """() => {
+  const c = document.querySelector('[data-testid=classmood-faces]');
+  if (!c || !c.width) return false;
+  const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  for (let i = 3; i < data.length; i += 4) if (data[i] > 0) return true;
+  return false;
+}"""
+
+
 def test_live_webcam_class_is_annotated_recorded_and_reported(page, server):
     press_start(page, server=server)
     # a student card fills: name, emotion with confidence
     card = page.get_by_text("S01", exact=True)
     card.wait_for(timeout=UI_TIMEOUT_MS)
     page.get_by_text("engagement", exact=False).first.wait_for()
-    # the annotated video comes back and plays
+    # the page shows the camera itself, with the faces the server found drawn over it; no video comes back
     component = component_frame(page)
-    component.wait_for_function("() => { const v = document.querySelector('video');"
+    component.wait_for_function("() => { const v = document.querySelector('#classmood-preview video');"
                                 " return v && v.videoWidth > 0 && v.currentTime > 0; }")
+    component.wait_for_function(FACES_DRAWN)
+    assert component.evaluate("document.querySelectorAll('video').length") == 1
     # the alert: the face leaves the picture for 4 s with a 1 s threshold
     page.get_by_text("S01: away").first.wait_for(timeout=UI_TIMEOUT_MS)
     page.screenshot(path=str(server.home / "live.png"))
@@ -176,6 +188,7 @@ def test_live_webcam_class_is_annotated_recorded_and_reported(page, server):
     page.get_by_text("Grace Hopper", exact=True).first.wait_for(timeout=UI_TIMEOUT_MS)
     press_stop(page)
     page.get_by_text("saved:", exact=False).wait_for(timeout=UI_TIMEOUT_MS)
+    component.wait_for_function("() => !document.getElementById('classmood-preview')")  # the camera is off
 
     sessions = db_rows(server, "select id, name, status, duration_s from sessions where source = 'app:webcam'")
     assert sessions, "the live class was not recorded"
@@ -193,7 +206,8 @@ def test_live_webcam_class_is_annotated_recorded_and_reported(page, server):
     assert f"live class started: session {session_id}, source webcam" in server.log.read_text()
     assert "streamlit_webrtc INFO Track video received" in server.log.read_text()  # CLASSMOOD_APP_LOG_WEBRTC
     timing = re.findall(r"live timing \(median ms\): (.*)", server.log.read_text())[-1]  # where a frame's time went
-    assert all(f"{stage} " in timing for stage in ("to_pixels", "draw", "to_video", "analysis", "faces_age"))
+    assert all(f"{stage} " in timing for stage in ("to_pixels", "analysis", "faces_age"))
+    assert "to_video" not in timing  # nothing was encoded back
 
     # the report of that session, downloaded from History
     go_to(page, "History")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import numpy as np
@@ -178,6 +179,134 @@ def test_stalled_stream_ends_the_class_as_interrupted(home, monkeypatch):
     assert summary.status == "interrupted" and "stopped arriving" in summary.detail  # the reason is stored
     stream.on_frame(frame)  # a late frame right after the stop does not start a new class
     assert not stream.running
+
+
+def _wait_for_faces(stream, after: int = 0, timeout_s: float = 30.0):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        latest = stream.latest_faces()
+        if latest is not None and latest.version not in (0, after):
+            return latest
+        time.sleep(0.02)
+    raise AssertionError("no analysed frame")
+
+
+def test_a_received_frame_is_analysed_and_its_faces_go_to_the_page(home):
+    from fractions import Fraction
+
+    from classmood.app.config import AppSettings
+    from classmood.app.live_overlay import payload
+    from classmood.store import Store
+
+    stream = _live_stream(Store(), AppSettings.load(), "overlay")
+    assert stream.latest_faces() is None
+    assert payload(None) == {"live": False, "version": "", "faces": []}
+    frame = _camera_frame(1)
+    frame.pts, frame.time_base = 3000, Fraction(1, 90000)
+    assert stream.receive(frame) is None  # nothing goes back: the page draws the faces itself
+    latest = _wait_for_faces(stream)
+    data = payload(latest)
+    assert data["live"] and data["size"] == [640, 480] and data["frame_pts"] == 3000
+    [face] = data["faces"]
+    x, y, w, h = face["box"]
+    assert 0 <= x < x + w <= 1 and 0 <= y < y + h <= 1 and w > 0.2  # shares of the frame: the face is 384 px
+    assert face["label"].startswith("#1 ") and face["label"].endswith("%") and 0 < face["confidence"] <= 1
+    assert face["color"].startswith("rgb(")
+    stream.live.opt_out(1)  # a student who opted out: a grey box, no emotion
+    stream.receive(frame)
+    data = payload(_wait_for_faces(stream, latest.version))
+    assert [(f["label"], f["confidence"]) for f in data["faces"]] == [("opted out", None)]
+    stream.stop()
+    assert stream.latest_faces() is None
+
+
+@contextlib.contextmanager
+def _uvicorn(asgi):
+    """A real uvicorn server of ``asgi`` on a loopback socket bound as Streamlit binds its own (no
+    protocol named); yields a keep-alive ``http.client`` connection to it."""
+    import asyncio
+    import http.client
+    import socket
+    import threading
+
+    import uvicorn
+
+    sock = socket.socket(family=socket.AF_INET)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(asgi, lifespan="off", log_level="error", http="h11"))
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    connection = http.client.HTTPConnection("127.0.0.1", sock.getsockname()[1], timeout=10)
+    try:
+        yield connection
+    finally:
+        connection.close()
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def _get(connection, path: str) -> tuple[int, dict, bytes]:
+    connection.request("GET", path)
+    response = connection.getresponse()
+    return response.status, dict(response.getheaders()), response.read()
+
+
+def test_live_faces_route_waits_for_newer_faces(home):
+    import json
+    import threading
+    from urllib.parse import urlencode
+
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    from classmood.app import live_overlay
+    from classmood.app.config import AppSettings
+    from classmood.store import Store
+
+    stream = _live_stream(Store(), AppSettings.load(), "route")
+    feed = live_overlay.register(stream)
+
+    def faces(connection, **query) -> dict:
+        status, headers, body = _get(connection, f"{live_overlay.PATH}?{urlencode({'feed': feed, **query})}")
+        assert status == 200 and headers["cache-control"] == "no-store"
+        return json.loads(body)
+
+    with _uvicorn(Starlette(routes=[Route(live_overlay.PATH, live_overlay.live_faces)])) as connection:
+        assert _get(connection, f"{live_overlay.PATH}?feed=not-a-feed")[0] == 404
+        assert faces(connection)["live"] is False
+        frame = _camera_frame(1)
+        stream.receive(frame)
+        first = str(_wait_for_faces(stream).version)
+        assert faces(connection)["version"] == first
+        started = time.monotonic()  # nothing newer: the answer waits, then says the same
+        assert faces(connection, after=first)["version"] == first
+        assert time.monotonic() - started >= live_overlay.WAIT_S * 0.9
+        threading.Timer(0.3, stream.receive, (frame,)).start()  # a newer frame while the page waits
+        started = time.monotonic()
+        newer = faces(connection, after=first)
+        assert newer["version"] != first and len(newer["faces"]) == 1
+        assert 0.25 < time.monotonic() - started < live_overlay.WAIT_S + 0.5
+    stream.stop()
+
+
+def test_connections_send_small_responses_at_once():
+    """Streamlit's listening socket names no protocol, so asyncio leaves Nagle's algorithm on (each
+    response after the first on a connection waited ~40 ms); ``NoDelay`` switches it off."""
+    import socket
+
+    from classmood.app.nodelay import NoDelay, _connection_socket
+
+    async def app(scope, receive, send):
+        sock = _connection_socket(receive)
+        body = str(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0).encode()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"%d" % len(body))]})
+        await send({"type": "http.response.body", "body": body})
+
+    for asgi, expected in ((app, b"False"), (NoDelay(app), b"True")):
+        with _uvicorn(asgi) as connection:
+            assert [_get(connection, "/")[2] for _ in range(2)] == [expected] * 2  # on a kept-alive connection
 
 
 def test_live_class_that_cannot_record_says_why(home):
@@ -368,7 +497,8 @@ def test_app_command_refuses_a_port_in_use(tmp_path):
 
 
 @pytest.mark.parametrize("store_frames", [False, True])
-def test_live_frames_are_kept_only_when_asked(home, store_frames):
+@pytest.mark.parametrize("way", ["receive", "on_frame"])  # webcam or screen; a stream played on the server
+def test_live_frames_are_kept_only_when_asked(home, store_frames, way):
     import av
 
     from classmood.app.config import AppSettings
@@ -380,7 +510,7 @@ def test_live_frames_are_kept_only_when_asked(home, store_frames):
     stream = _live_stream(store, settings, "kept?")
     frame = _camera_frame(1)
     for _ in range(5):
-        stream.on_frame(frame)
+        getattr(stream, way)(frame)
         time.sleep(0.12)
     stream.stop()
     kept = list((home / "frames").glob("*.mp4")) if (home / "frames").exists() else []

@@ -1,62 +1,37 @@
-"""Share a window or screen through streamlit-webrtc (which only calls getUserMedia), and explain
-a refused camera in plain words.
+"""Our script in streamlit-webrtc's component page (``component_page.js``): share a window or
+screen (streamlit-webrtc only calls getUserMedia), show the live video with the faces drawn in the
+page itself, and explain a refused camera in plain words.
 
-``DisplayCaptureInjector`` adds a small script to streamlit-webrtc's component page: when
-the requested video constraints carry ``classmoodDisplay: true`` (see ``SCREEN_CONSTRAINTS``)
-it calls ``getDisplayMedia`` instead, so the browser asks which window, tab or screen to share
-(the meeting's gallery view) and that video goes through the same WebRTC path as a webcam.
-When the browser refuses the camera or the screen, a red notice above the video says what
-to do.
+``DisplayCaptureInjector`` adds the script to the component page. It wraps ``getUserMedia``:
+- constraints with ``classmoodDisplay: true`` (``SCREEN_VIDEO``) call ``getDisplayMedia``
+  instead, so the browser asks which window, tab or screen to share (the meeting's gallery view)
+  and that video goes through the same WebRTC path as a webcam;
+- constraints with ``classmoodFeed: <token>`` (``video_constraints``) show the captured video at
+  once in the page, as it is captured, and draw over it the faces the server found, fetched from
+  ``/live-faces`` (``app/live_overlay.py``): the video does not make a round trip to the server
+  and back (an encode, a decode and a jitter buffer on each end), only the faces do;
+- when the browser refuses the camera or the screen, a red notice above the video says what to do.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 WEBRTC_COMPONENT_PAGE = "/component/streamlit_webrtc.component.webrtc_streamer/index.html"
 
-SCREEN_CONSTRAINTS = {"video": {"classmoodDisplay": True, "frameRate": 15}, "audio": False}
-#: The camera's own default mode (asking for 640x480 made Chromium crop 16:9 pictures to 4:3,
-#: cutting off the students at the sides).
-CAMERA_CONSTRAINTS = {"video": True, "audio": False}
+SCREEN_VIDEO = {"classmoodDisplay": True, "frameRate": 15}  # getDisplayMedia, at 15 frames/s
 
-SCRIPT = b"""<script>
-(function () {
-  var md = navigator.mediaDevices;
-  if (!md || !md.getUserMedia) { return; }
-  var userMedia = md.getUserMedia.bind(md);
-  var advice = {
-    NotAllowedError: "The browser refused access. Allow the camera (or screen sharing) for this site, e.g. with the icon in the address bar, then press Start again.",
-    NotFoundError: "No camera was found. Plug one in, or choose another video source.",
-    NotReadableError: "The camera is busy in another program (the meeting app?). Close it there or choose another video source.",
-    NotSupportedError: "This browser cannot share a window or screen. Use a recent Chrome, Edge or Firefox."
-  };
-  function explain(error) {
-    var text = advice[error && error.name] || ("The video could not start: " + (error && error.message));
-    var box = document.getElementById("classmood-media-error");
-    if (!box) {
-      box = document.createElement("div");
-      box.id = "classmood-media-error";
-      box.setAttribute("role", "alert");
-      box.style.cssText = "background:#fee2e2;color:#991b1b;padding:8px 12px;border-radius:6px;" +
-        "font:14px system-ui,sans-serif;margin:0 0 8px";
-      document.body.insertBefore(box, document.body.firstChild);
-    }
-    box.textContent = text;
-    throw error;
-  }
-  md.getUserMedia = function (constraints) {
-    var box = document.getElementById("classmood-media-error");
-    if (box) { box.remove(); }
-    var video = constraints && constraints.video;
-    if (video && typeof video === "object" && video.classmoodDisplay) {
-      if (!md.getDisplayMedia) {
-        return Promise.reject(new DOMException("no getDisplayMedia", "NotSupportedError")).catch(explain);
-      }
-      return md.getDisplayMedia({video: {frameRate: video.frameRate || 15}, audio: false}).catch(explain);
-    }
-    return userMedia(constraints).catch(explain);
-  };
-})();
-</script>"""
+
+def video_constraints(kind: str, feed: str) -> dict:
+    """streamlit-webrtc's ``media_stream_constraints`` for a webcam or a shared screen whose faces
+    the page draws itself, from the live feed ``feed`` (see ``LiveStream.feed_token``). A webcam
+    keeps its own default mode: asking for 640x480 made Chromium crop 16:9 pictures to 4:3,
+    cutting off the students at the sides."""
+    video = SCREEN_VIDEO if kind == "screen" else {}
+    return {"video": {**video, "classmoodFeed": feed}, "audio": False}
+
+
+SCRIPT = b"<script>" + (Path(__file__).parent / "component_page.js").read_bytes() + b"</script>"
 
 
 class DisplayCaptureInjector:

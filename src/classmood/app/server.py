@@ -30,7 +30,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from classmood import __version__
-from classmood.app import auth
+from classmood.app import auth, live_overlay
 from classmood.templating import template_env
 from classmood.app.config import AppSettings
 from classmood.app.display_capture import DisplayCaptureInjector
@@ -266,6 +266,7 @@ app = st.App(
         Route("/login", login_post, methods=["POST"]),
         Route("/logout", logout, methods=["GET", "POST"]),
         Route(REPORT_PATH, session_report, methods=["GET"]),
+        Route(live_overlay.PATH, live_overlay.live_faces, methods=["GET"]),
     ],
     middleware=[Middleware(NoDelay), Middleware(SecurityHeaders), Middleware(HostOriginGuard), Middleware(LoginGate),
                 Middleware(DisplayCaptureInjector)],

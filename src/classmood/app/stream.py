@@ -1,20 +1,23 @@
 """The bridge between streamlit-webrtc and a ``ClassSession``.
 
-streamlit-webrtc calls ``LiveStream.on_frame`` on its own thread for every received frame.
-The first frame starts a recorded ``ClassSession``; the teacher pressing Stop, or a watchdog
-that sees no frame for ``settings.stall_seconds`` (connection dropped, tab closed), ends it, so
-the session so far is always kept in the store.
+streamlit-webrtc hands ``LiveStream`` every received frame on its own thread: ``receive`` for a
+webcam or shared screen (the page shows its own video and draws the faces over it, see
+``display_capture``; nothing is sent back), ``on_frame`` for a stream URL played on the server
+(the frame goes back with the faces drawn). The first frame starts a recorded ``ClassSession``;
+the teacher pressing Stop, or a watchdog that sees no frame for ``settings.stall_seconds``
+(connection dropped, tab closed), ends it, so the session so far is always kept in the store.
 
-Video and analysis are decoupled: ``on_frame`` hands the frame to a ``LatestFrameAnalyser``
-(one background thread that always takes the newest frame and drops the rest) and returns the
-frame at once with the latest known faces drawn on it. The video therefore flows at the
-camera's rate with only the transport's latency, whatever the analysis costs; the boxes and
-labels are at most one analysis old.
+Video and analysis are decoupled: each frame goes to a ``LatestFrameAnalyser`` (one background
+thread that always takes the newest frame and drops the rest), so the video flows at the
+camera's rate whatever the analysis costs; the faces shown are those of the newest analysed frame
+(``LatestFaces``).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import secrets
 import threading
 import time
 from dataclasses import dataclass
@@ -43,32 +46,51 @@ class LiveRequest:
     settings: AppSettings
 
 
+_VERSIONS = itertools.count(1)  # every analysed frame of every class gets its own
+
+
+@dataclass(frozen=True, slots=True)
+class LatestFaces:
+    """The faces of the newest analysed frame of a live class."""
+
+    version: int  # new for each analysed frame (0: none yet)
+    detections: Detections
+    opted_out: Detections  # the faces of students who opted out (boxes only)
+    size: tuple[int, int]  # width, height of the analysed frame
+    frame_pts: int | None = None  # the analysed video frame's timestamp (RTP clock, from the connection's first frame)
+
+    @classmethod
+    def none(cls) -> LatestFaces:
+        return cls(0, Detections.empty(), Detections.empty(), (0, 0))
+
+
 class LatestFrameAnalyser:
     """Analyse the newest offered frame on a background thread; older unanalysed frames are dropped."""
 
     def __init__(self, class_session: ClassSession, clock: StageClock | None = None) -> None:
         self.class_session = class_session
         self.clock = clock or StageClock()
-        self.detections = Detections.empty()  # the faces of the newest analysed frame
-        self.opted_out = Detections.empty()  # ... of its students who opted out (boxes only)
+        self.latest = LatestFaces.none()
         self.dropped = 0
         self._frame: np.ndarray | None = None
         self._arrived = 0.0  # when the offered frame came in
+        self._pts: int | None = None  # ... and its video timestamp
         self._faces_from: float | None = None  # arrival of the frame whose faces are drawn, until first drawn
         self._wake = threading.Condition()
         self._stopped = False
         self._thread = threading.Thread(target=self._run, daemon=True, name="classmood-live-analysis")
         self._thread.start()
 
-    def offer(self, image: np.ndarray, arrived: float) -> None:
+    def offer(self, image: np.ndarray, arrived: float, pts: int | None = None) -> None:
         with self._wake:
             if self._frame is not None:
                 self.dropped += 1
-            self._frame, self._arrived = image, arrived
+            self._frame, self._arrived, self._pts = image, arrived, pts
             self._wake.notify()
 
-    def faces_drawn(self) -> None:
-        """Called when the newest faces are drawn on a frame: their age is timed the first time."""
+    def faces_shown(self) -> None:
+        """Called when the newest faces are drawn on a frame or sent to the page: their age (from
+        their frame's arrival) is timed the first time."""
         arrived, self._faces_from = self._faces_from, None
         if arrived is not None:
             self.clock.add("faces_age", time.monotonic() - arrived)
@@ -80,16 +102,17 @@ class LatestFrameAnalyser:
                     self._wake.wait()
                 if self._stopped:
                     return
-                image, self._frame, arrived = self._frame, None, self._arrived
+                image, self._frame, arrived, pts = self._frame, None, self._arrived, self._pts
             try:
                 started = time.monotonic()
                 snapshot = self.class_session.analyse(image)
                 self.clock.add("analysis", time.monotonic() - started)
-                self.detections, self.opted_out = snapshot.detections, snapshot.opted_out
-                self._faces_from = arrived
+                faces = snapshot.detections, snapshot.opted_out
             except Exception as exc:  # noqa: BLE001 - keep the stream alive and tell the teacher on the page
                 self.class_session.error = f"Analysis failed: {exc}"
-                self.detections = self.opted_out = Detections.empty()
+                faces = Detections.empty(), Detections.empty()
+            self.latest = LatestFaces(next(_VERSIONS), *faces, (image.shape[1], image.shape[0]), pts)
+            self._faces_from = arrived
 
     def stop(self) -> None:
         with self._wake:
@@ -147,6 +170,16 @@ class LiveStream:
         self._received = 0  # video frames that reached the server during the current class
         self._started_at = 0.0
         self._player = None  # the server-side player of a stream URL or video file, if that is the source
+        self.feed_token = secrets.token_urlsafe(18)  # the page fetches this tab's faces with it
+
+    def latest_faces(self) -> LatestFaces | None:
+        """The faces of the newest analysed frame of the running class (None: no class running),
+        counted as shown."""
+        analyser = self._analyser
+        if analyser is None:
+            return None
+        analyser.faces_shown()
+        return analyser.latest
 
     def attach_player(self, player):
         """Remember the player (aiortc ``MediaPlayer``) that reads a stream URL or file, so that the
@@ -162,36 +195,62 @@ class LiveStream:
         with self._lock:
             self.request = request
 
+    def receive(self, frame) -> None:
+        """streamlit-webrtc's video sink (webcam, shared screen): queue one ``av.VideoFrame`` for
+        analysis; the page draws the faces itself."""
+        taken = self._take(frame)
+        if taken is not None and self._keeper is not None:
+            analyser, image = taken
+            self._keeper.keep(self._annotated(analyser, image))
+        self._log_timing(taken)
+
     def on_frame(self, frame):
-        """streamlit-webrtc's ``video_frame_callback``: queue one ``av.VideoFrame`` for analysis and
-        return it with the latest known faces drawn."""
+        """streamlit-webrtc's ``video_frame_callback`` (a stream played on the server): queue one
+        ``av.VideoFrame`` for analysis and return it with the latest known faces drawn."""
         import av
 
-        analyser = self._ensure_live()
-        if analyser is None:
+        taken = self._take(frame)
+        if taken is None:
             return frame
-        clock = analyser.clock
-        t0 = self._last_frame = time.monotonic()
-        clock.arrived(t0)
-        self._received += 1
-        image = frame.to_ndarray(format="bgr24")
-        t1 = time.monotonic()
-        analyser.offer(image, t0)
-        # a copy: the image stays clean for analysis
-        annotated = draw_faces(image, analyser.detections, opted_out=analyser.opted_out)
-        analyser.faces_drawn()
+        analyser, image = taken
+        annotated = self._annotated(analyser, image)
+        analyser.faces_shown()
         if self._keeper is not None:
             self._keeper.keep(annotated)
-        t2 = time.monotonic()
+        t0 = time.monotonic()
         out = av.VideoFrame.from_ndarray(annotated, format="bgr24")
         if frame.time_base is not None:
             out.pts, out.time_base = frame.pts, frame.time_base
-        clock.add("to_pixels", t1 - t0)
-        clock.add("draw", t2 - t1)
-        clock.add("to_video", time.monotonic() - t2)
-        if clock.due():
-            log.info(clock.line())
+        analyser.clock.add("to_video", time.monotonic() - t0)
+        self._log_timing(taken)
         return out
+
+    def _take(self, frame) -> tuple[LatestFrameAnalyser, np.ndarray] | None:
+        """Count the frame, convert it to pixels and offer it for analysis (None: no class to feed)."""
+        analyser = self._ensure_live()
+        if analyser is None:
+            return None
+        t0 = self._last_frame = time.monotonic()
+        analyser.clock.arrived(t0)
+        self._received += 1
+        image = frame.to_ndarray(format="bgr24")
+        analyser.clock.add("to_pixels", time.monotonic() - t0)
+        analyser.offer(image, t0, frame.pts)
+        return analyser, image
+
+    @staticmethod
+    def _annotated(analyser: LatestFrameAnalyser, image: np.ndarray) -> np.ndarray:
+        """A copy of ``image`` with the latest faces drawn (the image stays clean for analysis)."""
+        t0 = time.monotonic()
+        latest = analyser.latest
+        annotated = draw_faces(image, latest.detections, opted_out=latest.opted_out)
+        analyser.clock.add("draw", time.monotonic() - t0)
+        return annotated
+
+    @staticmethod
+    def _log_timing(taken) -> None:
+        if taken is not None and taken[0].clock.due():
+            log.info(taken[0].clock.line())
 
     def _ensure_live(self) -> LatestFrameAnalyser | None:
         with self._lock:

@@ -12,7 +12,8 @@ import streamlit as st
 
 from classmood.app import resources
 from classmood.app.config import AppSettings, rtc_configuration
-from classmood.app.display_capture import CAMERA_CONSTRAINTS, SCREEN_CONSTRAINTS
+from classmood.app import live_overlay
+from classmood.app.display_capture import video_constraints
 from classmood.app.stream import LiveRequest, LiveStream
 from classmood.app.views import consent_gate, dashboard
 from classmood.class_session import ClassSession
@@ -49,6 +50,15 @@ def _stream() -> LiveStream:
     if "live_stream" not in st.session_state:
         st.session_state.live_stream = LiveStream(_start_class)
     return st.session_state.live_stream
+
+
+def _sink(stream: LiveStream):
+    """The tab's one video sink: every received frame goes to ``stream.receive``."""
+    from streamlit_webrtc import VideoSinkTrack
+
+    if "live_sink" not in st.session_state:
+        st.session_state.live_sink = VideoSinkTrack(stream.receive)
+    return st.session_state.live_sink
 
 
 def _session_name_taken(name: str) -> bool:
@@ -100,19 +110,16 @@ def render() -> None:
     resources.pipeline(settings.analysis)  # load the models now, not on the first video frame
     stream.configure(LiveRequest(name, url or kind, settings))
 
-    common = dict(
-        rtc_configuration=rtc_configuration(settings),
-        video_frame_callback=stream.on_frame,
-        async_processing=False,  # the callback only queues and draws (analysis has its own thread): no extra frame of delay
-    )
-    if kind == "url":
-        ctx = webrtc_streamer(key="live-url", mode=WebRtcMode.RECVONLY,
+    if kind == "url":  # played on the server: the video comes to the page with the faces drawn on it
+        ctx = webrtc_streamer(key="live-url", mode=WebRtcMode.RECVONLY, rtc_configuration=rtc_configuration(settings),
                               player_factory=(lambda: stream.attach_player(_player(url))) if url else None,
-                              media_stream_constraints={"video": True, "audio": False}, **common)
-    else:
-        ctx = webrtc_streamer(key=f"live-{kind}", mode=WebRtcMode.SENDRECV,
-                              media_stream_constraints=SCREEN_CONSTRAINTS if kind == "screen" else CAMERA_CONSTRAINTS,
-                              **common)
+                              media_stream_constraints={"video": True, "audio": False},
+                              video_frame_callback=stream.on_frame,
+                              async_processing=False)  # the callback only queues and draws: no extra frame of delay
+    else:  # the page shows its own video and draws the faces over it: nothing is sent back
+        ctx = webrtc_streamer(key=f"live-{kind}", mode=WebRtcMode.SENDRECV, rtc_configuration=rtc_configuration(settings),
+                              media_stream_constraints=video_constraints(kind, live_overlay.register(stream)),
+                              sink_video_track=_sink(stream), sendback_video=False, sendback_audio=False)
     if stream.error:
         st.error(stream.error)
         stream.reset_error()
