@@ -309,6 +309,35 @@ def test_connections_send_small_responses_at_once():
             assert [_get(connection, "/")[2] for _ in range(2)] == [expected] * 2  # on a kept-alive connection
 
 
+def test_a_video_frame_is_handed_on_when_its_marker_packet_arrives():
+    """aiortc's buffer waited for the next frame's first packet (a frame interval late); the marker
+    bit closes a VP8 or H.264 frame, so a complete frame goes on at once."""
+    import aiortc.rtcrtpreceiver
+    from aiortc.jitterbuffer import JitterBuffer
+    from aiortc.rtp import RtpPacket
+
+    from classmood.app.rtp_frames import MarkerJitterBuffer, hand_on_complete_frames
+
+    def packet(sequence: int, timestamp: int, marker: bool) -> RtpPacket:
+        made = RtpPacket(payload_type=96, marker=int(marker), sequence_number=sequence, timestamp=timestamp)
+        made._data = b"%d," % sequence
+        return made
+
+    frames = [(0, 3000, False), (1, 3000, False), (2, 3000, True), (3, 6000, False), (4, 6000, True)]
+    handed_on = {}
+    for buffer in (JitterBuffer(capacity=128, is_video=True), MarkerJitterBuffer(capacity=128, is_video=True)):
+        handed_on[type(buffer)] = [(seq, out.timestamp, out.data) for seq, ts, marker in frames
+                                   if (out := buffer.add(packet(seq, ts, marker))[1]) is not None]
+    assert handed_on[JitterBuffer] == [(3, 3000, b"0,1,2,")]  # only when the next frame began
+    assert handed_on[MarkerJitterBuffer] == [(2, 3000, b"0,1,2,"), (4, 6000, b"3,4,")]
+    gap = MarkerJitterBuffer(capacity=128, is_video=True)  # a packet missing: the frame is not complete
+    assert [gap.add(packet(seq, 3000, seq == 2))[1] for seq in (0, 2)] == [None, None]
+    audio = MarkerJitterBuffer(capacity=16, prefetch=4)  # audio keeps aiortc's rule
+    assert audio.add(packet(0, 960, True))[1] is None
+    hand_on_complete_frames()
+    assert aiortc.rtcrtpreceiver.JitterBuffer is MarkerJitterBuffer
+
+
 def test_live_class_that_cannot_record_says_why(home):
     from classmood.app.config import AppSettings
     from classmood.app.stream import LiveRequest, LiveStream

@@ -37,6 +37,7 @@ from classmood.app.display_capture import DisplayCaptureInjector
 from classmood.app.guard import BIND_ENV, HostOriginGuard, header, is_local_visit
 from classmood.app.ice import bind_ice_to
 from classmood.app.nodelay import NoDelay
+from classmood.app.rtp_frames import hand_on_complete_frames
 from classmood.app.headers import REPORT_PATH, REPORT_POLICY, SecurityHeaders
 from classmood.app.sockets import SocketRegistry
 from classmood.app.throttle import LoginThrottle
@@ -257,6 +258,7 @@ def _prepare_password() -> None:
 _prepare_password()
 _log_live_classes()
 bind_ice_to(os.environ.get(BIND_ENV, "127.0.0.1"))
+hand_on_complete_frames()
 
 app = st.App(
     HERE / "main.py",
