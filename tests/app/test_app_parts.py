@@ -338,6 +338,32 @@ def test_a_video_frame_is_handed_on_when_its_marker_packet_arrives():
     assert aiortc.rtcrtpreceiver.JitterBuffer is MarkerJitterBuffer
 
 
+def test_streamlit_webrtc_counts_only_completed_runs():
+    """streamlit-webrtc judges a video component stale by the script runs since it was drawn; it
+    reads the page's own count of completed runs (Streamlit's moved only once a run's end had been
+    sent to the browser, and a run starting before that stopped a working connection)."""
+    from streamlit.testing.v1 import AppTest
+
+    def page():
+        import streamlit as st
+        import streamlit_webrtc.component
+
+        from classmood.app.run_count import count_completed_run, use_for_streamlit_webrtc
+
+        use_for_streamlit_webrtc()
+        st.write(f"runs before this one: {streamlit_webrtc.component.get_script_run_count(None)}")
+        if st.session_state.get("stop_early"):
+            st.stop()  # a run that ends early is not counted
+        count_completed_run()
+
+    app = AppTest.from_function(page)
+    assert [app.run().markdown[0].value for _ in range(3)] == [f"runs before this one: {n}" for n in range(3)]
+    app.session_state["stop_early"] = True
+    app.run()
+    app.session_state["stop_early"] = False
+    assert app.run().markdown[0].value == "runs before this one: 3"
+
+
 def test_live_class_that_cannot_record_says_why(home):
     from classmood.app.config import AppSettings
     from classmood.app.stream import LiveRequest, LiveStream

@@ -9,7 +9,10 @@ from pathlib import Path
 
 import streamlit as st
 
+from classmood.app.run_count import count_completed_run, use_for_streamlit_webrtc
 from classmood.app.views import history, live, recorded, school, settings
+
+use_for_streamlit_webrtc()
 
 # a local icon: a Material icon name here would make the browser fetch the favicon from a CDN
 st.set_page_config(page_title="classmood", page_icon=str(Path(__file__).parent / "static" / "icon.png"), layout="wide")
@@ -28,3 +31,4 @@ with st.sidebar:
     # a plain same-tab link (Streamlit's link buttons open a new tab): leaving drops the session
     st.html('<a href="/logout" target="_self" id="classmood-sign-out">Sign out</a>')
 navigation.run()
+count_completed_run()
