@@ -156,11 +156,16 @@ def test_sign_out_ends_access(browser, server):
 
 # --- live class ----------------------------------------------------------------------------------
 
-#: the faces layer over the live video has something drawn on it (a box and its label)
+#: the faces layer over the live video has a set of faces drawn on it (a box and its label): its
+#: picture (the worker's OffscreenCanvas, shown by the page's canvas) copied out has opaque pixels
 FACES_DRAWN = """() => {
-  const c = document.querySelector('[data-testid=classmood-faces]');
-  if (!c || !c.width) return false;
-  const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  const layer = document.querySelector('[data-testid=classmood-faces]');
+  if (!layer || !layer.dataset.version || !layer.width) return false;
+  const copy = document.createElement('canvas');
+  copy.width = layer.width; copy.height = layer.height;
+  const ctx = copy.getContext('2d');
+  ctx.drawImage(layer, 0, 0);
+  const data = ctx.getImageData(0, 0, copy.width, copy.height).data;
   for (let i = 3; i < data.length; i += 4) if (data[i] > 0) return true;
   return false;
 }"""

@@ -30,36 +30,69 @@
   }
 
   // The live preview: the camera (or shared window) shown here as it is captured, with the faces the
-  // server found drawn over it. Nothing comes back over WebRTC; the faces come from /live-faces.
-  function drawFaces(canvas, video, faces) {
-    var ratio = window.devicePixelRatio || 1;
-    var w = video.clientWidth, h = video.clientHeight;
-    if (canvas.width !== Math.round(w * ratio) || canvas.height !== Math.round(h * ratio)) {
-      canvas.width = Math.round(w * ratio); canvas.height = Math.round(h * ratio);
+  // server found drawn over it. Nothing comes back over WebRTC; the faces come from /live-faces. A
+  // worker fetches and draws them on an OffscreenCanvas, so that they reach the screen even while
+  // the page's own script is busy (Streamlit redrawing the students' cards).
+  function faceLayer() {
+    var canvas = null, size = {w: 0, h: 0, ratio: 1}, faces = null, version = "", url = "", running = true;
+    function draw() {
+      if (!canvas) { return; }
+      var w = size.w, h = size.h;
+      if (canvas.width !== Math.round(w * size.ratio) || canvas.height !== Math.round(h * size.ratio)) {
+        canvas.width = Math.round(w * size.ratio); canvas.height = Math.round(h * size.ratio);
+      }
+      var ctx = canvas.getContext("2d");
+      ctx.setTransform(size.ratio, 0, 0, size.ratio, 0, 0);
+      ctx.clearRect(0, 0, w, h);
+      if (!faces) { return; }
+      var scale = Math.max(0.5, Math.min(1.2, Math.max(w, h) / 1000));
+      var font = Math.round(11 * scale + 4);
+      ctx.font = font + "px sans-serif";
+      ctx.lineWidth = Math.max(1, Math.round(2 * scale));
+      faces.forEach(function (face) {
+        var x = face.box[0] * w, y = face.box[1] * h, bw = face.box[2] * w, bh = face.box[3] * h;
+        var bar = face.confidence === null ? 0 : Math.max(3, Math.round(5 * scale));
+        var labelH = font + 4 + bar;
+        var top = y - labelH - 2 >= 0 ? y - labelH - 2 : y + 1;
+        var tw = Math.max(ctx.measureText(face.label).width + 4, bw);
+        ctx.strokeStyle = face.color;
+        ctx.strokeRect(x, y, bw, bh);
+        ctx.fillStyle = face.confidence === null ? face.color : "#000";
+        ctx.fillRect(x, top, tw, labelH);
+        ctx.fillStyle = face.confidence === null ? "#fff" : face.color;
+        ctx.fillText(face.label, x + 2, top + font);
+        if (bar) { ctx.fillRect(x + 2, top + font + 3, (tw - 4) * face.confidence, bar); }
+      });
     }
-    var ctx = canvas.getContext("2d");
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    ctx.clearRect(0, 0, w, h);
-    if (!faces) { return; }
-    var scale = Math.max(0.5, Math.min(1.2, Math.max(w, h) / 1000));
-    var font = Math.round(11 * scale + 4);
-    ctx.font = font + "px system-ui,sans-serif";
-    ctx.lineWidth = Math.max(1, Math.round(2 * scale));
-    faces.forEach(function (face) {
-      var x = face.box[0] * w, y = face.box[1] * h, bw = face.box[2] * w, bh = face.box[3] * h;
-      ctx.strokeStyle = face.color;
-      ctx.strokeRect(x, y, bw, bh);
-      var bar = face.confidence === null ? 0 : Math.max(3, Math.round(5 * scale));
-      var labelH = font + 4 + bar;
-      var top = y - labelH - 2 >= 0 ? y - labelH - 2 : y + 1;
-      var tw = Math.max(ctx.measureText(face.label).width + 4, bw);
-      ctx.fillStyle = face.confidence === null ? "rgb(128,128,128)" : "#000";
-      ctx.fillRect(x, top, tw, labelH);
-      ctx.fillStyle = face.confidence === null ? "#fff" : face.color;
-      ctx.fillText(face.label, x + 2, top + font);
-      if (bar) { ctx.fillRect(x + 2, top + font + 3, (tw - 4) * face.confidence, bar); }
-    });
+    function painted(latest) {
+      postMessage({latest: latest, paintedAt: performance.timeOrigin + performance.now()});
+    }
+    function poll() {
+      if (!running) { return; }
+      fetch(url + "&after=" + encodeURIComponent(version), {credentials: "same-origin", cache: "no-store"})
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (latest) {
+          if (!latest) { setTimeout(poll, 1000); return; }
+          if (latest.version !== version) {
+            version = latest.version;
+            faces = latest.faces;
+            draw();
+            if (self.requestAnimationFrame) {
+              self.requestAnimationFrame(function () { painted(latest); });
+            } else { painted(latest); }
+          }
+          setTimeout(poll, latest.live ? 0 : 250);
+        })
+        .catch(function () { setTimeout(poll, 1000); });
+    }
+    onmessage = function (event) {
+      var message = event.data;
+      if (message.size) { size = message.size; draw(); }
+      if (message.canvas) { canvas = message.canvas; url = message.url; draw(); poll(); }
+      if (message.stop) { running = false; close(); }
+    };
   }
+  var FACE_LAYER = URL.createObjectURL(new Blob(["(" + faceLayer.toString() + ")()"], {type: "text/javascript"}));
 
   function showPreview(stream, feed) {
     var old = document.getElementById("classmood-preview");
@@ -80,31 +113,30 @@
     video.srcObject = stream;
     video.play().catch(function () {});
     var track = stream.getVideoTracks()[0];
-    var faces = null, version = "";
-    function alive() { return box.isConnected && track && track.readyState === "live"; }
-    video.addEventListener("resize", function () { drawFaces(canvas, video, faces); fitFrame(); });
-    window.addEventListener("resize", function () { drawFaces(canvas, video, faces); });
-    var watch = setInterval(function () {
-      if (!alive()) { clearInterval(watch); box.remove(); fitFrame(); }
-    }, 250);
-    function poll() {
-      if (!alive()) { return; }
-      fetch("/live-faces?feed=" + encodeURIComponent(feed) + "&after=" + encodeURIComponent(version),
-            {credentials: "same-origin", cache: "no-store"})
-        .then(function (response) { return response.ok ? response.json() : null; })
-        .then(function (latest) {
-          if (!latest) { setTimeout(poll, 1000); return; }
-          if (latest.version !== version) {
-            version = latest.version;
-            faces = latest.faces;
-            drawFaces(canvas, video, faces);
-            canvas.dispatchEvent(new CustomEvent("classmood:faces", {detail: latest}));
-          }
-          setTimeout(poll, latest.live ? 0 : 250);
-        })
-        .catch(function () { setTimeout(poll, 1000); });
+    var layer = new Worker(FACE_LAYER);
+    function resized() {
+      layer.postMessage({size: {w: video.clientWidth, h: video.clientHeight, ratio: window.devicePixelRatio || 1}});
+      fitFrame();
     }
-    poll();
+    var offscreen = canvas.transferControlToOffscreen();
+    layer.postMessage({canvas: offscreen, url: location.origin + "/live-faces?feed=" + encodeURIComponent(feed)},
+                      [offscreen]);
+    resized();
+    layer.onmessage = function (event) {  // drawn: tell whoever listens (tests, the latency benchmark)
+      var latest = event.data.latest;
+      canvas.setAttribute("data-version", latest.version);
+      canvas.dispatchEvent(new CustomEvent("classmood:faces", {detail: {latest: latest, paintedAt: event.data.paintedAt}}));
+    };
+    video.addEventListener("resize", resized);
+    window.addEventListener("resize", resized);
+    var watch = setInterval(function () {
+      if (box.isConnected && track && track.readyState === "live") { return; }
+      clearInterval(watch);
+      window.removeEventListener("resize", resized);
+      layer.postMessage({stop: true});
+      box.remove();
+      fitFrame();
+    }, 250);
   }
 
   function withoutOurs(video) {  // the browser is asked only for what it knows

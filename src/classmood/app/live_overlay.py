@@ -3,7 +3,9 @@
 A webcam or shared-screen class is shown in the browser as it is captured (see
 ``display_capture``); this route gives that page the faces of the newest analysed frame: each box
 as a share of the frame's width and height, its label (pseudonymous id or name, emotion, confidence)
-and colour, as drawn on annotated videos, and the video timestamp of the frame they were found in. The page asks again at once with the version it has, and
+and colour, as drawn on annotated videos; and which video frame they were found in (its RTP
+timestamp), when that frame reached the server and when the answer left (seconds since the epoch:
+the browser on the same computer can tell where the time went). The page asks again at once with the version it has, and
 the answer waits (up to ``WAIT_S``) until a newer analysis exists, so new faces reach the page a
 moment after they are found, with no polling interval in between.
 
@@ -55,8 +57,10 @@ def payload(latest: LatestFaces | None) -> dict:
              for face in latest.detections.to_faces()]
     faces += [{"box": share(box), "label": "opted out", "confidence": None, "color": _css(OPTED_OUT_COLOR)}
               for box in latest.opted_out.boxes]
-    return {"live": True, "version": str(latest.version), "size": [width, height],
-            "frame_pts": latest.frame_pts, "faces": faces}
+    arrival = latest.arrival
+    return {"live": True, "version": str(latest.version), "size": [width, height], "faces": faces,
+            "frame_pts": arrival.pts if arrival else None, "frame_arrived_at": arrival.wall if arrival else None,
+            "sent_at": time.time()}
 
 
 async def live_faces(request: Request) -> JSONResponse:

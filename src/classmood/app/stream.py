@@ -50,6 +50,15 @@ _VERSIONS = itertools.count(1)  # every analysed frame of every class gets its o
 
 
 @dataclass(frozen=True, slots=True)
+class FrameArrival:
+    """When a video frame reached the server, and which frame it was."""
+
+    monotonic: float  # time.monotonic(), for the server's own stage timing
+    wall: float  # time.time(), comparable with the browser's clock on the same computer
+    pts: int | None  # the frame's video timestamp (RTP clock, counted from the connection's first frame)
+
+
+@dataclass(frozen=True, slots=True)
 class LatestFaces:
     """The faces of the newest analysed frame of a live class."""
 
@@ -57,7 +66,7 @@ class LatestFaces:
     detections: Detections
     opted_out: Detections  # the faces of students who opted out (boxes only)
     size: tuple[int, int]  # width, height of the analysed frame
-    frame_pts: int | None = None  # the analysed video frame's timestamp (RTP clock, from the connection's first frame)
+    arrival: FrameArrival | None = None  # of the analysed frame
 
     @classmethod
     def none(cls) -> LatestFaces:
@@ -73,19 +82,18 @@ class LatestFrameAnalyser:
         self.latest = LatestFaces.none()
         self.dropped = 0
         self._frame: np.ndarray | None = None
-        self._arrived = 0.0  # when the offered frame came in
-        self._pts: int | None = None  # ... and its video timestamp
+        self._arrival: FrameArrival | None = None  # of the offered frame
         self._faces_from: float | None = None  # arrival of the frame whose faces are drawn, until first drawn
         self._wake = threading.Condition()
         self._stopped = False
         self._thread = threading.Thread(target=self._run, daemon=True, name="classmood-live-analysis")
         self._thread.start()
 
-    def offer(self, image: np.ndarray, arrived: float, pts: int | None = None) -> None:
+    def offer(self, image: np.ndarray, arrival: FrameArrival) -> None:
         with self._wake:
             if self._frame is not None:
                 self.dropped += 1
-            self._frame, self._arrived, self._pts = image, arrived, pts
+            self._frame, self._arrival = image, arrival
             self._wake.notify()
 
     def faces_shown(self) -> None:
@@ -102,7 +110,7 @@ class LatestFrameAnalyser:
                     self._wake.wait()
                 if self._stopped:
                     return
-                image, self._frame, arrived, pts = self._frame, None, self._arrived, self._pts
+                image, self._frame, arrival = self._frame, None, self._arrival
             try:
                 started = time.monotonic()
                 snapshot = self.class_session.analyse(image)
@@ -111,8 +119,8 @@ class LatestFrameAnalyser:
             except Exception as exc:  # noqa: BLE001 - keep the stream alive and tell the teacher on the page
                 self.class_session.error = f"Analysis failed: {exc}"
                 faces = Detections.empty(), Detections.empty()
-            self.latest = LatestFaces(next(_VERSIONS), *faces, (image.shape[1], image.shape[0]), pts)
-            self._faces_from = arrived
+            self.latest = LatestFaces(next(_VERSIONS), *faces, (image.shape[1], image.shape[0]), arrival)
+            self._faces_from = arrival.monotonic
 
     def stop(self) -> None:
         with self._wake:
@@ -235,7 +243,7 @@ class LiveStream:
         self._received += 1
         image = frame.to_ndarray(format="bgr24")
         analyser.clock.add("to_pixels", time.monotonic() - t0)
-        analyser.offer(image, t0, frame.pts)
+        analyser.offer(image, FrameArrival(t0, time.time(), frame.pts))
         return analyser, image
 
     @staticmethod
