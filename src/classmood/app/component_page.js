@@ -24,6 +24,12 @@
     throw error;
   }
 
+  // While the page shows its own video, streamlit-webrtc's empty video placeholder (a card with a
+  // camera icon: no video comes back) is hidden.
+  var style = document.createElement("style");
+  style.textContent = "body:has(#classmood-preview) .MuiPaper-root:has(> svg:only-child){display:none}";
+  document.head.appendChild(style);
+
   function fitFrame() {  // Streamlit's component protocol: the frame's height follows the page's
     window.parent.postMessage({isStreamlitMessage: true, type: "streamlit:setFrameHeight",
                                height: document.body.scrollHeight}, "*");
