@@ -318,6 +318,17 @@ def test_forged_and_tampered_cookies_open_nothing(server):
 
 # --- sign-out and password change end open connections -------------------------------------------------
 
+def test_live_faces_need_the_login_and_the_tabs_own_token(server):
+    """The faces of a live class (``/live-faces``) are named by an unguessable token of the teacher's
+    tab: guessed or malformed tokens find nothing, and nothing answers without the cookie."""
+    cookie = sign_in(server)
+    for token in ("", "x", "A" * 24, "../../health", "%00", "<script>alert(1)</script>"):
+        path = "/live-faces?" + urllib.parse.urlencode({"feed": token, "after": "0"})
+        assert request(server, path)[0] == 401, token
+        status, _, body = request(server, path, headers={"Cookie": f"classmood_session={cookie}"})
+        assert status == 404 and b"No such live class." in body and b"<script>" not in body, token
+
+
 def test_websocket_is_closed_at_sign_out(server):
     cookie = sign_in(server)
     other = sign_in(server)
