@@ -27,7 +27,7 @@ pytest.importorskip("streamlit_webrtc", reason="the web app needs the app extra:
 pytest.importorskip("playwright.sync_api", reason="browser tests need playwright")
 
 from fixtures.app_harness import (
-    PASSWORD, app_server, chromium_path, component_frame, face_canvas, fer_faces, go_to, launch_chromium,
+    BROWSER_CONSOLE, PASSWORD, app_server, chromium_path, component_frame, face_canvas, fer_faces, go_to, launch_chromium,
     live_page_settled, login, open_live, press_start, press_stop, open_expander, signed_in_page, webrtc_frame, write_y4m,
 )
 from fixtures.media import cut_video, two_face_video
@@ -232,6 +232,28 @@ def select_session(page, name: str) -> None:
     box.click()
     page.get_by_role("option", name=name).click()
     page.get_by_role("button", name="Download HTML report").wait_for()
+
+
+def test_a_browser_without_offscreen_canvas_still_runs_the_class(browser, server):
+    """The faces are drawn by a worker on an OffscreenCanvas; a browser without one shows the video
+    and the students' cards, and says why in its console, instead of failing the Start."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.add_init_script("delete HTMLCanvasElement.prototype.transferControlToOffscreen;")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(UI_TIMEOUT_MS)
+        open_live(page, server, UI_TIMEOUT_MS)
+        press_start(page, server=server)
+        page.get_by_text("S01", exact=True).wait_for(timeout=UI_TIMEOUT_MS)
+        component = component_frame(page)
+        component.wait_for_function("() => { const v = document.querySelector('#classmood-preview video');"
+                                    " return v && v.currentTime > 0; }")
+        assert component.evaluate("document.querySelector('[data-testid=classmood-faces]').dataset.version") is None
+        assert any("cannot draw the faces" in line for line in BROWSER_CONSOLE)
+        press_stop(page)
+        page.get_by_text("saved:", exact=False).wait_for(timeout=UI_TIMEOUT_MS)
+    finally:
+        context.close()
 
 
 def test_dropped_connection_keeps_the_session(browser, server):

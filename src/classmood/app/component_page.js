@@ -119,27 +119,34 @@
     video.srcObject = stream;
     video.play().catch(function () {});
     var track = stream.getVideoTracks()[0];
-    var layer = new Worker(FACE_LAYER);
+    var layer = canvas.transferControlToOffscreen && window.Worker ? new Worker(FACE_LAYER) : null;
     function resized() {
-      layer.postMessage({size: {w: video.clientWidth, h: video.clientHeight, ratio: window.devicePixelRatio || 1}});
+      if (layer) {
+        layer.postMessage({size: {w: video.clientWidth, h: video.clientHeight, ratio: window.devicePixelRatio || 1}});
+      }
       fitFrame();
     }
-    var offscreen = canvas.transferControlToOffscreen();
-    layer.postMessage({canvas: offscreen, url: location.origin + "/live-faces?feed=" + encodeURIComponent(feed)},
-                      [offscreen]);
+    if (layer) {
+      var offscreen = canvas.transferControlToOffscreen();
+      layer.postMessage({canvas: offscreen, url: location.origin + "/live-faces?feed=" + encodeURIComponent(feed)},
+                        [offscreen]);
+      layer.onmessage = function (event) {  // drawn: tell whoever listens (tests, the latency benchmark)
+        var latest = event.data.latest;
+        canvas.setAttribute("data-version", latest.version);
+        canvas.dispatchEvent(new CustomEvent("classmood:faces", {detail: {latest: latest, paintedAt: event.data.paintedAt}}));
+      };
+    } else {
+      console.warn("classmood: this browser cannot draw the faces over the video (no OffscreenCanvas); " +
+                   "the students' cards below still show them");
+    }
     resized();
-    layer.onmessage = function (event) {  // drawn: tell whoever listens (tests, the latency benchmark)
-      var latest = event.data.latest;
-      canvas.setAttribute("data-version", latest.version);
-      canvas.dispatchEvent(new CustomEvent("classmood:faces", {detail: {latest: latest, paintedAt: event.data.paintedAt}}));
-    };
     video.addEventListener("resize", resized);
     window.addEventListener("resize", resized);
     var watch = setInterval(function () {
       if (box.isConnected && track && track.readyState === "live") { return; }
       clearInterval(watch);
       window.removeEventListener("resize", resized);
-      layer.postMessage({stop: true});
+      if (layer) { layer.postMessage({stop: true}); }
       box.remove();
       fitFrame();
     }, 250);
