@@ -234,6 +234,26 @@ def select_session(page, name: str) -> None:
     page.get_by_role("button", name="Download HTML report").wait_for()
 
 
+def test_shared_screen_is_shown_and_recorded(browser, server):
+    """Share a window or screen: the browser's display capture (Chromium's fake one here: a green
+    test picture, no faces) is shown in the page as captured and its class is recorded."""
+    context, page = signed_in_page(browser, server, UI_TIMEOUT_MS)
+    try:
+        page.get_by_text("Share a window or screen", exact=True).click()
+        page.get_by_text("pick the meeting window", exact=False).wait_for()
+        press_start(page, server=server)
+        component = component_frame(page)
+        size = component.evaluate("() => { const v = document.querySelector('#classmood-preview video');"
+                                  " return v && [v.videoWidth, v.videoHeight, v.currentTime]; }")
+        assert size and size[0] > size[1] > 0, size  # the screen's picture, not the camera's 640x480
+        press_stop(page)
+        page.get_by_text("saved:", exact=False).wait_for(timeout=UI_TIMEOUT_MS)
+        assert db_rows(server, "select status from sessions where source = 'app:screen'")[-1] == ("finished",)
+        assert "source screen" in server.log.read_text()
+    finally:
+        context.close()
+
+
 def test_a_browser_without_offscreen_canvas_still_runs_the_class(browser, server):
     """The faces are drawn by a worker on an OffscreenCanvas; a browser without one shows the video
     and the students' cards, and says why in its console, instead of failing the Start."""
