@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import ipaddress
+import logging
 import os
 import secrets
 import shutil
@@ -32,6 +33,8 @@ from classmood.batch.result import RecordingResult
 from classmood.class_session.settings import ClassSettings
 from classmood.consent import Confirmation
 from classmood.errors import ClassmoodError
+
+log = logging.getLogger(__name__)
 
 MAX_RESTARTS = 4  # an actor whose process died is started again this often (pipeline loaded again)
 MAX_TASK_RETRIES = 4  # and the recording it was analysing is given to it again
@@ -79,7 +82,7 @@ def _ray_session(ray, address: str | None) -> Iterator[RayConnection]:
         else:
             _check_reachable(address)
             options.pop("include_dashboard")  # a cluster's dashboard is its own business
-            ray.init(address=address, **options)
+            _join(ray, address, options)
     except ClassmoodError:
         _remove(temp_dir)
         raise
@@ -92,6 +95,29 @@ def _ray_session(ray, address: str | None) -> Iterator[RayConnection]:
     finally:
         ray.shutdown()
         _remove(temp_dir)
+
+
+#: Ray Client starts a server process for each client; it can die while starting (CI: "Initialization
+#: failure from server: psutil.ZombieProcess", right after a worker of the cluster was killed), and a
+#: second try gets a new one
+CLIENT_JOIN_TRIES = 3
+CLIENT_RETRY_S = 2.0
+
+
+def _join(ray, address: str, options: dict) -> None:
+    """``ray.init`` at a cluster's ``address``, again (up to ``CLIENT_JOIN_TRIES``) when Ray Client's
+    server for this client failed to start."""
+    for attempt in range(1, CLIENT_JOIN_TRIES + 1):
+        try:
+            ray.init(address=address, **options)
+            return
+        except ConnectionAbortedError as exc:
+            if attempt == CLIENT_JOIN_TRIES or "Initialization failure from server" not in str(exc):
+                raise
+            log.warning("Ray Client at %s could not start this client's server (%s); trying again (%d of %d)",
+                        address, _first_line(exc), attempt + 1, CLIENT_JOIN_TRIES)
+            ray.shutdown()
+            time.sleep(CLIENT_RETRY_S)
 
 
 def ray_environment(address: str | None) -> dict[str, str]:
