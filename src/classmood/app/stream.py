@@ -266,6 +266,7 @@ class LiveStream:
                 return self._analyser if self.live is not None else None
             if self._stopping or time.monotonic() - self._stopped_at < RESTART_GRACE_S:
                 return None
+            opening = time.monotonic()
             try:
                 self.live = self._make_live(self.request)
             except ClassmoodError as exc:
@@ -273,8 +274,8 @@ class LiveStream:
                 return None
             self.finished = None
             self._received, self._started_at = 0, time.monotonic()
-            log.info("live class started: session %s, source %s", self.live.session_id,
-                     self.request.source)
+            log.info("live class started: session %s, source %s (opened in %.0f ms)", self.live.session_id,
+                     self.request.source, 1000 * (self._started_at - opening))
             self._analyser = LatestFrameAnalyser(self.live)
             if self.request.settings.store_frames:
                 from classmood.app.config import kept_video_path
