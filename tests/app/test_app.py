@@ -13,7 +13,6 @@ import re
 import sqlite3
 import ssl
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -28,7 +27,8 @@ pytest.importorskip("playwright.sync_api", reason="browser tests need playwright
 
 from fixtures.app_harness import (
     BROWSER_CONSOLE, PASSWORD, app_server, chromium_path, component_frame, face_canvas, fer_faces, go_to, launch_chromium,
-    live_page_settled, login, open_live, press_start, press_stop, open_expander, signed_in_page, webrtc_frame, write_y4m,
+    live_page_settled, login, open_live, press_start, press_stop, open_expander, signed_in_page, wait_until,
+    webrtc_frame, write_y4m,
 )
 from fixtures.media import cut_video, two_face_video
 
@@ -82,17 +82,6 @@ def page(browser, server):
 def db_rows(server, query: str, *args) -> list[tuple]:
     with sqlite3.connect(server.database) as db:
         return db.execute(query, args).fetchall()
-
-
-def wait_until(predicate, timeout_s: float = 60.0, interval_s: float = 0.5):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {predicate}")
-        time.sleep(interval_s)
 
 
 # --- access -------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("argon2", reason="the web app needs the app extra: pip install -e '.[app]'")
 pytest.importorskip("itsdangerous")
 
-from fixtures.app_harness import face_canvas, fer_faces
+from fixtures.app_harness import face_canvas, fer_faces, wait_until
 
 
 @pytest.fixture
@@ -182,13 +182,12 @@ def test_stalled_stream_ends_the_class_as_interrupted(home, monkeypatch):
 
 
 def _wait_for_faces(stream, after: int = 0, timeout_s: float = 30.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    """The faces of an analysed frame newer than version ``after``."""
+    def newer():
         latest = stream.latest_faces()
-        if latest is not None and latest.version not in (0, after):
-            return latest
-        time.sleep(0.02)
-    raise AssertionError("no analysed frame")
+        return latest if latest is not None and latest.version not in (0, after) else None
+
+    return wait_until(newer, timeout_s, interval_s=0.02)
 
 
 def test_a_received_frame_is_analysed_and_its_faces_go_to_the_page(home):

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from classmood.app import resources
+from classmood.app import live_overlay, resources
 from classmood.app.config import AppSettings, rtc_configuration
-from classmood.app import live_overlay
 from classmood.app.display_capture import video_constraints
 from classmood.app.stream import LiveRequest, LiveStream
 from classmood.app.views import consent_gate, dashboard
